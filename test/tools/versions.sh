@@ -1,0 +1,26 @@
+# shellcheck shell=bash disable=SC2034 # every variable here is read by the scripts that source this file
+# Every tool the tests use, pinned. Sourced by test/tools/install.sh; bump a version here and nowhere else.
+# Go tools are verified by the Go checksum database (sum.golang.org) or by the committed go.sum of their
+# wrapper module; Python tools by the sha256 hashes in python-requirements.txt; Debian packages by apt's
+# signed repository metadata.
+
+HELM_VERSION=v4.2.4              # helm.sh/helm/v4, newest 4.2.x
+HELM3_VERSION=v3.21.4            # helm.sh/helm/v3, newest 3.21.x (chart lint must pass on Helm 3 too)
+HELM_UNITTEST_VERSION=v1.1.2     # github.com/helm-unittest/helm-unittest, pinned in helm-unittest/go.mod
+KUBECONFORM_VERSION=v0.8.0       # github.com/yannh/kubeconform
+ACTIONLINT_VERSION=v1.7.12       # github.com/rhysd/actionlint
+KUBE_LINTER_VERSION=v0.8.3       # golang.stackrox.io/kube-linter (see OPTIONAL_TOOLS)
+TRIVY_VERSION=v0.74.0            # github.com/aquasecurity/trivy
+
+# Kubernetes versions whose JSON schemas kubeconform validates against: the oldest and the newest the chart
+# supports. Generated offline from the OpenAPI document inside the k8s.io/kubernetes module.
+KUBERNETES_SCHEMA_VERSIONS="v1.29.15 v1.36.3"
+
+# Debian/Ubuntu packages (name only; the distribution pins the version).
+DEBIAN_PACKAGES="shellcheck bats git docker-registry apache2-utils buildah"
+
+# Tools whose failure to install is reported but does not fail install.sh, because no test needs them yet.
+# kube-linter: its module host (golang.stackrox.io) is refused by some Go module proxies (it is on this
+# project's development machines); the chart's lint test will require it, and fail naming it, once the
+# chart exists.
+OPTIONAL_TOOLS="kube-linter"
