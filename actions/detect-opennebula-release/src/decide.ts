@@ -1,0 +1,249 @@
+// The decision, as a pure function of what the repository and the registries said. No I/O here: every
+// quirk of OpenNebula's release process is handled (and unit-tested) on plain data.
+import {
+  compareVersions,
+  isPreRelease,
+  newest,
+  parseVersion,
+  seriesOf,
+  sortVersions,
+  tagsFor,
+  type OneVersion,
+} from '../../shared/src/version.js';
+import type { PackageEntry } from './repository.js';
+
+export interface Installable {
+  version: OneVersion;
+  /** Debian version of the `opennebula` package (or the first required package), e.g. 7.4.0-1. */
+  packageVersion: string;
+}
+
+/**
+ * Versions installable from one series directory: present, for every listed architecture, in every
+ * required package at the same upstream version. A missing index (undefined) makes nothing installable:
+ * the series is not available yet on that architecture. Pre-releases are never installable releases.
+ */
+export function installableVersions(
+  indexes: ReadonlyArray<PackageEntry[] | undefined>,
+  requiredPackages: readonly string[],
+  series: string,
+): Installable[] {
+  if (indexes.length === 0 || indexes.some((index) => index === undefined)) return [];
+  const candidates = new Map<string, Installable>();
+  let first = true;
+  for (const index of indexes as PackageEntry[][]) {
+    const here = new Map<string, Installable>();
+    const versionsOf = (name: string) =>
+      new Map(
+        index
+          .filter((entry) => entry.name === name && entry.version !== undefined)
+          .map((entry) => [entry.version!.text, entry]),
+      );
+    const [head, ...rest] = requiredPackages;
+    if (head === undefined) return [];
+    for (const [text, entry] of versionsOf(head)) {
+      if (rest.every((name) => versionsOf(name).has(text))) {
+        here.set(text, { version: entry.version!, packageVersion: entry.packageVersion });
+      }
+    }
+    if (first) {
+      for (const [text, item] of here) candidates.set(text, item);
+      first = false;
+    } else {
+      for (const text of [...candidates.keys()]) if (!here.has(text)) candidates.delete(text);
+    }
+  }
+  return [...candidates.values()]
+    .filter((item) => !isPreRelease(item.version) && seriesOf(item.version) === series)
+    .sort((a, b) => compareVersions(a.version, b.version));
+}
+
+export interface SeriesState {
+  series: string;
+  /** Installable Community versions, oldest first; empty when the series is not available (yet). */
+  installable: Installable[];
+}
+
+export interface DecisionInput {
+  repositoryUrl: string;
+  /** Every series at or above min-version's, whatever the `series` input says (tags need them all). */
+  states: SeriesState[];
+  minVersion: OneVersion;
+  /** Follow only this series (X.Y), if set. */
+  series: string | undefined;
+  /** An explicitly requested version, if set. */
+  requested: OneVersion | undefined;
+  /** Image names, for messages. */
+  images: string[];
+  /** Tags per image, in the order of `images`. */
+  imageTags: string[][];
+  force: boolean;
+}
+
+export interface MatrixEntry {
+  version: string;
+  series: string;
+  /** Newline-separated, like the `tags` output, so it can be passed straight to a `tags` input. */
+  tags: string;
+  'is-new': boolean;
+}
+
+export interface SummaryRow {
+  series: string;
+  newest: string | undefined;
+  published: boolean;
+  decision: string;
+}
+
+export interface Decision {
+  version: string;
+  series: string;
+  packageVersion: string;
+  isNew: boolean;
+  tags: string[];
+  published: string[];
+  reason: string;
+  matrix: MatrixEntry[];
+  rows: SummaryRow[];
+}
+
+/** Tags present in every image (a version is published only if all of them have it). */
+export function publishedEverywhere(imageTags: string[][]): Set<string> {
+  const [first, ...rest] = imageTags;
+  if (!first) return new Set();
+  const sets = rest.map((tags) => new Set(tags));
+  return new Set(first.filter((tag) => sets.every((set) => set.has(tag))));
+}
+
+export function decide(input: DecisionInput): Decision {
+  const atLeastMin = (v: OneVersion) => compareVersions(v, input.minVersion) >= 0;
+  const states = input.states.map((state) => ({
+    series: state.series,
+    installable: state.installable.filter((item) => atLeastMin(item.version)),
+  }));
+  const all = states.flatMap((state) => state.installable.map((item) => item.version));
+  const everywhere = publishedEverywhere(input.imageTags);
+  const isPublished = (v: OneVersion) => everywhere.has(v.text);
+  const published = sortVersions(
+    [...everywhere]
+      .map((tag) => parseVersion(tag))
+      .filter((v): v is OneVersion => v !== undefined && !isPreRelease(v) && atLeastMin(v)),
+  ).map((v) => v.text);
+
+  const followed = states.filter((state) => input.series === undefined || state.series === input.series);
+  if (input.series !== undefined && followed.length === 0) {
+    throw new Error(
+      `series: ${input.series} is not a series of ${input.repositoryUrl}/ at or above min-version ` +
+        `${input.minVersion.text} (found: ${states.map((s) => s.series).join(', ') || 'none'})`,
+    );
+  }
+
+  let target: Installable;
+  if (input.requested) {
+    const requested = input.requested;
+    if (isPreRelease(requested)) {
+      throw new Error(
+        `version: ${requested.text} is a development build (patch >= 80 or an X.99 series), not a release`,
+      );
+    }
+    if (!atLeastMin(requested)) {
+      throw new Error(`version: ${requested.text} is older than min-version ${input.minVersion.text}`);
+    }
+    if (input.series !== undefined && seriesOf(requested) !== input.series) {
+      throw new Error(`version: ${requested.text} is not in the followed series ${input.series}`);
+    }
+    const state = states.find((s) => s.series === seriesOf(requested));
+    const found = state?.installable.find((item) => compareVersions(item.version, requested) === 0);
+    if (!found) {
+      const newestThere = newest(state?.installable.map((item) => item.version) ?? []);
+      throw new Error(
+        `version: ${requested.text} is not installable from the Community repository ` +
+          `${input.repositoryUrl}/${seriesOf(requested)}/` +
+          (newestThere
+            ? ` (newest installable in ${seriesOf(requested)}: ${newestThere.text})`
+            : ' (no installable version in that series)'),
+      );
+    }
+    target = found;
+  } else {
+    const candidates = followed.flatMap((state) => state.installable);
+    const best = candidates.sort((a, b) => compareVersions(a.version, b.version)).at(-1);
+    if (!best) {
+      throw new Error(
+        `no Community version at or above min-version ${input.minVersion.text} is installable from ` +
+          `${input.repositoryUrl} (series checked: ${followed.map((s) => s.series).join(', ')}); ` +
+          'check repository-url, distribution, architectures and required-packages',
+      );
+    }
+    target = best;
+  }
+
+  const targetPublished = isPublished(target.version);
+  const isNew = input.force || !targetPublished;
+  const missingFrom = input.images.filter(
+    (_, i) => !(input.imageTags[i] ?? []).includes(target.version.text),
+  );
+  const what = input.requested
+    ? `${target.version.text} (requested)`
+    : `${target.version.text}, the newest installable Community release${input.series ? ` of ${input.series}` : ''},`;
+  let reason: string;
+  if (!targetPublished) {
+    reason = `${what} is not yet published in ${missingFrom.join(', ')}.`;
+  } else if (input.force) {
+    reason = `${what} is already published in every image; force is set, so it is built again.`;
+  } else {
+    reason = `${what} is already published in every image; nothing to do.`;
+  }
+
+  const matrix: MatrixEntry[] = [];
+  const rows: SummaryRow[] = [];
+  for (const state of sortSeries(followed)) {
+    const best = state.installable.at(-1);
+    if (!best) {
+      rows.push({ series: state.series, newest: undefined, published: false, decision: 'not available yet' });
+      continue;
+    }
+    const seriesPublished = isPublished(best.version);
+    const seriesNew = input.force || !seriesPublished;
+    matrix.push({
+      version: best.version.text,
+      series: state.series,
+      tags: tagsFor(best.version, all).join('\n'),
+      'is-new': seriesNew,
+    });
+    const isTarget = compareVersions(best.version, target.version) === 0;
+    rows.push({
+      series: state.series,
+      newest: best.version.text,
+      published: seriesPublished,
+      decision: isTarget
+        ? isNew
+          ? 'build and publish'
+          : 'up to date'
+        : seriesNew
+          ? 'rebuild available'
+          : 'up to date',
+    });
+  }
+
+  return {
+    version: target.version.text,
+    series: seriesOf(target.version),
+    packageVersion: target.packageVersion,
+    isNew,
+    tags: tagsFor(target.version, all),
+    published,
+    reason,
+    matrix,
+    rows,
+  };
+}
+
+function sortSeries(states: SeriesState[]): SeriesState[] {
+  const key = (s: string) => s.split('.').map(Number) as [number, number];
+  return [...states].sort((a, b) => {
+    const [am, an] = key(a.series);
+    const [bm, bn] = key(b.series);
+    return am - bm || an - bn;
+  });
+}

@@ -1,0 +1,134 @@
+// Wiring only: inputs → concurrent look-ups → decide() → outputs and job summary.
+import * as core from '@actions/core';
+import { listTags } from '../../shared/src/registry.js';
+import { compareVersions, parseSeries, parseVersion, type OneVersion } from '../../shared/src/version.js';
+import { parseInputs, type Inputs } from './context.js';
+import { decide, installableVersions, type Decision, type SeriesState } from './decide.js';
+import { fetchReleases, releaseTagFor, type ReleaseInfo } from './github.js';
+import { fetchListing, fetchPackages, packagesUrl } from './repository.js';
+
+/** Series worth asking about: released lines at or above min-version's series. */
+export function seriesToCheck(listed: string[], minVersion: OneVersion): string[] {
+  const floor = parseVersion(`${minVersion.major}.${minVersion.minor}.0`)!;
+  return listed.filter((name) => {
+    const series = parseSeries(name);
+    if (!series || series.minor === 99) return false;
+    return compareVersions(parseVersion(`${series.major}.${series.minor}.0`)!, floor) >= 0;
+  });
+}
+
+async function seriesStates(inputs: Inputs, series: string[]): Promise<SeriesState[]> {
+  return Promise.all(
+    series.map(async (name) => {
+      const indexes = await Promise.all(
+        inputs.architectures.map((arch) =>
+          fetchPackages(packagesUrl(inputs.repositoryUrl, name, inputs.distribution, arch)),
+        ),
+      );
+      return { series: name, installable: installableVersions(indexes, inputs.requiredPackages, name) };
+    }),
+  );
+}
+
+async function releaseInfo(inputs: Inputs): Promise<Map<string, ReleaseInfo> | undefined> {
+  const apiUrl = process.env.GITHUB_API_URL || 'https://api.github.com';
+  try {
+    return await fetchReleases(apiUrl, inputs.upstreamRepository, inputs.githubToken);
+  } catch (error) {
+    core.warning(
+      `GitHub enrichment skipped (the decision does not depend on it): ${(error as Error).message}`,
+    );
+    return undefined;
+  }
+}
+
+function setOutputs(decision: Decision): void {
+  core.setOutput('version', decision.version);
+  core.setOutput('series', decision.series);
+  core.setOutput('package-version', decision.packageVersion);
+  core.setOutput('is-new', decision.isNew ? 'true' : 'false');
+  core.setOutput('tags', decision.tags.join('\n'));
+  core.setOutput('published', JSON.stringify(decision.published));
+  core.setOutput('reason', decision.reason);
+  core.setOutput('matrix', JSON.stringify(decision.matrix));
+}
+
+async function writeSummary(decision: Decision, inputs: Inputs, release: ReleaseInfo | undefined) {
+  const header = ['Series', 'Newest CE version', 'Published', 'Decision'].map((data) => ({
+    data,
+    header: true,
+  }));
+  const rows = decision.rows.map((row) => [
+    row.series,
+    row.newest ?? '—',
+    row.newest === undefined ? '—' : row.published ? 'yes' : 'no',
+    row.decision,
+  ]);
+  const summary = core.summary
+    .addHeading('OpenNebula Community release', 2)
+    .addTable([header, ...rows])
+    .addRaw(`<p><strong>Decision:</strong> ${escapeHtml(decision.reason)}</p>`, true)
+    .addRaw(
+      `<p>Version <code>${decision.version}</code> (package <code>${escapeHtml(decision.packageVersion)}</code>), ` +
+        `tags ${decision.tags.map((tag) => `<code>${escapeHtml(tag)}</code>`).join(' ')}; ` +
+        `images: ${inputs.images.map((image) => `<code>${escapeHtml(image.input)}</code>`).join(', ')}.</p>`,
+      true,
+    );
+  if (release) {
+    const date = release.publishedAt ? ` on ${release.publishedAt.slice(0, 10)}` : '';
+    summary.addRaw(`<p>Upstream release: ${summaryLink(release.tag, release.url)}${date}.</p>`, true);
+  }
+  await summary.write();
+}
+
+function summaryLink(text: string, url: string): string {
+  return `<a href="${escapeHtml(url)}">${escapeHtml(text)}</a>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export async function run(): Promise<void> {
+  try {
+    const inputs = parseInputs((name) => core.getInput(name));
+    if (inputs.credentials) core.setSecret(inputs.credentials.password);
+    if (inputs.githubToken) core.setSecret(inputs.githubToken);
+
+    // Everything that does not depend on the listing starts now, so the "nothing new" path costs two
+    // round trips: the listing (with registries and GitHub beside it), then every Packages index at once.
+    const tagsPromise = Promise.all(inputs.images.map((image) => listTags(image, inputs.credentials)));
+    const releasesPromise = releaseInfo(inputs);
+    tagsPromise.catch(() => undefined); // awaited below; avoids an unhandled rejection while we wait
+
+    const decision = await core.group('Look up the Community repository and the registries', async () => {
+      const listing = await fetchListing(inputs.repositoryUrl);
+      const series = seriesToCheck(listing.series, inputs.minVersion);
+      core.info(`Series at or above ${inputs.minVersion.text}: ${series.join(', ') || 'none'}`);
+      const [states, imageTags] = await Promise.all([seriesStates(inputs, series), tagsPromise]);
+      for (const state of states) {
+        const found = state.installable.map((item) => item.version.text).join(', ');
+        core.info(`${state.series}: ${found || 'not available yet'}`);
+      }
+      inputs.images.forEach((image, i) => core.info(`${image.input}: ${imageTags[i]?.length ?? 0} tags`));
+      return decide({
+        repositoryUrl: inputs.repositoryUrl,
+        states,
+        minVersion: inputs.minVersion,
+        series: inputs.series,
+        requested: inputs.version,
+        images: inputs.images.map((image) => image.input),
+        imageTags,
+        force: inputs.force,
+      });
+    });
+
+    const releases = await releasesPromise;
+    const release = releases?.get(releaseTagFor(decision.version));
+    core.info(decision.reason);
+    setOutputs(decision);
+    await writeSummary(decision, inputs, release);
+  } catch (error) {
+    core.setFailed(error instanceof Error ? error.message : String(error));
+  }
+}
