@@ -1,0 +1,99 @@
+// Every linter and formatter the project uses, run over the files it owns. A finding fails the test with
+// the tool's own report.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO_ROOT, projectFiles, runTool } from '../support/tools.js';
+
+const npxBin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
+const workflowFiles = () => projectFiles('.github/workflows/*.yml', 'workflows-templates/*.yml');
+const actionFiles = () => projectFiles('action.yml', 'actions/*/action.yml');
+
+describe('TypeScript and formatting', () => {
+  it('type-checks (tsc --noEmit, strict)', () => {
+    runTool(npxBin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  });
+
+  it('passes eslint', () => {
+    runTool(npxBin('eslint'), ['--max-warnings', '0', '.']);
+  });
+
+  it('is formatted with prettier', () => {
+    runTool(npxBin('prettier'), ['--check', '.']);
+  });
+});
+
+describe('shell, YAML and workflows', () => {
+  it('shellcheck finds nothing in any shell script', () => {
+    const scripts = [...projectFiles('*.sh', '*.bash', '*.bats'), '.ci/run'];
+    expect(scripts.length).toBeGreaterThan(3);
+    runTool('shellcheck', ['--external-sources', '--severity=style', ...scripts]);
+  });
+
+  it('yamllint finds nothing', () => {
+    runTool('yamllint', ['--strict', '.']);
+  });
+
+  it('actionlint finds nothing in the workflows', () => {
+    const files = workflowFiles();
+    expect(files.length).toBeGreaterThan(0);
+    runTool('actionlint', files);
+  });
+
+  it('zizmor finds nothing in workflows and actions', () => {
+    runTool('zizmor', [
+      '--offline',
+      '--no-progress',
+      '--persona',
+      'regular',
+      ...workflowFiles(),
+      ...actionFiles(),
+    ]);
+  });
+});
+
+type Step = { uses?: string; run?: string };
+type Job = { permissions?: unknown; steps?: Step[]; uses?: string };
+type Workflow = { permissions?: unknown; jobs?: Record<string, Job> };
+
+describe('workflow security policy', () => {
+  const documents = () =>
+    [...workflowFiles(), ...actionFiles()].map((file) => ({
+      file,
+      doc: parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as Workflow & { runs?: { steps?: Step[] } },
+    }));
+
+  const stepsOf = (doc: Workflow & { runs?: { steps?: Step[] } }): Step[] => [
+    ...Object.values(doc.jobs ?? {}).flatMap((job) => job.steps ?? []),
+    ...(doc.runs?.steps ?? []),
+  ];
+
+  it('pins every third-party action by full commit SHA with a version comment', () => {
+    for (const { file } of documents()) {
+      const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+      for (const match of text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)) {
+        const [, ref, rest] = match;
+        if (ref!.startsWith('./') || ref!.startsWith('$/')) continue;
+        expect(ref, `${file}: ${ref}`).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+        expect(rest, `${file}: ${ref} needs a "# vX" comment`).toMatch(/#\s*v\d/);
+      }
+    }
+  });
+
+  it('declares least-privilege permissions at the top of every workflow', () => {
+    for (const { file, doc } of documents()) {
+      if (!doc.jobs) continue;
+      expect(doc.permissions, `${file}: top-level permissions`).toBeDefined();
+      expect(JSON.stringify(doc.permissions), `${file}`).not.toMatch(/write-all|"write"/);
+    }
+  });
+
+  it('never expands ${{ }} expressions inside run: scripts', () => {
+    for (const { file, doc } of documents()) {
+      for (const step of stepsOf(doc)) {
+        if (step.run) expect(step.run, `${file}: ${step.run}`).not.toContain('${{');
+      }
+    }
+  });
+});

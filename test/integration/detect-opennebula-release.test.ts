@@ -1,0 +1,263 @@
+// The bundled action (dist/index.js) run as the runner runs it, against the recorded-format download
+// site and GitHub API on the stand-in and a real OCI registry holding the published tags.
+import { load } from 'cheerio';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runAction, type ActionRun } from '../support/action-runner.js';
+import { startStandIn, type Route, type StandIn } from '../support/http-stand-in.js';
+import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
+import {
+  CURRENT_SITE,
+  LISTING_HTML,
+  packagesPath,
+  siteRoutesFor,
+  type SiteSpec,
+} from '../support/opennebula-repo.js';
+import { REPO_ROOT } from '../support/tools.js';
+
+const RELEASES = readFileSync(join(REPO_ROOT, 'test/fixtures/github/opennebula-one-releases.json'), 'utf8');
+
+let upstream: StandIn;
+let registry: LocalRegistry;
+
+function serveSite(spec: SiteSpec, listing = LISTING_HTML) {
+  for (const [path, route] of Object.entries(siteRoutesFor(spec, '/repo', listing)))
+    upstream.route(path, route);
+}
+
+function reset(spec: SiteSpec = CURRENT_SITE) {
+  for (const path of Object.keys(
+    siteRoutesFor({ ...CURRENT_SITE, '7.6': { amd64: [], arm64: [] }, '8.0': { amd64: [] } }),
+  )) {
+    upstream.unroute(path);
+  }
+  upstream.unroute('/repo/');
+  serveSite(spec);
+  upstream.route('/repos/OpenNebula/one/releases', {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: RELEASES,
+  });
+  upstream.requests.length = 0;
+}
+
+async function detect(inputs: Record<string, string> = {}): Promise<ActionRun> {
+  return runAction(
+    'detect-opennebula-release',
+    {
+      'repository-url': `${upstream.url}/repo`,
+      image: `${registry.host}/ci/opennebula`,
+      'github-token': 'ghs_test',
+      ...inputs,
+    },
+    { GITHUB_API_URL: upstream.url },
+  );
+}
+
+const expectFailure = (run: ActionRun, message: RegExp) => {
+  expect(run.code, run.stdout + run.stderr).not.toBe(0);
+  expect(run.errors.join('\n')).toMatch(message);
+  expect(run.outputs['is-new']).toBeUndefined();
+};
+
+beforeAll(async () => {
+  upstream = await startStandIn();
+  registry = await startRegistry();
+  for (const tag of ['7.0.0', '7.0.1', '7.0', '7.2.0', '7.2', '7', 'latest'])
+    await registry.pushTag('ci/opennebula', tag);
+});
+afterAll(async () => {
+  await upstream?.close();
+  await registry?.close();
+});
+afterEach(() => reset());
+beforeAll(() => reset());
+
+describe('detect-opennebula-release (bundled)', () => {
+  it('finds the new release, its tags and the rebuild matrix', async () => {
+    const run = await detect();
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({
+      version: '7.4.0',
+      series: '7.4',
+      'package-version': '7.4.0-1',
+      'is-new': 'true',
+      tags: '7.4.0\n7.4\n7\nlatest',
+      reason: `7.4.0, the newest installable Community release, is not yet published in ${registry.host}/ci/opennebula.`,
+    });
+    expect(JSON.parse(run.outputs.published!)).toEqual(['7.0.0', '7.0.1', '7.2.0']);
+    expect(JSON.parse(run.outputs.matrix!)).toEqual([
+      { version: '7.0.1', series: '7.0', tags: '7.0.1\n7.0', 'is-new': false },
+      { version: '7.2.0', series: '7.2', tags: '7.2.0\n7.2', 'is-new': false },
+      { version: '7.4.0', series: '7.4', tags: '7.4.0\n7.4\n7\nlatest', 'is-new': true },
+    ]);
+  });
+
+  it('writes a job summary table an HTML parser can read', async () => {
+    const run = await detect();
+    const $ = load(run.summary);
+    const rows = $('table tr')
+      .toArray()
+      .map((tr) =>
+        $(tr)
+          .find('th, td')
+          .toArray()
+          .map((cell) => $(cell).text()),
+      );
+    expect(rows).toEqual([
+      ['Series', 'Newest CE version', 'Published', 'Decision'],
+      ['7.0', '7.0.1', 'yes', 'up to date'],
+      ['7.2', '7.2.0', 'yes', 'up to date'],
+      ['7.4', '7.4.0', 'no', 'build and publish'],
+    ]);
+    expect($('a').attr('href')).toBe('https://github.com/OpenNebula/one/releases/tag/release-7.4.0');
+    expect(run.summary).toContain('on 2026-07-15');
+  });
+
+  it('says nothing is new once the release is published, in two round trips', async () => {
+    for (const tag of ['7.0.1', '7.2.0', '7.4.0', 'latest'])
+      await registry.pushTag('complete/opennebula', tag);
+    const run = await detect({ image: `${registry.host}/complete/opennebula` });
+    expect(run.code).toBe(0);
+    expect(run.outputs['is-new']).toBe('false');
+    expect(run.outputs.reason).toMatch(/already published in every image; nothing to do/);
+    // One listing, one Packages per series >= 7.0 (6.10 and the 6.99 pre-release series are never asked).
+    const paths = upstream.requests.map((r) => r.url.split('?')[0]).sort();
+    expect(paths).toEqual([
+      '/repo/',
+      '/repo/7.0/Ubuntu/24.04/dists/stable/opennebula/binary-amd64/Packages',
+      '/repo/7.2/Ubuntu/24.04/dists/stable/opennebula/binary-amd64/Packages',
+      '/repo/7.4/Ubuntu/24.04/dists/stable/opennebula/binary-amd64/Packages',
+      '/repos/OpenNebula/one/releases',
+    ]);
+  });
+
+  it('ignores git tags and GitHub releases that have no Community packages (7.4.1, 7.0.2)', async () => {
+    const run = await detect();
+    expect(run.outputs.version).toBe('7.4.0');
+    expect(run.stdout).not.toMatch(/7\.4\.1|7\.0\.2/);
+  });
+
+  it('treats a new series that is missing or half-populated as not available yet', async () => {
+    const listing = LISTING_HTML.replace(
+      '<a href="7.4.0/">',
+      '<a href="7.6/">7.6/</a>\n<a href="8.0/">8.0/</a>\n<a href="7.4.0/">',
+    );
+    reset();
+    serveSite(
+      {
+        ...CURRENT_SITE,
+        '7.6': { amd64: [{ version: '7.6.0-1', packages: ['opennebula', 'opennebula-tools'] }] },
+      },
+      listing,
+    );
+    const run = await detect();
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs.version).toBe('7.4.0');
+    expect(run.outputs.tags).toBe('7.4.0\n7.4\n7\nlatest');
+    const $ = load(run.summary);
+    const cells = $('table tr')
+      .toArray()
+      .map((tr) => $(tr).find('td').first().next().next().next().text());
+    expect(cells.slice(-2)).toEqual(['not available yet', 'not available yet']);
+  });
+
+  it('requires every architecture to carry the version', async () => {
+    const run = await detect({ architectures: 'amd64, arm64' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs.version).toBe('7.0.1');
+  });
+
+  it('handles four-component hotfixes and never treats 6.99 as a release', async () => {
+    const run = await detect({ 'min-version': '6.10.0', series: '6.10' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({
+      version: '6.10.0.1',
+      series: '6.10',
+      'package-version': '6.10.0.1-1',
+      tags: '6.10.0.1\n6.10\n6',
+    });
+    expect(upstream.requests.some((r) => r.url.startsWith('/repo/6.99/'))).toBe(false);
+  });
+
+  it('builds an explicitly requested version, and rebuilds a published one only with force', async () => {
+    const requested = await detect({ version: '7.0.1' });
+    expect(requested.outputs).toMatchObject({ version: '7.0.1', 'is-new': 'false', tags: '7.0.1\n7.0' });
+    const forced = await detect({ version: '7.0.1', force: 'true' });
+    expect(forced.outputs).toMatchObject({ version: '7.0.1', 'is-new': 'true', tags: '7.0.1\n7.0' });
+  });
+
+  it('fails clearly for a requested version without Community packages', async () => {
+    expectFailure(
+      await detect({ version: '7.0.2' }),
+      /^version: 7\.0\.2 is not installable from the Community repository .*\/repo\/7\.0\/ \(newest installable in 7\.0: 7\.0\.1\)$/,
+    );
+  });
+
+  it('counts a version as published only if every image has it', async () => {
+    await registry.pushTag('mirror/opennebula', '7.2.0');
+    const run = await detect({
+      image: `${registry.host}/ci/opennebula\n${registry.host}/mirror/opennebula`,
+      series: '7.2',
+    });
+    expect(run.outputs).toMatchObject({ version: '7.2.0', 'is-new': 'false' });
+    const other = await detect({
+      image: `${registry.host}/ci/opennebula, ${registry.host}/nowhere/opennebula`,
+      series: '7.2',
+    });
+    expect(other.outputs).toMatchObject({ version: '7.2.0', 'is-new': 'true' });
+    expect(other.outputs.reason).toContain(`not yet published in ${registry.host}/nowhere/opennebula`);
+  });
+
+  it('retries transient upstream failures and still decides', async () => {
+    const path = `/repo${packagesPath('7.4', 'amd64')}`;
+    const good = siteRoutesFor(CURRENT_SITE)[path] as Route & { body: string };
+    upstream.route(path, [{ status: 503, headers: { 'retry-after': '0' } }, { status: 502 }, good]);
+    const run = await detect();
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs.version).toBe('7.4.0');
+    expect(upstream.requests.filter((r) => r.url === path)).toHaveLength(3);
+  });
+
+  it('fails, never deciding from partial data, when a Packages index keeps failing', async () => {
+    const path = `/repo${packagesPath('7.2', 'amd64')}`;
+    upstream.route(path, { status: 500, headers: { 'retry-after': '0' } });
+    expectFailure(await detect(), new RegExp(`GET ${upstream.url}${path} failed after retries: HTTP 500`));
+  });
+
+  it('fails when the registry cannot be asked, rather than guessing what is published', async () => {
+    const run = await detect({ image: '127.0.0.1:9/ci/opennebula' });
+    expectFailure(
+      run,
+      /GET http:\/\/127\.0\.0\.1:9\/v2\/ci\/opennebula\/tags\/list\?n=1000 failed after retries: fetch failed/,
+    );
+  });
+
+  it('does not let a GitHub failure change the decision', async () => {
+    upstream.route('/repos/OpenNebula/one/releases', { status: 500 });
+    const run = await detect();
+    expect(run.code).toBe(0);
+    expect(run.outputs.version).toBe('7.4.0');
+    expect(run.warnings.join('\n')).toMatch(/GitHub enrichment skipped/);
+  });
+
+  it('rejects a listing that is not a directory listing', async () => {
+    upstream.route('/repo/', { status: 200, body: '<html><body><h1>Maintenance</h1></body></html>' });
+    expectFailure(await detect(), /^repository-url: .*\/repo\/ is not a directory listing/);
+  });
+
+  it('rejects bad inputs with a message naming the input and no outputs', async () => {
+    expectFailure(
+      await detect({ 'min-version': 'seven' }),
+      /^min-version: "seven" is not an OpenNebula version/,
+    );
+    expectFailure(await detect({ series: '7.x' }), /^series: "7.x" is not a series/);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('masks the registry password in the log', async () => {
+    const run = await detect({ 'registry-username': 'bot', 'registry-password': 'hunter2-secret' });
+    expect(run.stdout).toContain('::add-mask::hunter2-secret');
+  });
+});

@@ -1,0 +1,93 @@
+// Where the tests find the tools that test/tools/install.sh provisions. A missing tool is a failure that
+// says how to get it, never a silent skip.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const TOOLS_DIR = process.env.TOOLS_DIR ? resolve(process.env.TOOLS_DIR) : join(REPO_ROOT, '.tools');
+export const TOOLS_BIN = join(TOOLS_DIR, 'bin');
+export const K8S_SCHEMA_DIR = join(TOOLS_DIR, 'kubernetes-json-schema');
+
+const DEBIAN_TOOLS: Record<string, string> = {
+  shellcheck: 'shellcheck',
+  bats: 'bats',
+  git: 'git',
+  'docker-registry': 'docker-registry',
+  buildah: 'buildah',
+  htpasswd: 'apache2-utils',
+};
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Absolute path of `name`: the project-local bin directory first, then PATH. Throws with an install hint. */
+export function requireTool(name: string): string {
+  if (name.includes('/')) {
+    if (executable(name)) return name;
+    throw new Error(`required tool ${name} is missing: run npm ci`);
+  }
+  const candidates = [TOOLS_BIN, ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
+  for (const dir of candidates) {
+    const path = join(dir, name);
+    if (executable(path)) return path;
+  }
+  const debian = DEBIAN_TOOLS[name];
+  const hint = debian
+    ? `install the Debian package: sudo apt-get install -y ${debian} (or run test/tools/install.sh as root)`
+    : 'run test/tools/install.sh (pins in test/tools/versions.sh)';
+  throw new Error(`required tool "${name}" is not installed: ${hint}`);
+}
+
+/** Runs a tool and returns stdout; throws with its output when it exits non-zero. */
+export function runTool(
+  name: string,
+  args: string[],
+  options: { cwd?: string; input?: string } = {},
+): string {
+  const path = requireTool(name);
+  try {
+    return execFileSync(path, args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      input: options.input,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    const failure = error as { status?: number; stdout?: string; stderr?: string };
+    throw new Error(
+      `${name} ${args.join(' ')} exited ${failure.status}:\n${failure.stdout ?? ''}${failure.stderr ?? ''}`.trim(),
+      { cause: error },
+    );
+  }
+}
+
+/** Tracked and untracked-but-not-ignored files matching a git pathspec (e.g. '*.sh'). */
+export function projectFiles(...pathspecs: string[]): string[] {
+  const out = execFileSync(
+    'git',
+    ['ls-files', '--cached', '--others', '--exclude-standard', '--', ...pathspecs],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    },
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .filter((file) => {
+      try {
+        accessSync(join(REPO_ROOT, file));
+        return true;
+      } catch {
+        return false; // deleted in the work tree
+      }
+    });
+}

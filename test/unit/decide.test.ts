@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decide,
+  installableVersions,
+  publishedEverywhere,
+  type DecisionInput,
+  type SeriesState,
+} from '../../actions/detect-opennebula-release/src/decide.js';
+import { parsePackages } from '../../actions/detect-opennebula-release/src/repository.js';
+import { requireVersion } from '../../actions/shared/src/version.js';
+import { packagesIndex, REQUIRED_PACKAGES, type ArchIndex } from '../support/opennebula-repo.js';
+
+const REQUIRED = REQUIRED_PACKAGES;
+const index = (spec: ArchIndex, arch = 'amd64') => parsePackages(packagesIndex(spec, arch), 'Packages');
+const v = (text: string) => requireVersion(text, 'test');
+
+function states(spec: Record<string, string[]>): SeriesState[] {
+  return Object.entries(spec).map(([series, versions]) => ({
+    series,
+    installable: installableVersions([index(versions)], REQUIRED, series),
+  }));
+}
+
+function input(overrides: Partial<DecisionInput> = {}): DecisionInput {
+  return {
+    repositoryUrl: 'https://repo.example/repo',
+    states: states({ '7.0': ['7.0.0-1', '7.0.1-1'], '7.2': ['7.2.0-1'], '7.4': ['7.4.0-1'] }),
+    minVersion: v('7.0.0'),
+    series: undefined,
+    requested: undefined,
+    images: ['docker.io/org/opennebula'],
+    imageTags: [['7.0.0', '7.0.1', '7.0', '7.2.0', '7.2', 'latest']],
+    force: false,
+    ...overrides,
+  };
+}
+
+describe('installableVersions', () => {
+  it('needs every required package at the same upstream version', () => {
+    const partial = index([
+      '7.2.0-1',
+      { version: '7.4.0-1', packages: ['opennebula', 'opennebula-tools', 'opennebula-fireedge'] },
+    ]);
+    expect(installableVersions([partial], REQUIRED, '7.4').map((i) => i.version.text)).toEqual([]);
+    expect(installableVersions([index(['7.4.0-1'])], REQUIRED, '7.4')[0]).toMatchObject({
+      packageVersion: '7.4.0-1',
+    });
+  });
+
+  it('needs every architecture, and a missing index means not available yet', () => {
+    const amd64 = index(['7.4.0-1'], 'amd64');
+    expect(installableVersions([amd64, undefined], REQUIRED, '7.4')).toEqual([]);
+    expect(installableVersions([amd64, index(['7.2.0-1'], 'arm64')], REQUIRED, '7.4')).toEqual([]);
+    expect(installableVersions([amd64, index(['7.4.0-1'], 'arm64')], REQUIRED, '7.4')).toHaveLength(1);
+  });
+
+  it('keeps an older complete version when the newest is half-published', () => {
+    const half = index(['7.0.0-1', { version: '7.0.1-1', packages: ['opennebula'] }]);
+    expect(installableVersions([half], REQUIRED, '7.0').map((i) => i.version.text)).toEqual(['7.0.0']);
+  });
+
+  it('never counts pre-releases or versions of another series', () => {
+    expect(installableVersions([index(['7.3.90-1', '7.2.0-1'])], REQUIRED, '7.3')).toEqual([]);
+  });
+
+  it('keeps hotfix versions with all four components', () => {
+    const found = installableVersions([index(['6.10.0-1', '6.10.0.1-1'])], REQUIRED, '6.10');
+    expect(found.map((i) => [i.version.text, i.packageVersion])).toEqual([
+      ['6.10.0', '6.10.0-1'],
+      ['6.10.0.1', '6.10.0.1-1'],
+    ]);
+  });
+});
+
+describe('publishedEverywhere', () => {
+  it('keeps only tags every image has', () => {
+    expect([...publishedEverywhere([['7.4.0', '7.2.0'], ['7.2.0']])]).toEqual(['7.2.0']);
+    expect(publishedEverywhere([]).size).toBe(0);
+  });
+});
+
+describe('decide', () => {
+  it('picks the newest installable release and builds it when unpublished', () => {
+    const decision = decide(input());
+    expect(decision).toMatchObject({
+      version: '7.4.0',
+      series: '7.4',
+      packageVersion: '7.4.0-1',
+      isNew: true,
+      tags: ['7.4.0', '7.4', '7', 'latest'],
+      published: ['7.0.0', '7.0.1', '7.2.0'],
+    });
+    expect(decision.reason).toBe(
+      '7.4.0, the newest installable Community release, is not yet published in docker.io/org/opennebula.',
+    );
+  });
+
+  it('says nothing is new once every image has the tag', () => {
+    const decision = decide(input({ imageTags: [['7.4.0', '7.2.0']] }));
+    expect(decision.isNew).toBe(false);
+    expect(decision.reason).toMatch(/already published in every image; nothing to do/);
+  });
+
+  it('counts a version as published only if every image has it', () => {
+    const decision = decide(input({ images: ['a/x', 'b/x'], imageTags: [['7.4.0'], ['7.2.0']] }));
+    expect(decision.isNew).toBe(true);
+    expect(decision.reason).toMatch(/not yet published in b\/x\.$/);
+    expect(decision.published).toEqual([]);
+  });
+
+  it('rebuilds a published version when forced', () => {
+    const decision = decide(input({ imageTags: [['7.4.0']], force: true }));
+    expect(decision.isNew).toBe(true);
+    expect(decision.reason).toMatch(/force is set/);
+  });
+
+  it('follows one series without moving the tags of newer lines', () => {
+    const decision = decide(input({ series: '7.2' }));
+    expect(decision).toMatchObject({ version: '7.2.0', tags: ['7.2.0', '7.2'], isNew: false });
+    expect(decision.matrix.map((m) => m.series)).toEqual(['7.2']);
+  });
+
+  it('uses an explicitly requested older version with only its own tags', () => {
+    const decision = decide(input({ requested: v('7.0.0') }));
+    expect(decision).toMatchObject({ version: '7.0.0', tags: ['7.0.0'], isNew: false });
+    expect(decision.reason).toMatch(/^7\.0\.0 \(requested\) is already published/);
+  });
+
+  it('fails clearly when the requested version is not installable', () => {
+    expect(() => decide(input({ requested: v('7.0.2') }))).toThrow(
+      'version: 7.0.2 is not installable from the Community repository https://repo.example/repo/7.0/ (newest installable in 7.0: 7.0.1)',
+    );
+    expect(() => decide(input({ requested: v('7.6.0') }))).toThrow(/no installable version in that series/);
+    expect(() => decide(input({ requested: v('6.10.0') }))).toThrow(
+      'version: 6.10.0 is older than min-version 7.0.0',
+    );
+    expect(() => decide(input({ requested: v('7.3.90') }))).toThrow(/development build/);
+  });
+
+  it('ignores versions older than min-version', () => {
+    const decision = decide(input({ minVersion: v('7.0.1') }));
+    expect(decision.published).toEqual(['7.0.1', '7.2.0']);
+  });
+
+  it('treats a series that is not available yet as such, not as an error', () => {
+    const withNew: SeriesState[] = [...input().states, { series: '7.6', installable: [] }];
+    const decision = decide(input({ states: withNew }));
+    expect(decision.version).toBe('7.4.0');
+    expect(decision.rows.at(-1)).toEqual({
+      series: '7.6',
+      newest: undefined,
+      published: false,
+      decision: 'not available yet',
+    });
+  });
+
+  it('fails when nothing at all is installable rather than reporting nothing new', () => {
+    const empty = [{ series: '7.4', installable: [] }];
+    expect(() => decide(input({ states: empty }))).toThrow(
+      /no Community version at or above min-version 7.0.0 is installable/,
+    );
+  });
+
+  it('fails when the followed series does not exist', () => {
+    expect(() => decide(input({ series: '7.8' }))).toThrow(
+      /^series: 7.8 is not a series of https:\/\/repo.example\/repo\//,
+    );
+  });
+
+  it('lists the newest version of every series in the matrix, with independent tags', () => {
+    const decision = decide(input());
+    expect(decision.matrix).toEqual([
+      { version: '7.0.1', series: '7.0', tags: '7.0.1\n7.0', 'is-new': false },
+      { version: '7.2.0', series: '7.2', tags: '7.2.0\n7.2', 'is-new': false },
+      { version: '7.4.0', series: '7.4', tags: '7.4.0\n7.4\n7\nlatest', 'is-new': true },
+    ]);
+    expect(decision.rows.map((r) => r.decision)).toEqual(['up to date', 'up to date', 'build and publish']);
+  });
+
+  it('orders series numerically (7.10 after 7.4)', () => {
+    const decision = decide(input({ states: states({ '7.10': ['7.10.0-1'], '7.4': ['7.4.0-1'] }) }));
+    expect(decision.version).toBe('7.10.0');
+    expect(decision.matrix.map((m) => m.series)).toEqual(['7.4', '7.10']);
+  });
+
+  it('moves to a new major without keeping the old major tag', () => {
+    const decision = decide(input({ states: states({ '7.4': ['7.4.0-1'], '8.0': ['8.0.0-1'] }) }));
+    expect(decision.tags).toEqual(['8.0.0', '8.0', '8', 'latest']);
+    expect(decision.matrix[0]?.tags).toBe('7.4.0\n7.4\n7');
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import {
+  isPlainHttpRegistry,
+  nextLink,
+  parseChallenge,
+  parseImageReference,
+} from '../../actions/shared/src/registry.js';
+
+describe('parseImageReference', () => {
+  it.each([
+    [
+      'docker.io/pablodelarco/opennebula',
+      'docker.io',
+      'pablodelarco/opennebula',
+      'https://registry-1.docker.io',
+    ],
+    ['pablodelarco/opennebula', 'docker.io', 'pablodelarco/opennebula', 'https://registry-1.docker.io'],
+    ['mariadb', 'docker.io', 'library/mariadb', 'https://registry-1.docker.io'],
+    ['ghcr.io/owner/opennebula', 'ghcr.io', 'owner/opennebula', 'https://ghcr.io'],
+    [
+      'registry.example.com:8443/team/one/opennebula',
+      'registry.example.com:8443',
+      'team/one/opennebula',
+      'https://registry.example.com:8443',
+    ],
+    ['localhost:5000/opennebula', 'localhost:5000', 'opennebula', 'http://localhost:5000'],
+    ['127.0.0.1:41234/ci/opennebula', '127.0.0.1:41234', 'ci/opennebula', 'http://127.0.0.1:41234'],
+  ])('%s', (input, registry, repository, apiBase) => {
+    expect(parseImageReference(input)).toMatchObject({ registry, repository, apiBase });
+  });
+
+  it('speaks plain HTTP only to loopback', () => {
+    expect(isPlainHttpRegistry('127.10.0.3:5000')).toBe(true);
+    expect(isPlainHttpRegistry('localhost')).toBe(true);
+    expect(isPlainHttpRegistry('10.0.0.1:5000')).toBe(false);
+    expect(isPlainHttpRegistry('localhost.example.com')).toBe(false);
+  });
+
+  it.each(['ghcr.io/owner/opennebula:latest', 'owner/opennebula@sha256:abc', 'ghcr.io/', 'UPPER/case'])(
+    'rejects %s',
+    (input) => {
+      expect(() => parseImageReference(input, 'image')).toThrow(/^image: /);
+    },
+  );
+});
+
+describe('parseChallenge', () => {
+  it('reads Docker Hub and GHCR Bearer challenges', () => {
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/mariadb:pull"',
+      ),
+    ).toEqual({
+      scheme: 'bearer',
+      params: {
+        realm: 'https://auth.docker.io/token',
+        service: 'registry.docker.io',
+        scope: 'repository:library/mariadb:pull',
+      },
+    });
+    expect(parseChallenge('Basic realm="test-registry"')).toEqual({
+      scheme: 'basic',
+      params: { realm: 'test-registry' },
+    });
+  });
+});
+
+describe('nextLink', () => {
+  it('resolves the next page against the registry', () => {
+    expect(
+      nextLink('</v2/org/x/tags/list?last=7.2.0&n=2>; rel="next"', 'https://ghcr.io/v2/org/x/tags/list?n=2'),
+    ).toBe('https://ghcr.io/v2/org/x/tags/list?last=7.2.0&n=2');
+    expect(nextLink('<https://a/prev>; rel="prev", <https://a/next>; rel=next', 'https://a/')).toBe(
+      'https://a/next',
+    );
+    expect(nextLink(null, 'https://a/')).toBeUndefined();
+  });
+});
