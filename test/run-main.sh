@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The main job, run locally (`npm run main`): asks the real OpenNebula repository and registries whether a
+# new Community release is to be built, exactly as the scheduled pipeline's first job does, and prints the
+# outputs and the job summary. Needs network access. Settings come from the environment:
+#   IMAGE           images to look up (default docker.io/pablodelarco/opennebula)
+#   REPOSITORY_URL  OpenNebula apt repository (default https://downloads.opennebula.io/repo)
+#   SERIES, VERSION, MIN_VERSION, ARCHITECTURES, FORCE   as the action's inputs
+#   GITHUB_TOKEN    optional, for release dates in the summary
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+repository_url=${REPOSITORY_URL:-https://downloads.opennebula.io/repo}
+if ! node -e '
+  fetch(process.argv[1], { method: "HEAD", signal: AbortSignal.timeout(10000) })
+    .then(() => process.exit(0))
+    .catch((error) => { console.error(String(error.cause?.message ?? error.message)); process.exit(1); });
+' "$repository_url/"; then
+	echo "error: cannot reach $repository_url/ — this command asks the real OpenNebula repository and needs" >&2
+	echo "network access to it (and to the image registries). Tests run offline: npm test" >&2
+	exit 2
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+: >"$work/output"
+: >"$work/summary"
+
+status=0
+env "INPUT_REPOSITORY-URL=$repository_url" \
+	"INPUT_IMAGE=${IMAGE:-docker.io/pablodelarco/opennebula}" \
+	"INPUT_SERIES=${SERIES:-}" \
+	"INPUT_VERSION=${VERSION:-}" \
+	"INPUT_MIN-VERSION=${MIN_VERSION:-7.0.0}" \
+	"INPUT_ARCHITECTURES=${ARCHITECTURES:-amd64}" \
+	"INPUT_FORCE=${FORCE:-false}" \
+	"INPUT_GITHUB-TOKEN=${GITHUB_TOKEN:-}" \
+	GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
+	node actions/detect-opennebula-release/dist/index.js || status=$?
+
+echo
+echo "== outputs"
+cat "$work/output"
+echo "== job summary (HTML)"
+cat "$work/summary"
+exit "$status"
