@@ -40,7 +40,12 @@ env "INPUT_REPOSITORY-URL=$repository_url" \
 
 echo
 echo "== outputs"
-cat "$work/output"
+# GITHUB_OUTPUT holds `name<<DELIMITER` blocks; print them as `name: value` (lines joined by ", ").
+awk '
+	delimiter == "" && /<</ { split($0, part, "<<"); name = part[1]; delimiter = part[2]; value = ""; next }
+	delimiter != "" && $0 == delimiter { print name ": " value; delimiter = ""; next }
+	delimiter != "" { value = (value == "" ? $0 : value ", " $0) }
+' "$work/output"
 echo "== job summary (HTML)"
 cat "$work/summary"
 exit "$status"
