@@ -1,0 +1,215 @@
+# shellcheck shell=bash
+# The `init` role: one-shot preparation of the persistent volume and the database before any daemon
+# starts (the chart runs it as an init container; `all` runs it first). Safe to run on every start.
+
+ONE_VAR=$ONE_ROOT/var/lib/one
+ONEADMIN_UID=${ONEADMIN_UID:-9869}
+ONEADMIN_GID=${ONEADMIN_GID:-9869}
+
+# Creates DIR with MODE and oneadmin ownership if it does not exist. Existing directories are left as they
+# are: no recursive chown of the volume on every start (Kubernetes' fsGroup handles a fresh volume).
+ensure_dir() { # ensure_dir DIR MODE
+	if [ ! -d "$1" ]; then
+		mkdir -p "$1"
+		chmod "$2" "$1"
+		if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$1"; fi
+	fi
+}
+
+own_file() { # own_file FILE MODE
+	chmod "$2" "$1"
+	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$1"; fi
+}
+
+prepare_volume() {
+	if [ "$(id -u)" -eq 0 ] && [ -d "$ONE_VAR" ] && [ "$(stat -c %u "$ONE_VAR")" != "$ONEADMIN_UID" ]; then
+		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
+	fi
+	ensure_dir "$ONE_VAR" 0750
+	ensure_dir "$ONE_VAR/.one" 0700
+	ensure_dir "$ONE_VAR/datastores" 0750
+	ensure_dir "$ONE_VAR/backups" 0750
+	ensure_dir "$ONE_ROOT/run/one/ssh-socks" 0700
+	ensure_dir "$ONE_ROOT/var/lock/one" 0750
+	ensure_dir "$ONE_ROOT/var/log/one" 0750
+}
+
+# --- SSH ---------------------------------------------------------------------------------------------
+
+# oneadmin's keypair: from a mounted Secret when one is given (the public key derived when only the
+# private key is), else generated once on the volume. Its own public key is authorized, because the
+# transfer drivers SSH from the front-end to its own HOSTNAME.
+prepare_ssh() {
+	local ssh=$ONE_VAR/.ssh secret_dir=${ONE_SSH_KEY_DIR:-$ONE_ROOT/run/secrets/opennebula-ssh} key='' name
+	ensure_dir "$ssh" 0700
+	for name in id_ed25519 id_rsa id_ecdsa; do
+		if [ -f "$secret_dir/$name" ]; then key=$name && break; fi
+	done
+	if [ -n "$key" ]; then
+		install -m 0600 "$secret_dir/$key" "$ssh/$key.tmp"
+		mv -f "$ssh/$key.tmp" "$ssh/$key"
+		if [ -f "$secret_dir/$key.pub" ]; then
+			cp "$secret_dir/$key.pub" "$ssh/$key.pub"
+		else
+			ssh-keygen -y -f "$ssh/$key" >"$ssh/$key.pub" || one_die "$secret_dir/$key is not a usable SSH private key"
+		fi
+		one_log "SSH key $key from $secret_dir"
+	else
+		for name in id_ed25519 id_rsa id_ecdsa; do
+			if [ -f "$ssh/$name" ]; then key=$name && break; fi
+		done
+		if [ -z "$key" ]; then
+			key=id_ed25519
+			ssh-keygen -q -t ed25519 -N '' -C "oneadmin@${ONE_HOSTNAME:-opennebula}" -f "$ssh/$key"
+			one_log "generated SSH key $ssh/$key (mount a Secret at $secret_dir to provide your own)"
+		fi
+		[ -f "$ssh/$key.pub" ] || ssh-keygen -y -f "$ssh/$key" >"$ssh/$key.pub"
+	fi
+	own_file "$ssh/$key" 0600
+	own_file "$ssh/$key.pub" 0644
+
+	touch "$ssh/authorized_keys"
+	local public
+	public=$(cut -d' ' -f1,2 "$ssh/$key.pub")
+	grep -qF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub" >>"$ssh/authorized_keys"
+	own_file "$ssh/authorized_keys" 0600
+
+	cat >"$ssh/config" <<-'EOF'
+		# Written by the OpenNebula container entrypoint.
+		Host *
+		  StrictHostKeyChecking accept-new
+		  ServerAliveInterval 10
+		  # OpenNebula's drivers turn ControlMaster on where they need it.
+		  ControlMaster no
+		  ControlPersist 70s
+		  ControlPath /run/one/ssh-socks/ctl-M-%C.sock
+	EOF
+	own_file "$ssh/config" 0600
+
+	# sshd's host keys persist too, so hypervisors and the front-end keep trusting it across restarts.
+	local host_keys=$ONE_VAR/.ssh-host-keys
+	ensure_dir "$host_keys" 0700
+	[ -f "$host_keys/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$host_keys/ssh_host_ed25519_key"
+	[ -f "$host_keys/ssh_host_rsa_key" ] || ssh-keygen -q -t rsa -b 3072 -N '' -f "$host_keys/ssh_host_rsa_key"
+}
+
+# --- database ----------------------------------------------------------------------------------------
+
+# Waits until the database server accepts TCP connections, for at most DB_WAIT_TIMEOUT seconds.
+wait_for_database() {
+	[ "$DB_BACKEND" = mysql ] || return 0
+	local timeout=${DB_WAIT_TIMEOUT:-300} waited=0
+	require_uint DB_WAIT_TIMEOUT "$timeout"
+	until (exec 3<>"/dev/tcp/$DB_HOST/$DB_PORT") 2>/dev/null; do
+		if [ "$waited" -ge "$timeout" ]; then
+			one_die "database $DB_HOST:$DB_PORT did not accept connections within ${timeout}s (DB_WAIT_TIMEOUT)"
+		fi
+		if [ $((waited % 10)) -eq 0 ]; then one_log "waiting for database $DB_HOST:$DB_PORT ..."; fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+}
+
+# Runs `onedb version` until it answers (0 current, 1 empty, 2 older, 3 newer); -1 means it could not
+# ask (connection refused while the server starts, wrong credentials) and is retried until the timeout.
+database_state() {
+	local timeout=${DB_WAIT_TIMEOUT:-300} started=$SECONDS rc output
+	while true; do
+		rc=0
+		output=$(onedb version 2>&1) || rc=$?
+		case $rc in
+		0 | 1 | 2 | 3)
+			printf '%s' "$rc"
+			return 0
+			;;
+		esac
+		if [ $((SECONDS - started)) -ge "$timeout" ]; then
+			one_die "onedb version failed (exit $rc) for ${timeout}s (DB_WAIT_TIMEOUT): ${output//$'\n'/ }"
+		fi
+		sleep 2
+	done
+}
+
+# A MariaDB/MySQL server must run with READ-COMMITTED isolation for OpenNebula.
+check_isolation() {
+	[ "$DB_BACKEND" = mysql ] || return 0
+	command -v mariadb >/dev/null || return 0
+	local level
+	level=$(MYSQL_PWD=$DB_PASSWORD mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B \
+		-e 'SELECT @@GLOBAL.transaction_isolation' 2>/dev/null) || return 0
+	if [ -n "$level" ] && [ "$level" != READ-COMMITTED ]; then
+		one_log "warning: the database runs with transaction isolation $level; OpenNebula requires READ-COMMITTED"
+		one_log "warning: set transaction-isolation = READ-COMMITTED in the server's configuration"
+	fi
+}
+
+AUTH_FILES=(sunstone_auth onegate_auth oneflow_auth oneform_auth oneks_auth)
+
+prepare_database() {
+	wait_for_database
+	check_isolation
+	local state
+	state=$(database_state)
+	case $state in
+	0) one_log "database schema is current for OpenNebula $(one_version)" ;;
+	1) prepare_bootstrap ;;
+	2)
+		local backup
+		backup="$ONE_VAR/backups/onedb-before-$(one_version)-$(date -u +%Y%m%dT%H%M%SZ).sql"
+		one_log "database schema is older than OpenNebula $(one_version): upgrading (backup: $backup)"
+		onedb upgrade --backup "$backup" || one_die "onedb upgrade failed; the backup taken before it is $backup"
+		;;
+	3) one_die "the database was written by a newer OpenNebula than this image's $(one_version); run an image at least as new as the database (downgrades are not supported)" ;;
+	esac
+}
+
+# An empty database: oned bootstraps it on its first start from one_auth, and writes the service
+# credentials (sunstone_auth, ...) itself; it refuses if any of them already exists.
+prepare_bootstrap() {
+	local auth_dir=$ONE_VAR/.one name
+	for name in "${AUTH_FILES[@]}"; do
+		if [ -e "$auth_dir/$name" ]; then
+			one_die "the database is empty but $auth_dir/$name exists (left from an earlier installation?); oned refuses to bootstrap then. Restore that installation's database, or move the files in $auth_dir away to start afresh"
+		fi
+	done
+	if [ ! -f "$auth_dir/one_auth" ]; then
+		file_env ONEADMIN_PASSWORD
+		[ -n "$ONEADMIN_PASSWORD" ] || one_die "ONEADMIN_PASSWORD (or ONEADMIN_PASSWORD_FILE) is required to bootstrap a new OpenNebula database; there is no default"
+		case $ONEADMIN_PASSWORD in
+		*$'\n'* | *:*) one_die "ONEADMIN_PASSWORD must not contain newlines or colons" ;;
+		esac
+		(umask 077 && printf 'oneadmin:%s\n' "$ONEADMIN_PASSWORD" >"$auth_dir/one_auth")
+		own_file "$auth_dir/one_auth" 0600
+		one_log "seeded the oneadmin password for the first start of oned"
+	else
+		one_log "database is empty; oned will bootstrap it with the existing $auth_dir/one_auth"
+	fi
+}
+
+# --- drivers -----------------------------------------------------------------------------------------
+
+# Hypervisors receive their drivers from /var/lib/one/remotes, which lives on the volume: when the image's
+# OpenNebula version differs from the one recorded there, the image's drivers are copied over it (files
+# the packages do not ship are kept, as a package upgrade would).
+sync_remotes() {
+	local marker=$ONE_VAR/.opennebula-image-version source=$ONE_ROOT/usr/share/one/image/remotes version recorded=''
+	version=$(one_version)
+	[ -f "$marker" ] && recorded=$(<"$marker")
+	if [ "$recorded" = "$version" ] && [ -d "$ONE_VAR/remotes" ]; then return 0; fi
+	[ -d "$source" ] || one_die "$source is missing: the image was not built from docker/Dockerfile"
+	one_log "installing OpenNebula $version drivers into $ONE_VAR/remotes (volume had: ${recorded:-none})"
+	ensure_dir "$ONE_VAR/remotes" 0750
+	# Modes and times are kept; ownership becomes the running user (oneadmin in the chart).
+	cp -R --preserve=mode,timestamps "$source/." "$ONE_VAR/remotes/"
+	printf '%s\n' "$version" >"$marker"
+	own_file "$marker" 0644
+	[ -z "$recorded" ] || one_log "run 'onehost sync --force' so the hypervisors get the new drivers"
+}
+
+init_role() {
+	prepare_volume
+	prepare_ssh
+	prepare_database
+	sync_remotes
+	one_log "init done"
+}

@@ -1,0 +1,167 @@
+// The image cannot be built here (the OpenNebula repository is unreachable), so its Dockerfile is checked
+// by hadolint and by reading its instructions; the documentation is checked against what the scripts read.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runTool } from '../support/tools.js';
+
+const DOCKER = join(REPO_ROOT, 'docker');
+const read = (path: string) => readFileSync(join(DOCKER, path), 'utf8');
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Dockerfile instructions, with continuation lines joined and comments dropped. */
+function instructions(text: string): Instruction[] {
+  const logical: string[] = [];
+  let current = '';
+  for (const line of text.split('\n')) {
+    if (/^\s*#/.test(line)) continue;
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
+    current += line;
+    if (current.trim()) logical.push(current.trim());
+    current = '';
+  }
+  return logical.map((line) => {
+    const [keyword, ...rest] = line.split(/\s+/);
+    return { keyword: keyword!.toUpperCase(), args: rest.join(' ') };
+  });
+}
+
+describe('Dockerfile', () => {
+  const text = read('Dockerfile');
+  const all = instructions(text);
+  const runs = all.filter((i) => i.keyword === 'RUN');
+
+  it('is clean for hadolint', () => {
+    runTool('hadolint', [join(DOCKER, 'Dockerfile')]);
+  });
+
+  it('pins the Ubuntu 24.04 base by digest through a build argument', () => {
+    expect(all[0]).toMatchObject({ keyword: 'ARG' });
+    expect(all[0]!.args).toMatch(/^UBUNTU_IMAGE=\S*ubuntu:24\.04@sha256:[0-9a-f]{64}$/);
+    expect(all.find((i) => i.keyword === 'FROM')!.args).toBe('${UBUNTU_IMAGE}');
+  });
+
+  it('requires ONE_VERSION and derives the apt source from its series', () => {
+    expect(all.some((i) => i.keyword === 'ARG' && i.args === 'ONE_VERSION')).toBe(true);
+    const install = runs.find((r) => r.args.includes('apt-get install'))!.args;
+    expect(install).toContain('ONE_VERSION build argument is required');
+    expect(install).toContain('series="$(cut -d. -f1,2 <<<"${ONE_VERSION}")"');
+    expect(install).toContain(
+      'deb [signed-by=/etc/apt/keyrings/opennebula.gpg] ${ONE_REPOSITORY_URL}/${series}/Ubuntu/24.04 stable opennebula',
+    );
+    expect(install).toContain('"${ONE_REPOSITORY_URL}/repo2.key"');
+  });
+
+  it('pins every OpenNebula package to the one version and checks what was installed', () => {
+    const install = runs.find((r) => r.args.includes('apt-get install'))!.args;
+    expect(install).toContain(
+      'packages=(opennebula opennebula-tools opennebula-fireedge opennebula-guacd opennebula-flow opennebula-gate)',
+    );
+    expect(install).toContain('packages+=(opennebula-form)');
+    expect(install).toContain('"${packages[@]/%/=${package_version}}"');
+    expect(install).toContain('if [ "${upstream}" != "${ONE_VERSION}" ]');
+    for (const pkg of ['mariadb-client', 'openssh-server', 'openssh-client', 'tini', 'supervisor']) {
+      expect(install).toContain(pkg);
+    }
+  });
+
+  it('installs in a single layer and leaves no apt lists behind', () => {
+    expect(runs.filter((r) => r.args.includes('apt-get install'))).toHaveLength(1);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.args).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(runs[0]!.args).toContain('--no-install-recommends');
+  });
+
+  it('exposes the API, gRPC, FireEdge, OneFlow, OneGate, monitord TCP and UDP, and sshd ports', () => {
+    const exposed = all.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
+    expect(exposed.sort()).toEqual(['22', '2474', '2616', '2633', '2634', '4124', '4124/udp', '5030'].sort());
+  });
+
+  it('runs the entrypoint under tini with a role as the command', () => {
+    expect(all.find((i) => i.keyword === 'ENTRYPOINT')!.args).toBe(
+      '["/usr/bin/tini", "--", "/usr/local/bin/opennebula-entrypoint"]',
+    );
+    expect(all.find((i) => i.keyword === 'CMD')!.args).toBe('["all"]');
+  });
+
+  it('carries the OCI labels', () => {
+    const labels = all
+      .filter((i) => i.keyword === 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
+    for (const key of ['title', 'description', 'version', 'licenses', 'url', 'base.name']) {
+      expect(labels).toContain(`org.opencontainers.image.${key}=`);
+    }
+  });
+});
+
+describe('.trivyignore', () => {
+  it('justifies every accepted vulnerability and gives it a review date', () => {
+    const lines = read('.trivyignore').split('\n');
+    lines.forEach((line, i) => {
+      if (!line.trim() || line.startsWith('#')) return;
+      expect(line, `line ${i + 1}`).toMatch(/^(CVE|GHSA|AVD)-[\w-]+$/);
+      expect(lines[i - 2], `line ${i + 1}: needs "# why: ..." two lines above`).toMatch(/^# why: \S/);
+      const review = /^# review-by: (\d{4}-\d{2}-\d{2})$/.exec(lines[i - 1] ?? '');
+      expect(review, `line ${i + 1}: needs "# review-by: YYYY-MM-DD" above`).not.toBeNull();
+      expect(Number.isNaN(Date.parse(review![1]!))).toBe(false);
+    });
+  });
+});
+
+describe('docker/README.md', () => {
+  const readme = read('README.md');
+  const lib = join(DOCKER, 'rootfs/usr/local/lib/opennebula-container');
+  const scripts = [
+    read('rootfs/usr/local/bin/opennebula-entrypoint'),
+    ...readdirSync(lib).map((name) => readFileSync(join(lib, name), 'utf8')),
+  ].join('\n');
+  // Settings the scripts read from the environment, as ${NAME:-default}, ${NAME:-} or file_env NAME.
+  // Not settings: set by the image or the tests, or (OPTS) read from /etc/one/guacd.
+  const INTERNAL = new Set([
+    'ONE_ROOT',
+    'ONE_VERSION',
+    'OPENNEBULA_CONTAINER_LIB',
+    'ONEADMIN_UID',
+    'ONEADMIN_GID',
+    'PATH',
+    'OPTS',
+  ]);
+  const settings = new Set(
+    [...scripts.matchAll(/\$\{([A-Z][A-Z0-9_]+):-/g), ...scripts.matchAll(/^\s*file_env ([A-Z][A-Z0-9_]+)/gm)]
+      .map((m) => m[1]!)
+      .filter((name) => !INTERNAL.has(name)),
+  );
+
+  it('documents every environment variable the entrypoint reads', () => {
+    expect(settings.size).toBeGreaterThan(20);
+    for (const name of settings) expect(readme, name).toContain(`\`${name}\``);
+  });
+
+  it('documents every role the entrypoint accepts', () => {
+    const roles = /^ROLES="([^"]+)"/m
+      .exec(read('rootfs/usr/local/bin/opennebula-entrypoint'))![1]!
+      .split(' ');
+    for (const role of roles) expect(readme, role).toMatch(new RegExp(`^\\| \`${role}\``, 'm'));
+  });
+});
+
+describe('supervisord configuration of the all role', () => {
+  it('runs every long-running role through the entrypoint', () => {
+    const conf = read('rootfs/etc/supervisor/opennebula.conf');
+    const programs = [...conf.matchAll(/^\[program:([^\]]+)\]\ncommand=(.*)$/gm)].map((m) => [m[1], m[2]]);
+    const roles = programs.filter(([, command]) =>
+      command!.startsWith('/usr/local/bin/opennebula-entrypoint '),
+    );
+    expect(roles.map(([name, command]) => `${name}=${command!.split(' ')[1]}`).sort()).toEqual(
+      ['fireedge', 'guacd', 'hem', 'oned', 'oneflow', 'onegate', 'sshd'].map((r) => `${r}=${r}`).sort(),
+    );
+  });
+});

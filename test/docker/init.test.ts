@@ -1,0 +1,214 @@
+// The `init` role on a directory tree standing in for the container: volume layout, SSH keys, the
+// database decision from `onedb version`'s exit codes (onedb itself is a stand-in: OpenNebula cannot be
+// installed here), first-boot password seeding and the drivers sync.
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
+import { freePort } from '../support/oci-registry.js';
+
+const TREE = configTrees().find((t) => t.label === 'fixture 7.4')!;
+let root: string;
+let onedbLog: string;
+let env: Record<string, string>;
+
+function seedImageRemotes(version: string) {
+  const remotes = join(root, 'usr/share/one/image/remotes');
+  mkdirSync(join(remotes, 'vmm/kvm'), { recursive: true });
+  writeFileSync(join(remotes, 'vmm/kvm/deploy'), `#!/bin/sh\n# drivers of ${version}\n`, { mode: 0o755 });
+}
+
+const volume = (...parts: string[]) => join(root, 'var/lib/one', ...parts);
+const onedbCalls = () => (existsSync(onedbLog) ? readFileSync(onedbLog, 'utf8').trim().split('\n') : []);
+const init = (extra: Record<string, string> = {}) => runEntrypoint(['init'], { ...env, ...extra });
+
+beforeEach(() => {
+  root = makeRoot(TREE);
+  onedbLog = join(root, 'onedb.log');
+  seedImageRemotes('7.4.0');
+  env = {
+    ONE_ROOT: root,
+    ONE_VERSION: '7.4.0',
+    PATH: `${fakeOnedb(root)}:${process.env.PATH}`,
+    FAKE_ONEDB_LOG: onedbLog,
+    ONE_SSH_KEY_DIR: join(root, 'no-secret'),
+    DB_WAIT_TIMEOUT: '3',
+  };
+});
+afterEach(() => removeRoot(root));
+
+describe('first boot (empty database)', () => {
+  it('refuses to bootstrap without an oneadmin password', async () => {
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(
+      /ONEADMIN_PASSWORD \(or ONEADMIN_PASSWORD_FILE\) is required to bootstrap .* there is no default/,
+    );
+    expect(existsSync(volume('.one/one_auth'))).toBe(false);
+  });
+
+  it('seeds one_auth once, and never writes the credentials oned creates itself', async () => {
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'first-password' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(volume('.one/one_auth'), 'utf8')).toBe('oneadmin:first-password\n');
+    expect(statSync(volume('.one/one_auth')).mode & 0o777).toBe(0o600);
+    expect(statSync(volume('.one/one_auth')).uid).toBe(9869);
+    for (const name of ['sunstone_auth', 'oneflow_auth', 'onegate_auth', 'oneform_auth', 'one_key']) {
+      expect(existsSync(volume('.one', name)), name).toBe(false);
+    }
+    // A restart before oned has bootstrapped keeps the first password, whatever the environment says now.
+    const again = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'second-password' });
+    expect(again.code).toBe(0);
+    expect(readFileSync(volume('.one/one_auth'), 'utf8')).toBe('oneadmin:first-password\n');
+  });
+
+  it('reads the password from ONEADMIN_PASSWORD_FILE', async () => {
+    writeFileSync(join(root, 'pw'), 'from-secret');
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD_FILE: join(root, 'pw') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(volume('.one/one_auth'), 'utf8')).toBe('oneadmin:from-secret\n');
+  });
+
+  it('refuses an empty database beside service credentials from another installation', async () => {
+    mkdirSync(volume('.one'), { recursive: true });
+    writeFileSync(volume('.one/sunstone_auth'), 'serveradmin:old\n');
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'x' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/the database is empty but .*sunstone_auth exists/);
+  });
+});
+
+describe('existing database', () => {
+  it('leaves a current database alone and needs no password', async () => {
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '0' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(onedbCalls()).toEqual(['onedb version']);
+  });
+
+  it('upgrades an older schema with onedb upgrade and a backup on the volume', async () => {
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '2' });
+    expect(run.code, run.stderr).toBe(0);
+    const upgrade = onedbCalls().find((call) => call.startsWith('onedb upgrade'));
+    expect(upgrade).toMatch(
+      /^onedb upgrade --backup .*\/var\/lib\/one\/backups\/onedb-before-7\.4\.0-\d{8}T\d{6}Z\.sql$/,
+    );
+    expect(existsSync(upgrade!.split(' ').at(-1)!)).toBe(true);
+  });
+
+  it('fails when the upgrade fails, naming the backup', async () => {
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '2', FAKE_ONEDB_UPGRADE_RC: '1' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/onedb upgrade failed; the backup taken before it is .*onedb-before-7\.4\.0/);
+  });
+
+  it('refuses to start on a database newer than the image', async () => {
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '3' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/written by a newer OpenNebula than this image's 7\.4\.0/);
+  });
+
+  it('gives up after DB_WAIT_TIMEOUT when onedb cannot reach the database', async () => {
+    const started = Date.now();
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '255', DB_WAIT_TIMEOUT: '2' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/onedb version failed \(exit 255\) for 2s \(DB_WAIT_TIMEOUT\)/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('waits for an unreachable MariaDB for a bounded time with a clear message', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const run = await init({
+      DB_BACKEND: 'mysql',
+      DB_HOST: '127.0.0.1',
+      DB_PORT: String(port),
+      DB_PASSWORD: 'x',
+      DB_WAIT_TIMEOUT: '2',
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      `database 127.0.0.1:${port} did not accept connections within 2s (DB_WAIT_TIMEOUT)`,
+    );
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(onedbCalls()).toEqual([]);
+  });
+});
+
+describe('volume, SSH and drivers', () => {
+  it('generates a keypair once, authorizes it, and writes the SSH client config', async () => {
+    expect((await init()).code).toBe(0);
+    const key = readFileSync(volume('.ssh/id_ed25519'), 'utf8');
+    const pub = readFileSync(volume('.ssh/id_ed25519.pub'), 'utf8');
+    expect(readFileSync(volume('.ssh/authorized_keys'), 'utf8')).toContain(
+      pub.split(' ').slice(0, 2).join(' '),
+    );
+    const config = readFileSync(volume('.ssh/config'), 'utf8');
+    expect(config).toMatch(/StrictHostKeyChecking accept-new/);
+    expect(config).toMatch(/ControlPath \/run\/one\/ssh-socks\//);
+    expect(statSync(volume('.ssh/id_ed25519')).mode & 0o777).toBe(0o600);
+    expect(existsSync(volume('.ssh-host-keys/ssh_host_ed25519_key'))).toBe(true);
+
+    expect((await init()).code).toBe(0);
+    expect(readFileSync(volume('.ssh/id_ed25519'), 'utf8')).toBe(key);
+    expect(readFileSync(volume('.ssh/authorized_keys'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('takes the keypair from a mounted Secret, deriving the public key from a lone private key', async () => {
+    const secret = join(root, 'secret');
+    mkdirSync(secret);
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'user-provided',
+      '-f',
+      join(secret, 'id_ed25519'),
+    ]);
+    const expected = readFileSync(join(secret, 'id_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    execFileSync('rm', [join(secret, 'id_ed25519.pub')]);
+    const run = await init({ ONE_SSH_KEY_DIR: secret });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(volume('.ssh/id_ed25519.pub'), 'utf8')).toContain(expected);
+    expect(readFileSync(volume('.ssh/authorized_keys'), 'utf8')).toContain(expected);
+  });
+
+  it('rejects a Secret that holds no usable private key', async () => {
+    const secret = join(root, 'secret');
+    mkdirSync(secret);
+    writeFileSync(join(secret, 'id_rsa'), 'not a key\n');
+    const run = await init({ ONE_SSH_KEY_DIR: secret });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/id_rsa is not a usable SSH private key/);
+  });
+
+  it('syncs the drivers when the image version changes, and only then', async () => {
+    expect((await init()).code).toBe(0);
+    expect(readFileSync(volume('remotes/vmm/kvm/deploy'), 'utf8')).toContain('drivers of 7.4.0');
+    expect(readFileSync(volume('.opennebula-image-version'), 'utf8')).toBe('7.4.0\n');
+
+    writeFileSync(volume('remotes/vmm/kvm/local-hook'), 'custom\n');
+    writeFileSync(volume('remotes/vmm/kvm/deploy'), 'edited on the volume\n');
+    expect((await init()).code).toBe(0);
+    expect(readFileSync(volume('remotes/vmm/kvm/deploy'), 'utf8')).toBe('edited on the volume\n');
+
+    seedImageRemotes('7.4.1');
+    const upgraded = await init({ ONE_VERSION: '7.4.1' });
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(readFileSync(volume('remotes/vmm/kvm/deploy'), 'utf8')).toContain('drivers of 7.4.1');
+    expect(readFileSync(volume('remotes/vmm/kvm/local-hook'), 'utf8')).toBe('custom\n');
+    expect(upgraded.stderr).toMatch(/onehost sync --force/);
+  });
+
+  it('does not chown the volume recursively', async () => {
+    mkdirSync(volume('datastores/0'), { recursive: true });
+    writeFileSync(volume('datastores/0/disk.0'), '');
+    chownSync(volume('datastores/0/disk.0'), 1234, 1234);
+    expect((await init()).code).toBe(0);
+    expect(statSync(volume('datastores/0/disk.0')).uid).toBe(1234);
+    expect(statSync(volume()).uid).toBe(9869);
+  });
+});

@@ -1,0 +1,117 @@
+// Runs the image's entrypoint (docker/rootfs/usr/local/bin/opennebula-entrypoint) against a directory
+// tree instead of a container's root: an OpenNebula config tree for 7.0, 7.2 or 7.4 copied from
+// test/fixtures/opennebula-etc (or from ../shared/upstream when that reference copy is present).
+import { execFile } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT } from './tools.js';
+
+export const ENTRYPOINT = join(REPO_ROOT, 'docker/rootfs/usr/local/bin/opennebula-entrypoint');
+export const ENTRYPOINT_LIB = join(REPO_ROOT, 'docker/rootfs/usr/local/lib/opennebula-container');
+const FIXTURES = join(REPO_ROOT, 'test/fixtures/opennebula-etc');
+const SHARED_UPSTREAM = resolve(REPO_ROOT, '..', 'shared', 'upstream');
+
+export interface ConfigTree {
+  /** Label for test names, e.g. "fixture 7.4" or "upstream 7.4.0". */
+  label: string;
+  /** The OpenNebula version the files belong to. */
+  version: string;
+  /** Directory holding oned.conf and friends. */
+  etc: string;
+}
+
+/** Our own fixture trees, plus OpenNebula's real files when ../shared/upstream exists. */
+export function configTrees(): ConfigTree[] {
+  const trees: ConfigTree[] = ['7.0', '7.2', '7.4'].map((series) => ({
+    label: `fixture ${series}`,
+    version: `${series}.0`,
+    etc: join(FIXTURES, series),
+  }));
+  if (existsSync(SHARED_UPSTREAM)) {
+    for (const name of readdirSync(SHARED_UPSTREAM).sort()) {
+      const match = /^opennebula-(\d+\.\d+\.\d+)$/.exec(name);
+      if (match)
+        trees.push({
+          label: `upstream ${match[1]}`,
+          version: match[1]!,
+          etc: join(SHARED_UPSTREAM, name, 'etc'),
+        });
+    }
+  }
+  return trees;
+}
+
+/** A fresh root directory with `etc/one` copied from the tree (writable), for one test. */
+export function makeRoot(tree: ConfigTree): string {
+  const root = mkdtempSync(join(tmpdir(), 'one-root-'));
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  cpSync(tree.etc, join(root, 'etc', 'one'), { recursive: true });
+  for (const file of readdirSync(join(root, 'etc', 'one'))) chmodSync(join(root, 'etc', 'one', file), 0o644);
+  return root;
+}
+
+export function removeRoot(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+export interface EntrypointRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the entrypoint with a clean environment: only PATH, the library location and `env`. */
+export function runEntrypoint(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<EntrypointRun> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      'bash',
+      [ENTRYPOINT, ...args],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OPENNEBULA_CONTAINER_LIB: ENTRYPOINT_LIB, ...env },
+        timeout: timeoutMs,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/**
+ * A stand-in for OpenNebula's `onedb` (not installable here): answers `onedb version` with the exit
+ * code in FAKE_ONEDB_VERSION_RC, records every call in FAKE_ONEDB_LOG, and for `upgrade` writes the
+ * --backup file it is given. Returns the directory to put first on PATH.
+ */
+export function fakeOnedb(dir: string): string {
+  const bin = join(dir, 'fake-bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, 'onedb'),
+    [
+      '#!/bin/bash',
+      'echo "onedb $*" >> "$FAKE_ONEDB_LOG"',
+      'case $1 in',
+      '  version) echo "Shared: 7.4.0"; exit "${FAKE_ONEDB_VERSION_RC:-0}" ;;',
+      '  upgrade) while [ $# -gt 0 ]; do if [ "$1" = --backup ]; then echo "-- dump" > "$2"; fi; shift; done; exit "${FAKE_ONEDB_UPGRADE_RC:-0}" ;;',
+      'esac',
+      'exit 0',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return bin;
+}
