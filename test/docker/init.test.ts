@@ -3,6 +3,7 @@
 // installed here), first-boot password seeding and the drivers sync.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
@@ -114,6 +115,33 @@ describe('existing database', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/onedb version failed \(exit 255\) for 2s \(DB_WAIT_TIMEOUT\)/);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('warns when MariaDB does not run with READ-COMMITTED isolation', async () => {
+    // A listening port stands in for the server; `mariadb` (the client) answers the isolation query.
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const bin = join(root, 'fake-bin');
+    writeFileSync(join(bin, 'mariadb'), '#!/bin/sh\necho "$FAKE_ISOLATION"\n', { mode: 0o755 });
+    try {
+      const mysql = {
+        DB_BACKEND: 'mysql',
+        DB_HOST: '127.0.0.1',
+        DB_PORT: String(port),
+        DB_PASSWORD: 'x',
+        FAKE_ONEDB_VERSION_RC: '0',
+      };
+      const wrong = await init({ ...mysql, FAKE_ISOLATION: 'REPEATABLE-READ' });
+      expect(wrong.code, wrong.stderr).toBe(0);
+      expect(wrong.stderr).toMatch(
+        /transaction isolation REPEATABLE-READ; OpenNebula requires READ-COMMITTED/,
+      );
+      const right = await init({ ...mysql, FAKE_ISOLATION: 'READ-COMMITTED' });
+      expect(right.stderr).not.toMatch(/isolation/);
+    } finally {
+      server.close();
+    }
   });
 
   it('waits for an unreachable MariaDB for a bounded time with a clear message', async () => {
