@@ -182,6 +182,18 @@ describe('volume, SSH and drivers', () => {
     expect(readFileSync(volume('.ssh/authorized_keys'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
+  it('sends the drivers to sshd on its own port when the front-end SSHes to itself', async () => {
+    expect((await init({ HOSTNAME: 'one-0.one.ns.svc.cluster.local', SSHD_PORT: '2222' })).code).toBe(0);
+    expect(readFileSync(volume('.ssh/config'), 'utf8')).toMatch(
+      /^Host one-0\.one\.ns\.svc\.cluster\.local\n {2}Port 2222\nHost \*$/m,
+    );
+    const sshd = readFileSync(join(root, 'etc/ssh/sshd_config.d/opennebula.conf'), 'utf8');
+    expect(sshd).toMatch(/^Port 2222$/m);
+    expect(sshd).toMatch(/^UsePAM no$/m);
+    expect(sshd).toMatch(/^AllowUsers oneadmin$/m);
+    expect(sshd).toMatch(/^PasswordAuthentication no$/m);
+  });
+
   it('takes the keypair from a mounted Secret, deriving the public key from a lone private key', async () => {
     const secret = join(root, 'secret');
     mkdirSync(secret);

@@ -2,7 +2,7 @@
 // GitHub REST API and Docker Hub, which cannot be reached from the test machines. It only replays what it
 // is given (recorded-format fixtures from test/fixtures, or responses a test sets) and records every request
 // it receives.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedResponse {
@@ -16,6 +16,8 @@ export interface ReceivedRequest {
   /** Path and query, as sent. */
   url: string;
   headers: IncomingMessage['headers'];
+  /** The request body, as text. */
+  body: string;
 }
 
 /**
@@ -62,14 +64,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     return route;
   };
 
-  const server: Server = createServer((req, res) => {
-    const request: ReceivedRequest = {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-    };
-    requests.push(request);
-    req.resume();
+  const reply = (request: ReceivedRequest, res: ServerResponse) => {
     const respond = () => {
       const response = answer(request);
       res.writeHead(response.status ?? 200, response.headers ?? {});
@@ -77,6 +72,21 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     };
     if (options.latencyMs) setTimeout(respond, options.latencyMs);
     else respond();
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const request: ReceivedRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(request);
+      reply(request, res);
+    });
   });
   // Keep-alive sockets would hold close() open; the stand-in serves short tests.
   server.keepAliveTimeout = 1000;

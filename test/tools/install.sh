@@ -93,6 +93,7 @@ install_helm_unittest() {
 }
 
 install_kubeconform() { go_install "github.com/yannh/kubeconform/cmd/kubeconform@$1" -ldflags "-s -w -X main.version=$1"; }
+install_helm_docs() { go_install "github.com/norwoodj/helm-docs/cmd/helm-docs@$1" -ldflags "-s -w"; }
 install_actionlint() { go_install "github.com/rhysd/actionlint/cmd/actionlint@$1" -ldflags "-s -w -X github.com/rhysd/actionlint.version=$1"; }
 install_kube_linter() { go_install "golang.stackrox.io/kube-linter/cmd/kube-linter@$1" -ldflags "-s -w"; }
 # Trivy imports encoding/json/v2, still behind GOEXPERIMENT=jsonv2 (as in its own goreleaser.yml).
@@ -155,6 +156,7 @@ install_step helm "$HELM_VERSION" install_helm
 install_step helm3 "$HELM3_VERSION" install_helm3
 install_step helm-unittest "$HELM_UNITTEST_VERSION" install_helm_unittest
 install_step kubeconform "$KUBECONFORM_VERSION" install_kubeconform
+install_step helm-docs "$HELM_DOCS_VERSION" install_helm_docs
 install_step actionlint "$ACTIONLINT_VERSION" install_actionlint
 # Stamps of generated things are keyed on their inputs' content, so editing a pin or the generator redoes them.
 install_step python-tools "$(sha256sum "$here/python-requirements.txt" | cut -c1-16)" install_python_tools "$bin_dir/zizmor"

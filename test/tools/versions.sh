@@ -8,6 +8,7 @@ HELM_VERSION=v4.2.4              # helm.sh/helm/v4, newest 4.2.x
 HELM3_VERSION=v3.21.4            # helm.sh/helm/v3, newest 3.21.x (chart lint must pass on Helm 3 too)
 HELM_UNITTEST_VERSION=v1.1.2     # github.com/helm-unittest/helm-unittest, pinned in helm-unittest/go.mod
 KUBECONFORM_VERSION=v0.8.0       # github.com/yannh/kubeconform
+HELM_DOCS_VERSION=v1.14.2        # github.com/norwoodj/helm-docs (the chart README is generated)
 ACTIONLINT_VERSION=v1.7.12       # github.com/rhysd/actionlint
 KUBE_LINTER_VERSION=v0.8.3       # golang.stackrox.io/kube-linter (see OPTIONAL_TOOLS)
 TRIVY_VERSION=v0.74.0            # github.com/aquasecurity/trivy

@@ -295,6 +295,8 @@ configure_sshd() {
 		PasswordAuthentication no
 		KbdInteractiveAuthentication no
 		PubkeyAuthentication yes
+		# Without PAM sshd also runs as oneadmin (the chart's non-root container) on a port above 1024.
+		UsePAM no
 		PidFile /run/one/sshd.pid
 	EOF
 }

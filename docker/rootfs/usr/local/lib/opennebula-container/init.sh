@@ -74,9 +74,14 @@ prepare_ssh() {
 	grep -qF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub" >>"$ssh/authorized_keys"
 	own_file "$ssh/authorized_keys" 0600
 
-	cat >"$ssh/config" <<-'EOF'
+	# The drivers SSH to the front-end's own HOSTNAME on the default port; point them at sshd's.
+	local own_host=''
+	if [ -n "${ONE_HOSTNAME:-}" ] && [ "${SSHD_PORT:-22}" != 22 ]; then
+		own_host="Host $ONE_HOSTNAME"$'\n'"  Port $SSHD_PORT"$'\n'
+	fi
+	cat >"$ssh/config" <<-EOF
 		# Written by the OpenNebula container entrypoint.
-		Host *
+		${own_host}Host *
 		  StrictHostKeyChecking accept-new
 		  ServerAliveInterval 10
 		  # OpenNebula's drivers turn ControlMaster on where they need it.
