@@ -65,7 +65,7 @@ install_helm3() {
 	# Helm 3 derives its default Kubernetes version from ldflags (its Makefile reads client-go's version);
 	# without them .Capabilities.KubeVersion is v1.20 and charts with a kubeVersion constraint fail.
 	local gomod client_go major minor tmp
-	gomod=$(go mod download -json "helm.sh/helm/v3@$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+	gomod=$(module_dir "helm.sh/helm/v3@$1")/go.mod
 	client_go=$(awk '$1 == "k8s.io/client-go" { print $2 }' "$gomod")
 	local rest=${client_go#v}
 	major=$((${rest%%.*} + 1))
@@ -110,12 +110,30 @@ install_python_tools() {
 	done
 }
 
+# module_dir MODULE@VERSION: the module's directory in the Go module cache (downloaded and verified).
+module_dir() {
+	local json dir
+	json=$(go mod download -json "$1")
+	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+	if [ -z "$dir" ]; then
+		echo "go mod download $1 failed: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",$/\1/p' <<<"$json")" >&2
+		return 1
+	fi
+	printf '%s' "$dir"
+}
+
 install_k8s_schemas() {
 	local version dir out=$tools_dir/kubernetes-json-schema
 	for version in $KUBERNETES_SCHEMA_VERSIONS; do
-		dir=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		dir=$(module_dir "k8s.io/kubernetes@$version")
 		node "$here/k8s-schemas.mjs" "$dir/api/openapi-spec/swagger.json" "$out/$version-standalone-strict" --strict
 		node "$here/k8s-schemas.mjs" "$dir/api/openapi-spec/swagger.json" "$out/$version-standalone"
+	done
+	# Gateway API resources (HTTPRoute) are CRDs, not in Kubernetes' own OpenAPI document.
+	dir=$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
+	for version in $KUBERNETES_SCHEMA_VERSIONS; do
+		node "$here/k8s-schemas.mjs" --crd "$out/$version-standalone-strict" --strict "$dir"/config/crd/standard/*.yaml
+		node "$here/k8s-schemas.mjs" --crd "$out/$version-standalone" "$dir"/config/crd/standard/*.yaml
 	done
 }
 
@@ -160,7 +178,7 @@ install_step helm-docs "$HELM_DOCS_VERSION" install_helm_docs
 install_step actionlint "$ACTIONLINT_VERSION" install_actionlint
 # Stamps of generated things are keyed on their inputs' content, so editing a pin or the generator redoes them.
 install_step python-tools "$(sha256sum "$here/python-requirements.txt" | cut -c1-16)" install_python_tools "$bin_dir/zizmor"
-install_step kubernetes-json-schema "$KUBERNETES_SCHEMA_VERSIONS $(sha256sum "$here/k8s-schemas.mjs" | cut -c1-16)" \
+install_step kubernetes-json-schema "$KUBERNETES_SCHEMA_VERSIONS $GATEWAY_API_VERSION $(sha256sum "$here/k8s-schemas.mjs" | cut -c1-16)" \
 	install_k8s_schemas "$tools_dir/kubernetes-json-schema"
 install_step trivy "$TRIVY_VERSION" install_trivy
 install_step kube-linter "$KUBE_LINTER_VERSION" install_kube_linter

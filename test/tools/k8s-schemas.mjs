@@ -6,13 +6,24 @@
 // there (recursive types such as JSONSchemaProps stay finite). With --strict every object with declared
 // properties rejects unknown keys, which is what `kubeconform -strict` expects of a "-strict" directory.
 //
+// With --crd, the inputs are CustomResourceDefinition manifests (e.g. the Gateway API's) and every served
+// version's openAPIV3Schema becomes one file, named the same way.
+//
 // Usage: node k8s-schemas.mjs SWAGGER_JSON OUT_DIR [--strict]
+//        node k8s-schemas.mjs --crd OUT_DIR [--strict] CRD_YAML...
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [swaggerPath, outDir, flag] = process.argv.slice(2);
+const args = process.argv.slice(2);
+if (args[0] === '--crd') {
+  await crdSchemas(args.slice(1));
+  process.exit(0);
+}
+const [swaggerPath, outDir, flag] = args;
 if (!swaggerPath || !outDir) {
-  console.error('usage: k8s-schemas.mjs SWAGGER_JSON OUT_DIR [--strict]');
+  console.error(
+    'usage: k8s-schemas.mjs SWAGGER_JSON OUT_DIR [--strict] | --crd OUT_DIR [--strict] CRD_YAML...',
+  );
   process.exit(2);
 }
 const strict = flag === '--strict';
@@ -112,3 +123,48 @@ if (written === 0) {
   process.exit(1);
 }
 console.error(`wrote ${written} schemas to ${outDir}`);
+
+async function crdSchemas(argv) {
+  const [out, ...rest] = argv;
+  const strictCrd = rest[0] === '--strict';
+  const files = strictCrd ? rest.slice(1) : rest;
+  if (!out || files.length === 0) {
+    console.error('usage: k8s-schemas.mjs --crd OUT_DIR [--strict] CRD_YAML...');
+    process.exit(2);
+  }
+  const { parseAllDocuments } = await import('yaml');
+  const tighten = (node) => {
+    if (Array.isArray(node)) return node.map(tighten);
+    if (node === null || typeof node !== 'object') return node;
+    const copy = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, tighten(v)]));
+    if (
+      strictCrd &&
+      copy.properties &&
+      copy.additionalProperties === undefined &&
+      !copy['x-kubernetes-preserve-unknown-fields']
+    ) {
+      copy.additionalProperties = false;
+    }
+    return copy;
+  };
+  mkdirSync(out, { recursive: true });
+  let count = 0;
+  for (const file of files) {
+    for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) {
+      const crd = document.toJS();
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      const { group, names, versions } = crd.spec;
+      for (const version of versions ?? []) {
+        if (!version.served || !version.schema?.openAPIV3Schema) continue;
+        const name = `${names.kind}-${group.split('.')[0]}-${version.name}`.toLowerCase();
+        writeFileSync(join(out, `${name}.json`), JSON.stringify(tighten(version.schema.openAPIV3Schema)));
+        count += 1;
+      }
+    }
+  }
+  if (count === 0) {
+    console.error(`no served CRD versions found in ${files.join(', ')}`);
+    process.exit(1);
+  }
+  console.error(`wrote ${count} CRD schemas to ${out}`);
+}

@@ -16,6 +16,8 @@ TRIVY_VERSION=v0.74.0            # github.com/aquasecurity/trivy
 # Kubernetes versions whose JSON schemas kubeconform validates against: the oldest and the newest the chart
 # supports. Generated offline from the OpenAPI document inside the k8s.io/kubernetes module.
 KUBERNETES_SCHEMA_VERSIONS="v1.29.15 v1.36.3"
+# Gateway API CRDs (HTTPRoute), schemas generated from the CRDs in the sigs.k8s.io/gateway-api module.
+GATEWAY_API_VERSION=v1.6.3
 
 # Debian/Ubuntu packages (name only; the distribution pins the version).
 DEBIAN_PACKAGES="shellcheck bats git docker-registry apache2-utils buildah"

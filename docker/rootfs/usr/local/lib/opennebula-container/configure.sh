@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2016 # the awk programs given to rewrite() are single-quoted on purpose
 # The config step: turns the environment into edits of OpenNebula's own configuration files under
 # $ONE_ROOT/etc/one. Each edit replaces one key or block in place, so comments and every other setting of
 # the packaged file stay as upstream wrote them, and running it twice gives the same files.

@@ -1,0 +1,216 @@
+// The Helm chart, offline: lint with Helm 4 and Helm 3, helm-unittest suites, every ci/*-values.yaml
+// scenario rendered and validated against the Kubernetes 1.29 and 1.36 schemas (unknown fields rejected),
+// the values schema, the generated README, the packaged files and deterministic rendering.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { K8S_SCHEMA_DIR, REPO_ROOT, requireTool, runTool } from '../support/tools.js';
+
+const CHART = join(REPO_ROOT, 'chart/opennebula');
+const SCENARIOS = readdirSync(join(CHART, 'ci'))
+  .filter((name) => name.endsWith('-values.yaml'))
+  .sort();
+const HELMS = ['helm', 'helm3'] as const;
+const KUBERNETES = ['1.29.15', '1.36.3'];
+
+type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; [key: string]: unknown };
+
+function render(helm: string, release: string, args: string[] = []): string {
+  return runTool(helm, ['template', release, CHART, '--namespace', 'cloud', ...args]);
+}
+
+function manifests(text: string): Manifest[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((doc): doc is Manifest => doc !== null);
+}
+
+/** Runs a command expected to fail and returns its output. */
+function failure(tool: string, args: string[]): string {
+  try {
+    execFileSync(requireTool(tool), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string };
+    return `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
+  }
+  throw new Error(`${tool} ${args.join(' ')} succeeded but should have failed`);
+}
+
+describe('scenarios', () => {
+  it('cover every situation the chart must handle', () => {
+    for (const name of [
+      'defaults',
+      'external-db',
+      'persistence-off',
+      'ingress-tls',
+      'gateway-api',
+      'loadbalancer-monitord',
+      'tproxy',
+      'user-ssh-keys',
+      'backups',
+      'networkpolicy-pdb',
+      'fullname-override',
+    ]) {
+      expect(SCENARIOS, name).toContain(`${name}-values.yaml`);
+    }
+  });
+
+  describe.each(HELMS)('%s', (helm) => {
+    it('lints the chart strictly', () => {
+      runTool(helm, ['lint', '--strict', CHART]);
+    });
+
+    it.each(SCENARIOS)('%s renders, lints, and validates against Kubernetes 1.29 and 1.36', (scenario) => {
+      const values = join(CHART, 'ci', scenario);
+      runTool(helm, ['lint', '--strict', CHART, '-f', values]);
+      // A release name without "opennebula" in it, and one with it.
+      for (const release of ['one', 'my-opennebula']) {
+        const text = render(helm, release, ['-f', values]);
+        for (const version of KUBERNETES) {
+          const report = runTool(
+            'kubeconform',
+            ['-strict', '-summary', '-kubernetes-version', version, '-schema-location', K8S_SCHEMA_DIR, '-'],
+            { input: text },
+          );
+          expect(report, `${scenario} ${release} ${version}`).toMatch(/Invalid: 0, Errors: 0, Skipped: 0/);
+        }
+      }
+    });
+  });
+});
+
+describe('names', () => {
+  const resources = (args: string[], release = 'one') => manifests(render('helm', release, args));
+  const env = (docs: Manifest[], name: string) => {
+    const sts = docs.find(
+      (d) => d.kind === 'StatefulSet' && (d.metadata as { labels?: Record<string, string> }).labels?.['app.kubernetes.io/component'] === 'frontend',
+    ) as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    return sts.spec.template.spec.containers[0]!.env.find((e) => e.name === name)?.value;
+  };
+
+  it('finds the bundled MariaDB under any release name', () => {
+    expect(env(resources([]), 'DB_HOST')).toBe('one-mariadb.cloud.svc.cluster.local');
+    expect(env(resources([], 'mariadb-lab'), 'DB_HOST')).toBe('mariadb-lab.cloud.svc.cluster.local');
+    const names = resources([], 'mariadb-lab').map((d) => `${d.kind}/${d.metadata.name}`);
+    expect(names).toContain('Service/mariadb-lab');
+    expect(names).toContain('Secret/mariadb-lab');
+  });
+
+  it('follows fullnameOverride for the front-end and the database', () => {
+    const docs = resources(['-f', join(CHART, 'ci/fullname-override-values.yaml')]);
+    const names = docs.map((d) => `${d.kind}/${d.metadata.name}`);
+    expect(names).toEqual(expect.arrayContaining(['StatefulSet/cloud', 'StatefulSet/cloud-db', 'Service/cloud-db', 'Secret/cloud-oneadmin']));
+    expect(env(docs, 'DB_HOST')).toBe('cloud-db.cloud.svc.cluster.local');
+    expect(env(docs, 'HOSTNAME')).toBe('cloud-0.cloud-headless.cloud.svc.cluster.local');
+  });
+
+  it('renders no MariaDB with an external database', () => {
+    const docs = resources(['-f', join(CHART, 'ci/external-db-values.yaml')]);
+    expect(docs.filter((d) => d.metadata.name.includes('mariadb'))).toEqual([]);
+    expect(env(docs, 'DB_HOST')).toBe('mariadb.databases.svc.cluster.local');
+  });
+
+  it('keeps every name within 63 characters for a long release name', () => {
+    const release = 'a-very-long-release-name-for-the-cloud-installation-x'; // 53, Helm's limit
+    for (const doc of resources([], release)) {
+      // StatefulSets: 52, because the controller-revision-hash label appends 11 characters to the name.
+      const limit = doc.kind === 'StatefulSet' ? 52 : 63;
+      expect(doc.metadata.name.length, doc.metadata.name).toBeLessThanOrEqual(limit);
+    }
+  });
+});
+
+describe('values schema', () => {
+  const sections = Object.keys(
+    (JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, { type?: unknown }> }).properties,
+  );
+
+  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext'].includes(s)), 'opennebula.oneadmin', 'services.monitord', 'mariadb.image'])(
+    'rejects an unknown key in %s',
+    (section) => {
+      const out = failure('helm', ['template', 'one', CHART, '--set', `${section}.notAKey=1`]);
+      expect(out).toMatch(/additional properties 'notAKey' not allowed/);
+    },
+  );
+
+  it.each([
+    ['persistence.enabled', 'yes'],
+    ['services.monitord.port', 'x'],
+    ['services.api.type', 'Internal'],
+    ['opennebula.logLevel', '7'],
+    ['opennebula.ssh.port', '22'],
+    ['image.pullPolicy', 'Sometimes'],
+    ['mariadb.maxConnections', '10'],
+  ])('rejects %s=%s', (key, value) => {
+    const out = failure('helm', ['template', 'one', CHART, '--set-string', `${key}=${value}`]);
+    expect(out).toMatch(/values don't meet the specifications of the schema/);
+  });
+});
+
+describe('rendering', () => {
+  const stripGenerated = (text: string) =>
+    manifests(text).map((doc) => (doc.kind === 'Secret' ? { ...doc, data: Object.keys((doc.data as object) ?? {}) } : doc));
+
+  it('gives identical output for identical inputs, apart from generated secrets', () => {
+    const args = ['-f', join(CHART, 'ci/backups-values.yaml')];
+    const first = render('helm', 'one', args);
+    const second = render('helm', 'one', args);
+    expect(first).not.toBe(second); // the generated passwords and key differ
+    expect(stripGenerated(first)).toEqual(stripGenerated(second));
+  });
+
+  it('never renders a default password', () => {
+    const a = manifests(render('helm', 'one')).find((d) => d.metadata.name === 'one-opennebula-oneadmin')!;
+    const b = manifests(render('helm', 'one')).find((d) => d.metadata.name === 'one-opennebula-oneadmin')!;
+    expect(a.data).not.toEqual(b.data);
+  });
+});
+
+describe('chart files', () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'chart-files-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('passes its helm-unittest suites', () => {
+    const out = runTool('helm-unittest', [CHART]);
+    expect(out).toMatch(/Tests:\s+\d+ passed, \d+ total/);
+    expect(out).not.toMatch(/failed/);
+  });
+
+  it('has a README generated from the current values', () => {
+    const copy = join(work, 'docs', 'opennebula');
+    cpSync(CHART, copy, { recursive: true });
+    runTool('helm-docs', [
+      '--chart-search-root',
+      copy,
+      '--document-dependency-values',
+      '--skip-version-footer',
+      '--template-files',
+      'README.md.gotmpl',
+      '--log-level',
+      'error',
+    ]);
+    for (const file of ['README.md', 'charts/mariadb/README.md']) {
+      expect(readFileSync(join(CHART, file), 'utf8'), `chart/opennebula/${file} is stale: run PATH=.tools/bin:$PATH npm run chart:docs`).toBe(
+        readFileSync(join(copy, file), 'utf8'),
+      );
+    }
+  });
+
+  it('packages the helm test hooks but not the development files', () => {
+    runTool('helm', ['package', CHART, '--destination', work]);
+    const listing = execFileSync('tar', ['-tzf', join(work, 'opennebula-0.1.0.tgz')], { encoding: 'utf8' });
+    expect(listing).toContain('opennebula/templates/tests/test-oned.yaml');
+    expect(listing).toContain('opennebula/templates/tests/test-fireedge.yaml');
+    expect(listing).toContain('opennebula/charts/mariadb/templates/statefulset.yaml');
+    expect(listing).toContain('opennebula/values.schema.json');
+    expect(listing).not.toMatch(/opennebula\/tests\/|opennebula\/ci\/|README\.md\.gotmpl/);
+  });
+});
