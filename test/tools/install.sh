@@ -92,6 +92,50 @@ install_helm_unittest() {
 	(cd "$here/helm-unittest" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
 }
 
+# Required version of a wrapper module's dependency, checked against the pin in versions.sh.
+require_pin() { # require_pin GO_MOD MODULE PIN
+	local want
+	want=$(awk -v m="$2" '($1 == m || ($1 == "require" && $2 == m)) { print ($1 == "require" ? $3 : $2); exit }' "$1")
+	if [ "$want" != "$3" ]; then
+		echo "$1 requires $2 $want but versions.sh pins $3: update one of them" >&2
+		return 1
+	fi
+}
+
+install_kubernetes() {
+	local version=$KUBERNETES_VERSION dir=$here/kubernetes major minor rest=${KUBERNETES_VERSION#v} ldflags
+	require_pin "$dir/go.mod" k8s.io/kubernetes "$version" || return 1
+	major=${rest%%.*}
+	rest=${rest#*.}
+	minor=${rest%%.*}
+	# /version must report the real version: Helm's .Capabilities.KubeVersion and kubeVersion checks read it.
+	ldflags="-s -w"
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+	done
+	(cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin_dir/" \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+}
+
+install_etcd() {
+	require_pin "$here/etcd/go.mod" go.etcd.io/etcd/server/v3 "$1" || return 1
+	(cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd" .)
+}
+
+install_kwok() {
+	go_install "sigs.k8s.io/kwok/cmd/kwok@$1" -ldflags "-s -w"
+	go_install "sigs.k8s.io/kwok/cmd/kwokctl@$1" -ldflags "-s -w"
+	# kwok's own stages (fast nodes and pods, volume provisioning) and its StorageClass, from the module.
+	local stages=$tools_dir/kwok-stages module
+	module=$(module_dir "sigs.k8s.io/kwok@$1")/kustomize/stage
+	rm -rf "$stages"
+	mkdir -p "$stages"
+	cp "$module"/node/fast/node-initialize.yaml "$module"/pod/fast/pod-*.yaml "$module"/volume/fast/{pv,pvc}-*.yaml \
+		"$module"/volume/fast/storage-class.yaml "$stages/"
+	chmod -R u+w "$stages"
+}
+
 install_kubeconform() { go_install "github.com/yannh/kubeconform/cmd/kubeconform@$1" -ldflags "-s -w -X main.version=$1"; }
 install_helm_docs() { go_install "github.com/norwoodj/helm-docs/cmd/helm-docs@$1" -ldflags "-s -w"; }
 install_actionlint() { go_install "github.com/rhysd/actionlint/cmd/actionlint@$1" -ldflags "-s -w -X github.com/rhysd/actionlint.version=$1"; }
@@ -135,6 +179,11 @@ install_k8s_schemas() {
 		node "$here/k8s-schemas.mjs" --crd "$out/$version-standalone-strict" --strict "$dir"/config/crd/standard/*.yaml
 		node "$here/k8s-schemas.mjs" --crd "$out/$version-standalone" "$dir"/config/crd/standard/*.yaml
 	done
+	# The CRDs themselves, for the test clusters.
+	rm -rf "$tools_dir/gateway-api-crds"
+	mkdir -p "$tools_dir/gateway-api-crds"
+	cp "$dir"/config/crd/standard/*.yaml "$tools_dir/gateway-api-crds/"
+	chmod -R u+w "$tools_dir/gateway-api-crds"
 }
 
 install_debian_packages() {
@@ -179,8 +228,11 @@ install_step actionlint "$ACTIONLINT_VERSION" install_actionlint
 # Stamps of generated things are keyed on their inputs' content, so editing a pin or the generator redoes them.
 install_step python-tools "$(sha256sum "$here/python-requirements.txt" | cut -c1-16)" install_python_tools "$bin_dir/zizmor"
 install_step kubernetes-json-schema "$KUBERNETES_SCHEMA_VERSIONS $GATEWAY_API_VERSION $(sha256sum "$here/k8s-schemas.mjs" | cut -c1-16)" \
-	install_k8s_schemas "$tools_dir/kubernetes-json-schema"
+	install_k8s_schemas "$tools_dir/gateway-api-crds"
 install_step trivy "$TRIVY_VERSION" install_trivy
+install_step kube-apiserver "$KUBERNETES_VERSION $(sha256sum "$here/kubernetes/go.sum" | cut -c1-16)" install_kubernetes
+install_step etcd "$ETCD_VERSION" install_etcd
+install_step kwokctl "$KWOK_VERSION" install_kwok
 install_step kube-linter "$KUBE_LINTER_VERSION" install_kube_linter
 
 if [ ${#unavailable[@]} -gt 0 ]; then

@@ -19,6 +19,12 @@ KUBERNETES_SCHEMA_VERSIONS="v1.29.15 v1.36.3"
 # Gateway API CRDs (HTTPRoute), schemas generated from the CRDs in the sigs.k8s.io/gateway-api module.
 GATEWAY_API_VERSION=v1.6.3
 
+# The test control plane (issue: chart tests on a real API server): Kubernetes components built from
+# k8s.io/kubernetes (pinned in kubernetes/go.mod), etcd (etcd/go.mod), kwok and kwokctl.
+KUBERNETES_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+
 # Debian/Ubuntu packages (name only; the distribution pins the version).
 DEBIAN_PACKAGES="shellcheck bats git docker-registry apache2-utils buildah"
 

@@ -1,0 +1,249 @@
+// The chart against a real API server (kwok nodes): install with --wait, helm test, every ci scenario,
+// upgrades (values next to immutable fields, a new appVersion), secrets kept by lookup, rollback,
+// uninstall and re-install, and server-side strict validation. Each scenario runs with Helm 4 and Helm 3.
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { startCluster, type Cluster } from '../support/cluster.js';
+import { REPO_ROOT } from '../support/tools.js';
+
+const CHART = join(REPO_ROOT, 'chart/opennebula');
+const SCENARIOS = readdirSync(join(CHART, 'ci'))
+  .filter((name) => name.endsWith('-values.yaml'))
+  .sort();
+
+let cluster: Cluster;
+let work: string;
+let namespaces = 0;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  work = mkdtempSync(join(tmpdir(), 'lifecycle-'));
+}, 180_000);
+afterAll(async () => {
+  await cluster?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function namespace(): Promise<string> {
+  namespaces += 1;
+  const name = `scenario-${namespaces}`;
+  await cluster.must('kubectl', ['create', 'namespace', name]);
+  return name;
+}
+
+async function json<T>(args: string[]): Promise<T> {
+  return JSON.parse(await cluster.must('kubectl', [...args, '-o', 'json'])) as T;
+}
+
+type Item = {
+  metadata: { name: string; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+};
+
+async function secretData(ns: string, name: string): Promise<Record<string, string>> {
+  return (await json<Item>(['-n', ns, 'get', 'secret', name])).data ?? {};
+}
+
+/** Secrets the ci scenarios expect to exist already (existingSecret values). */
+async function prerequisites(ns: string, scenario: string) {
+  const byScenario: Record<string, Record<string, Record<string, string>>> = {
+    'external-db-values.yaml': { 'opennebula-db': { 'db-password': 'external-db-password' } },
+    'user-ssh-keys-values.yaml': {
+      'opennebula-ssh-keys': { id_ed25519: 'not-validated-by-the-api-server' },
+      'opennebula-oneadmin': { 'oneadmin-password': 'user-chosen-password' },
+      'opennebula-mariadb-passwords': { password: 'db-user-password', 'root-password': 'db-root-password' },
+    },
+  };
+  for (const [name, data] of Object.entries(byScenario[scenario] ?? {})) {
+    const literals = Object.entries(data).map(([key, value]) => `--from-literal=${key}=${value}`);
+    await cluster.must('kubectl', ['-n', ns, 'create', 'secret', 'generic', name, ...literals]);
+  }
+}
+
+describe.each(['helm', 'helm3'])('%s', (helm) => {
+  const install = (ns: string, release: string, args: string[] = []) =>
+    cluster.must(helm, ['install', release, CHART, '-n', ns, '--wait', '--timeout', '180s', ...args]);
+  const upgrade = (ns: string, release: string, chart: string, args: string[] = []) =>
+    cluster.run(helm, ['upgrade', release, chart, '-n', ns, '--wait', '--timeout', '180s', ...args]);
+
+  it('installs the defaults: every workload Ready, every PVC Bound, helm test passes', async () => {
+    const ns = await namespace();
+    await install(ns, 'one');
+    const pods = await json<{
+      items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+    }>(['-n', ns, 'get', 'pods']);
+    expect(pods.items.map((p) => p.metadata.name).sort()).toEqual(['one-mariadb-0', 'one-opennebula-0']);
+    for (const pod of pods.items) {
+      expect(pod.status.conditions?.find((c) => c.type === 'Ready')?.status, pod.metadata.name).toBe('True');
+    }
+    const claims = await json<{ items: { metadata: { name: string }; status: { phase: string } }[] }>([
+      '-n',
+      ns,
+      'get',
+      'pvc',
+    ]);
+    expect(claims.items.map((c) => [c.metadata.name, c.status.phase]).sort()).toEqual([
+      ['data-one-mariadb-0', 'Bound'],
+      ['data-one-opennebula-0', 'Bound'],
+    ]);
+    const test = await cluster.must(helm, ['test', 'one', '-n', ns, '--timeout', '120s']);
+    expect(test).toMatch(/one-opennebula-test-oned[\s\S]*Phase:\s+Succeeded/);
+    expect(test).toMatch(/one-opennebula-test-fireedge[\s\S]*Phase:\s+Succeeded/);
+  });
+
+  it.each(SCENARIOS)('installs the %s scenario', async (scenario) => {
+    const ns = await namespace();
+    await prerequisites(ns, scenario);
+    await install(ns, 'one', ['-f', join(CHART, 'ci', scenario)]);
+    expect(await cluster.must(helm, ['status', 'one', '-n', ns])).toMatch(/STATUS: deployed/);
+  });
+
+  it('upgrades values next to immutable fields, keeps generated secrets, and rolls back', async () => {
+    const ns = await namespace();
+    await install(ns, 'one');
+    const password = await secretData(ns, 'one-opennebula-oneadmin');
+    const key = await secretData(ns, 'one-opennebula-ssh');
+    const database = await secretData(ns, 'one-mariadb');
+
+    const changed = await upgrade(ns, 'one', CHART, [
+      '--set',
+      'services.monitord.type=LoadBalancer',
+      '--set',
+      'services.monitord.externalTrafficPolicy=Local',
+      '--set',
+      'services.fireedge.type=NodePort',
+      '--set',
+      'probes.periodSeconds=30',
+      '--set',
+      'resources.oned.requests.memory=1Gi',
+      '--set',
+      'mariadb.persistence.size=8Gi',
+    ]);
+    expect(changed.code, changed.stderr).toBe(0);
+    const monitord = await json<{
+      spec: { type: string };
+      status: { loadBalancer: { ingress?: { ip: string }[] } };
+    }>(['-n', ns, 'get', 'service', 'one-opennebula-monitord']);
+    expect(monitord.spec.type).toBe('LoadBalancer');
+    expect(monitord.status.loadBalancer.ingress?.[0]?.ip).toBe('192.0.2.200');
+
+    // lookup kept every generated secret.
+    expect(await secretData(ns, 'one-opennebula-oneadmin')).toEqual(password);
+    expect(await secretData(ns, 'one-opennebula-ssh')).toEqual(key);
+    expect(await secretData(ns, 'one-mariadb')).toEqual(database);
+
+    const rollback = await cluster.run(helm, [
+      'rollback',
+      'one',
+      '1',
+      '-n',
+      ns,
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    const history = await cluster.must(helm, ['history', 'one', '-n', ns, '-o', 'json']);
+    expect((JSON.parse(history) as { revision: number; status: string }[]).at(-1)).toMatchObject({
+      revision: 3,
+      status: 'deployed',
+    });
+    const service = await json<{ spec: { type: string } }>([
+      '-n',
+      ns,
+      'get',
+      'service',
+      'one-opennebula-monitord',
+    ]);
+    expect(service.spec.type).toBe('NodePort');
+    expect(await secretData(ns, 'one-opennebula-oneadmin')).toEqual(password);
+  });
+
+  it('refuses a storage size change with a clear message instead of an immutable-field error', async () => {
+    const ns = await namespace();
+    await install(ns, 'one');
+    const result = await upgrade(ns, 'one', CHART, ['--set', 'persistence.size=40Gi']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /persistence\.size cannot change from 20Gi to 40Gi on an installed release/,
+    );
+    expect(result.stderr).toMatch(/patch pvc data-one-opennebula-0/);
+  });
+
+  it('rolls a new appVersion out to every container and the init container', async () => {
+    const ns = await namespace();
+    await install(ns, 'one');
+    const next = join(work, `${helm}-next`, 'opennebula');
+    cpSync(CHART, next, { recursive: true });
+    const chartYaml = readFileSync(join(next, 'Chart.yaml'), 'utf8')
+      .replace(/^version: .*$/m, 'version: 0.2.0')
+      .replace(/^appVersion: .*$/m, 'appVersion: "7.4.1"');
+    writeFileSync(join(next, 'Chart.yaml'), chartYaml);
+    const result = await upgrade(ns, 'one', next);
+    expect(result.code, result.stderr).toBe(0);
+    const sts = await json<{
+      spec: { template: { spec: { containers: { image: string }[]; initContainers: { image: string }[] } } };
+    }>(['-n', ns, 'get', 'statefulset', 'one-opennebula']);
+    const images = [...sts.spec.template.spec.initContainers, ...sts.spec.template.spec.containers].map(
+      (c) => c.image,
+    );
+    expect(new Set(images)).toEqual(new Set(['docker.io/pablodelarco/opennebula:7.4.1']));
+    expect(images).toHaveLength(8);
+  });
+
+  it('uninstalls leaving only the claims and the kept Secrets, and a re-install reuses them', async () => {
+    const ns = await namespace();
+    await install(ns, 'one');
+    const password = await secretData(ns, 'one-opennebula-oneadmin');
+    await cluster.must(helm, ['uninstall', 'one', '-n', ns, '--wait', '--timeout', '120s']);
+    const left = await json<{ items: { kind: string; metadata: { name: string } }[] }>([
+      '-n',
+      ns,
+      'get',
+      'statefulsets,services,configmaps,serviceaccounts,pvc,secrets',
+    ]);
+    const names = left.items.map((item) => `${item.kind}/${item.metadata.name}`).sort();
+    expect(
+      names.filter(
+        (n) => !n.startsWith('ServiceAccount/default') && !n.startsWith('ConfigMap/kube-root-ca.crt'),
+      ),
+    ).toEqual([
+      'PersistentVolumeClaim/data-one-mariadb-0',
+      'PersistentVolumeClaim/data-one-opennebula-0',
+      'Secret/one-mariadb',
+      'Secret/one-opennebula-oneadmin',
+      'Secret/one-opennebula-ssh',
+    ]);
+    await install(ns, 'one');
+    expect(await secretData(ns, 'one-opennebula-oneadmin')).toEqual(password);
+  });
+});
+
+describe('server-side validation', () => {
+  it.each(SCENARIOS)('%s passes kubectl apply --dry-run=server --validate=strict', async (scenario) => {
+    const ns = await namespace();
+    await prerequisites(ns, scenario);
+    const rendered = await cluster.must('helm', [
+      'template',
+      'one',
+      CHART,
+      '-n',
+      ns,
+      '-f',
+      join(CHART, 'ci', scenario),
+    ]);
+    const documents = parseAllDocuments(rendered)
+      .map((doc) => doc.toJS() as { kind?: string } | null)
+      .filter((doc): doc is { kind: string } => doc !== null);
+    const out = await cluster.must(
+      'kubectl',
+      ['apply', '-n', ns, '--dry-run=server', '--validate=strict', '-f', '-'],
+      documents.map((doc) => JSON.stringify(doc)).join('\n'),
+    );
+    expect(out.trim().split('\n').length).toBe(documents.length);
+    expect(out).not.toMatch(/warning/i);
+  });
+});

@@ -1,0 +1,137 @@
+// A real Kubernetes control plane on 127.0.0.1 for chart tests: etcd, kube-apiserver,
+// kube-controller-manager and kube-scheduler built from source by test/tools/install.sh, started by
+// `kwokctl --runtime binary` (nothing downloaded), with kwok nodes. kwok's stages make pods Ready,
+// complete Job pods, delete terminating pods, provision and bind PVCs through its default StorageClass;
+// ours (kwok/stages.yaml) complete `helm test` pods and give LoadBalancer Services an address. The
+// Gateway API CRDs are installed too.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, TOOLS_DIR, requireTool } from './tools.js';
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Cluster {
+  readonly name: string;
+  readonly kubeconfig: string;
+  /** Milliseconds from `kwokctl create cluster` to a ready API server with nodes. */
+  readonly startMs: number;
+  run(tool: string, args: string[], input?: string): Promise<CommandResult>;
+  /** Like run, but throws with the output on a non-zero exit. */
+  must(tool: string, args: string[], input?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function exec(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+  timeoutMs = 300_000,
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** kwok's stages from the module (copied by install.sh) followed by ours, as one kwokctl config. */
+function stagesConfig(dir: string): string {
+  const kwokStages = join(TOOLS_DIR, 'kwok-stages');
+  const documents = readdirSync(kwokStages)
+    .filter((name) => name.endsWith('.yaml') && name !== 'storage-class.yaml')
+    .sort()
+    .map((name) => readFileSync(join(kwokStages, name), 'utf8'));
+  documents.push(readFileSync(join(REPO_ROOT, 'test/support/kwok/stages.yaml'), 'utf8'));
+  const path = join(dir, 'kwok-config.yaml');
+  writeFileSync(path, documents.map((doc) => doc.trim()).join('\n---\n') + '\n');
+  return path;
+}
+
+export async function startCluster(options: { nodes?: number } = {}): Promise<Cluster> {
+  const binaries = Object.fromEntries(
+    [
+      'kwokctl',
+      'kwok',
+      'etcd',
+      'kube-apiserver',
+      'kube-controller-manager',
+      'kube-scheduler',
+      'kubectl',
+      'helm',
+      'helm3',
+    ].map((tool) => [tool, requireTool(tool)]),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'kwok-'));
+  const name = `t${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const kubeconfig = join(dir, 'kubeconfig');
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${join(TOOLS_DIR, 'bin')}:${process.env.PATH ?? ''}`,
+    HOME: dir,
+    KWOK_WORKDIR: join(dir, 'kwok'),
+    KUBECONFIG: kubeconfig,
+    // Helm keeps its caches and repositories in the cluster's directory, away from the user's.
+    HELM_CACHE_HOME: join(dir, 'helm-cache'),
+    HELM_CONFIG_HOME: join(dir, 'helm-config'),
+    HELM_DATA_HOME: join(dir, 'helm-data'),
+  };
+  const kwokctl = (args: string[]) => exec(binaries.kwokctl!, [...args, '--name', name], env);
+  const started = Date.now();
+  const created = await kwokctl([
+    'create',
+    'cluster',
+    '--runtime',
+    'binary',
+    '--kube-apiserver-binary',
+    binaries['kube-apiserver']!,
+    '--kube-controller-manager-binary',
+    binaries['kube-controller-manager']!,
+    '--kube-scheduler-binary',
+    binaries['kube-scheduler']!,
+    '--etcd-binary',
+    binaries.etcd!,
+    '--kwok-controller-binary',
+    binaries.kwok!,
+    '--config',
+    stagesConfig(dir),
+    '--wait',
+    '120s',
+  ]);
+  const stop = async () => {
+    await kwokctl(['delete', 'cluster']);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (created.code !== 0) {
+    const logs = await kwokctl(['logs', 'kube-apiserver']);
+    await stop();
+    throw new Error(`kwokctl create cluster failed:\n${created.stderr}\n${logs.stdout.slice(-4000)}`);
+  }
+  writeFileSync(kubeconfig, (await kwokctl(['get', 'kubeconfig'])).stdout);
+  await kwokctl(['scale', 'node', '--replicas', String(options.nodes ?? 2)]);
+  const run = (tool: string, args: string[], input?: string) =>
+    exec(binaries[tool] ?? requireTool(tool), args, env, input);
+  const must = async (tool: string, args: string[], input?: string) => {
+    const result = await run(tool, args, input);
+    if (result.code !== 0)
+      throw new Error(`${tool} ${args.join(' ')} exited ${result.code}:\n${result.stdout}${result.stderr}`);
+    return result.stdout;
+  };
+  await must('kubectl', ['apply', '-f', join(TOOLS_DIR, 'kwok-stages', 'storage-class.yaml')]);
+  // Gateway API CRDs (from the sigs.k8s.io/gateway-api module), so HTTPRoutes can be created.
+  await must('kubectl', ['apply', '--server-side', '-f', join(TOOLS_DIR, 'gateway-api-crds')]);
+  await must('kubectl', ['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
+  return { name, kubeconfig, startMs: Date.now() - started, run, must, stop };
+}
