@@ -171,6 +171,11 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
       /persistence\.size cannot change from 20Gi to 40Gi on an installed release/,
     );
     expect(result.stderr).toMatch(/patch pvc data-one-opennebula-0/);
+    const database = await upgrade(ns, 'one', CHART, ['--set', 'mariadb.persistence.size=16Gi']);
+    expect(database.code).not.toBe(0);
+    expect(database.stderr).toMatch(
+      /mariadb\.persistence\.size cannot change from 8Gi to 16Gi on an installed release/,
+    );
   });
 
   it('rolls a new appVersion out to every container and the init container', async () => {
