@@ -81,17 +81,6 @@ install_helm3() {
 	rmdir "$tmp"
 }
 
-install_helm_unittest() {
-	# Built from the wrapper module so the replace directive and go.sum pins apply (see helm-unittest/go.mod).
-	local want
-	want=$(awk '$1 == "require" && $2 == "github.com/helm-unittest/helm-unittest" { print $3 }' "$here/helm-unittest/go.mod")
-	if [ "$want" != "$1" ]; then
-		echo "helm-unittest/go.mod requires $want but versions.sh pins $1: update one of them" >&2
-		return 1
-	fi
-	(cd "$here/helm-unittest" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
-}
-
 # Required version of a wrapper module's dependency, checked against the pin in versions.sh.
 require_pin() { # require_pin GO_MOD MODULE PIN
 	local want
@@ -100,6 +89,12 @@ require_pin() { # require_pin GO_MOD MODULE PIN
 		echo "$1 requires $2 $want but versions.sh pins $3: update one of them" >&2
 		return 1
 	fi
+}
+
+install_helm_unittest() {
+	# Built from the wrapper module so the replace directive and go.sum pins apply (see helm-unittest/go.mod).
+	require_pin "$here/helm-unittest/go.mod" github.com/helm-unittest/helm-unittest "$1" || return 1
+	(cd "$here/helm-unittest" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
 }
 
 install_kubernetes() {
