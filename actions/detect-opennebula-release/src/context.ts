@@ -1,7 +1,13 @@
 // Inputs → a typed, validated object. Pure: `get` is core.getInput in the action and a map in tests.
 import { parseBaseUrl, parseBoolean, parseList, unique } from '../../shared/src/inputs.js';
 import { parseImageReference, type Credentials, type ImageReference } from '../../shared/src/registry.js';
-import { isPreRelease, parseSeries, requireVersion, type OneVersion } from '../../shared/src/version.js';
+import {
+  isPreRelease,
+  isPreReleaseSeries,
+  parseSeries,
+  requireVersion,
+  type OneVersion,
+} from '../../shared/src/version.js';
 
 export interface Inputs {
   repositoryUrl: string;
@@ -61,7 +67,7 @@ export function parseInputs(get: (name: string) => string): Inputs {
   if (seriesText) {
     const parsed = parseSeries(seriesText);
     if (!parsed) throw new Error(`series: "${seriesText}" is not a series (expected X.Y, e.g. 7.4)`);
-    if (parsed.minor === 99) throw new Error(`series: ${parsed.text} is a pre-release series`);
+    if (isPreReleaseSeries(parsed)) throw new Error(`series: ${parsed.text} is a pre-release series`);
     series = parsed.text;
   }
 

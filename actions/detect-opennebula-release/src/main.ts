@@ -1,7 +1,13 @@
 // Wiring only: inputs → concurrent look-ups → decide() → outputs and job summary.
 import * as core from '@actions/core';
 import { listTags } from '../../shared/src/registry.js';
-import { compareVersions, parseSeries, parseVersion, type OneVersion } from '../../shared/src/version.js';
+import {
+  compareVersions,
+  isPreReleaseSeries,
+  parseSeries,
+  parseVersion,
+  type OneVersion,
+} from '../../shared/src/version.js';
 import { parseInputs, type Inputs } from './context.js';
 import { decide, installableVersions, type Decision, type SeriesState } from './decide.js';
 import { fetchReleases, releaseTagFor, type ReleaseInfo } from './github.js';
@@ -12,7 +18,7 @@ export function seriesToCheck(listed: string[], minVersion: OneVersion): string[
   const floor = parseVersion(`${minVersion.major}.${minVersion.minor}.0`)!;
   return listed.filter((name) => {
     const series = parseSeries(name);
-    if (!series || series.minor === 99) return false;
+    if (!series || isPreReleaseSeries(series)) return false;
     return compareVersions(parseVersion(`${series.major}.${series.minor}.0`)!, floor) >= 0;
   });
 }

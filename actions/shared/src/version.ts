@@ -71,7 +71,7 @@ export function parseSeries(text: string): { major: number; minor: number; text:
  * the X.99 series that precedes a major (6.99.x).
  */
 export function isPreRelease(version: OneVersion): boolean {
-  return version.patch >= 80 || version.minor === 99;
+  return version.patch >= 80 || isPreReleaseSeries(version);
 }
 
 export function isPreReleaseSeries(series: { minor: number }): boolean {
