@@ -3,7 +3,8 @@
 // The sources are ESM and so are the @actions/* packages; ncc emits one ESM file per action, which
 // `runs.using: node24` loads because dist/ carries a package.json with "type": "module".
 //
-// Usage: node test/build-actions.mjs [--out DIR]   (DIR/<name>/dist/..., for the freshness check)
+// Usage: node test/build-actions.mjs [--out DIR] [NAME...]   (DIR/<name>/dist/..., for the freshness check;
+//        NAME... bundles only those actions)
 import ncc from '@vercel/ncc';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +21,14 @@ export function actionNames() {
     .sort();
 }
 
-for (const name of actionNames()) {
+const args = process.argv.slice(2).filter((arg, i, all) => arg !== '--out' && all[i - 1] !== '--out');
+for (const name of args) {
+  if (!actionNames().includes(name)) {
+    console.error(`no action named ${name} (with an action.yml) under actions/`);
+    process.exit(2);
+  }
+}
+for (const name of args.length > 0 ? args : actionNames()) {
   const input = join(repo, 'actions', name, 'src', 'index.ts');
   const dist = join(outRoot, name, 'dist');
   let bundle;

@@ -230,6 +230,14 @@ install_step etcd "$ETCD_VERSION" install_etcd
 install_step kwokctl "$KWOK_VERSION" install_kwok
 install_step kube-linter "$KUBE_LINTER_VERSION" install_kube_linter
 
+# Further tools, one file per concern (e.g. OpenNebula built from source, the Trivy test database). Each part
+# may use the functions above; its Debian packages are listed beside it in <part>.packages (see versions.sh).
+for part in "$here"/install.d/*.sh; do
+	[ -e "$part" ] || continue
+	# shellcheck source=/dev/null
+	source "$part"
+done
+
 if [ ${#unavailable[@]} -gt 0 ]; then
 	log "optional tools not installed: ${unavailable[*]}"
 fi

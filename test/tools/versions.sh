@@ -27,6 +27,12 @@ KWOK_VERSION=v0.8.0
 
 # Debian/Ubuntu packages (name only; the distribution pins the version).
 DEBIAN_PACKAGES="shellcheck bats git docker-registry apache2-utils buildah"
+# ...plus those each part in install.d/ lists in its <part>.packages file (one a line, # comments).
+for _packages in "$(dirname "${BASH_SOURCE[0]}")"/install.d/*.packages; do
+	[ -e "$_packages" ] || continue
+	DEBIAN_PACKAGES+=" $(sed 's/#.*//' "$_packages" | tr -s '[:space:]' ' ')"
+done
+unset _packages
 
 # Tools whose failure to install is reported but does not fail install.sh, because no test needs them yet.
 # kube-linter: its module host (golang.stackrox.io) is refused by some Go module proxies (it is on this
