@@ -1,6 +1,8 @@
 // Wiring only: inputs → concurrent look-ups → decide() → outputs and job summary.
 import * as core from '@actions/core';
+import { runMain } from '../../shared/src/action.js';
 import { listTags } from '../../shared/src/registry.js';
+import { escapeHtml, link as summaryLink } from '../../shared/src/summary.js';
 import {
   compareVersions,
   isPreReleaseSeries,
@@ -87,54 +89,46 @@ async function writeSummary(decision: Decision, inputs: Inputs, release: Release
   await summary.write();
 }
 
-function summaryLink(text: string, url: string): string {
-  return `<a href="${escapeHtml(url)}">${escapeHtml(text)}</a>`;
+export function run(): Promise<void> {
+  return runMain(main);
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+async function main(): Promise<void> {
+  const inputs = parseInputs((name) => core.getInput(name));
+  if (inputs.credentials) core.setSecret(inputs.credentials.password);
+  if (inputs.githubToken) core.setSecret(inputs.githubToken);
 
-export async function run(): Promise<void> {
-  try {
-    const inputs = parseInputs((name) => core.getInput(name));
-    if (inputs.credentials) core.setSecret(inputs.credentials.password);
-    if (inputs.githubToken) core.setSecret(inputs.githubToken);
+  // Everything that does not depend on the listing starts now, so the "nothing new" path costs two
+  // round trips: the listing (with registries and GitHub beside it), then every Packages index at once.
+  const tagsPromise = Promise.all(inputs.images.map((image) => listTags(image, inputs.credentials)));
+  const releasesPromise = releaseInfo(inputs);
+  tagsPromise.catch(() => undefined); // awaited below; avoids an unhandled rejection while we wait
 
-    // Everything that does not depend on the listing starts now, so the "nothing new" path costs two
-    // round trips: the listing (with registries and GitHub beside it), then every Packages index at once.
-    const tagsPromise = Promise.all(inputs.images.map((image) => listTags(image, inputs.credentials)));
-    const releasesPromise = releaseInfo(inputs);
-    tagsPromise.catch(() => undefined); // awaited below; avoids an unhandled rejection while we wait
-
-    const decision = await core.group('Look up the Community repository and the registries', async () => {
-      const listing = await fetchListing(inputs.repositoryUrl);
-      const series = seriesToCheck(listing.series, inputs.minVersion);
-      core.info(`Series at or above ${inputs.minVersion.text}: ${series.join(', ') || 'none'}`);
-      const [states, imageTags] = await Promise.all([seriesStates(inputs, series), tagsPromise]);
-      for (const state of states) {
-        const found = state.installable.map((item) => item.version.text).join(', ');
-        core.info(`${state.series}: ${found || 'not available yet'}`);
-      }
-      inputs.images.forEach((image, i) => core.info(`${image.input}: ${imageTags[i]?.length ?? 0} tags`));
-      return decide({
-        repositoryUrl: inputs.repositoryUrl,
-        states,
-        minVersion: inputs.minVersion,
-        series: inputs.series,
-        requested: inputs.version,
-        images: inputs.images.map((image) => image.input),
-        imageTags,
-        force: inputs.force,
-      });
+  const decision = await core.group('Look up the Community repository and the registries', async () => {
+    const listing = await fetchListing(inputs.repositoryUrl);
+    const series = seriesToCheck(listing.series, inputs.minVersion);
+    core.info(`Series at or above ${inputs.minVersion.text}: ${series.join(', ') || 'none'}`);
+    const [states, imageTags] = await Promise.all([seriesStates(inputs, series), tagsPromise]);
+    for (const state of states) {
+      const found = state.installable.map((item) => item.version.text).join(', ');
+      core.info(`${state.series}: ${found || 'not available yet'}`);
+    }
+    inputs.images.forEach((image, i) => core.info(`${image.input}: ${imageTags[i]?.length ?? 0} tags`));
+    return decide({
+      repositoryUrl: inputs.repositoryUrl,
+      states,
+      minVersion: inputs.minVersion,
+      series: inputs.series,
+      requested: inputs.version,
+      images: inputs.images.map((image) => image.input),
+      imageTags,
+      force: inputs.force,
     });
+  });
 
-    const releases = await releasesPromise;
-    const release = releases?.get(releaseTagFor(decision.version));
-    core.info(decision.reason);
-    setOutputs(decision);
-    await writeSummary(decision, inputs, release);
-  } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error));
-  }
+  const releases = await releasesPromise;
+  const release = releases?.get(releaseTagFor(decision.version));
+  core.info(decision.reason);
+  setOutputs(decision);
+  await writeSummary(decision, inputs, release);
 }

@@ -58,7 +58,20 @@ export function backoffMs(retry: number, policy: RetryPolicy, random: () => numb
   return Math.min(policy.maxDelayMs, jittered);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
 
 function describeNetworkError(error: unknown): string {
   if (error instanceof Error) {
@@ -70,25 +83,56 @@ function describeNetworkError(error: unknown): string {
   return String(error);
 }
 
+/** A request body, as fetch() takes it. */
+export type RequestBody = NonNullable<RequestInit['body']>;
+
+/** What fetchWithRetry takes: RequestInit, with a body that may be made anew for every try. */
+export interface RetryRequestInit extends Omit<RequestInit, 'body'> {
+  /** A body, or a function returning a fresh one per try (a file stream can be read only once). */
+  body?: RequestBody | null | (() => RequestBody);
+  /**
+   * Retry even though the method is not idempotent. Only for requests that are safe to repeat, such as
+   * starting a registry blob upload (a repeat opens a second, unused upload session).
+   */
+  retryUnsafe?: boolean;
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
 /**
  * fetch() with the retry policy. Resolves with the first non-transient response (2xx, 3xx, 4xx other than
- * 429); rejects with an HttpError when every try failed or the deadline passed.
+ * 429); rejects with an HttpError when every try failed or the deadline passed. Only idempotent methods are
+ * retried (see retryUnsafe); the caller's abort signal stops the request and any wait at once.
  */
 export async function fetchWithRetry(
   url: string,
-  init: RequestInit = {},
+  init: RetryRequestInit = {},
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ): Promise<Response> {
   const started = Date.now();
-  const method = init.method ?? 'GET';
+  const method = (init.method ?? 'GET').toUpperCase();
+  const attempts = IDEMPOTENT_METHODS.has(method) || init.retryUnsafe ? policy.attempts : 1;
+  const { body, retryUnsafe: _retryUnsafe, signal, ...rest } = init;
+  const callerSignal = signal ?? undefined;
   let lastProblem = '';
   let lastStatus: number | undefined;
-  for (let attempt = 0; attempt < policy.attempts; attempt += 1) {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    callerSignal?.throwIfAborted();
     let wait: number;
     try {
       const headers = new Headers(init.headers);
       if (!headers.has('user-agent')) headers.set('user-agent', USER_AGENT);
-      const response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(policy.timeoutMs) });
+      const timeout = AbortSignal.timeout(policy.timeoutMs);
+      const combined = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+      const requestBody = typeof body === 'function' ? body() : body;
+      const streaming = requestBody instanceof ReadableStream || isNodeStream(requestBody);
+      const response = await fetch(url, {
+        ...rest,
+        headers,
+        body: requestBody,
+        signal: combined,
+        ...(streaming ? { duplex: 'half' } : {}),
+      } as RequestInit);
       if (!isRetryableStatus(response.status)) return response;
       lastStatus = response.status;
       lastProblem = `HTTP ${response.status} ${response.statusText}`.trim();
@@ -105,23 +149,29 @@ export async function fetchWithRetry(
       }
     } catch (error) {
       if (error instanceof HttpError) throw error;
+      if (callerSignal?.aborted) throw callerSignal.reason;
       lastStatus = undefined;
       lastProblem = describeNetworkError(error);
       wait = backoffMs(attempt, policy);
     }
-    const isLast = attempt === policy.attempts - 1;
+    const isLast = attempt === attempts - 1;
     if (isLast || Date.now() - started + wait > policy.deadlineMs) break;
-    await sleep(wait);
+    await sleep(wait, callerSignal ?? undefined);
   }
-  throw new HttpError(
-    `${method} ${url} failed after retries: ${lastProblem || 'no response'}`,
-    url,
-    lastStatus,
-  );
+  const tries = attempts === policy.attempts ? ' after retries' : ' (not retried: not idempotent)';
+  throw new HttpError(`${method} ${url} failed${tries}: ${lastProblem || 'no response'}`, url, lastStatus);
+}
+
+function isNodeStream(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && typeof (body as { pipe?: unknown }).pipe === 'function';
 }
 
 /** fetchWithRetry that also requires a 2xx and returns the body as text. */
-export async function fetchText(url: string, init: RequestInit = {}, policy?: RetryPolicy): Promise<string> {
+export async function fetchText(
+  url: string,
+  init: RetryRequestInit = {},
+  policy?: RetryPolicy,
+): Promise<string> {
   const response = await fetchWithRetry(url, init, policy);
   if (!response.ok) {
     await response.body?.cancel();

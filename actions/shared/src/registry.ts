@@ -1,7 +1,15 @@
-// Read-only OCI distribution client: lists the tags of an image repository the way Docker and GHCR clients
-// do (Bearer-token challenge from WWW-Authenticate, Basic for registries that ask for it, Link pagination).
+// OCI distribution client, read and push, the way Docker and GHCR clients talk to registries: Bearer-token
+// challenge from WWW-Authenticate (a token per scope, pull or pull+push), Basic for registries that ask for
+// it, Link pagination for tags; manifests and blobs by tag or digest, monolithic blob uploads.
 // `localhost` and 127.0.0.0/8 registries speak plain HTTP, as Docker assumes; every other one HTTPS.
-import { HttpError, fetchWithRetry, type RetryPolicy } from './http.js';
+import { createHash } from 'node:crypto';
+import {
+  HttpError,
+  fetchWithRetry,
+  type RetryPolicy,
+  type RetryRequestInit,
+  type RequestBody,
+} from './http.js';
 
 export interface ImageReference {
   /** As the user wrote it, for messages. */
@@ -89,87 +97,275 @@ function basicAuth(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
 
-async function bearerToken(
-  challenge: Challenge,
-  image: ImageReference,
-  credentials: Credentials | undefined,
-  policy: RetryPolicy | undefined,
-): Promise<string> {
-  const realm = challenge.params.realm;
-  if (!realm) throw new Error(`${image.input}: the registry's Bearer challenge names no realm`);
-  const url = new URL(realm);
-  if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-  url.searchParams.set('scope', challenge.params.scope ?? `repository:${image.repository}:pull`);
-  const headers: Record<string, string> = {};
-  if (credentials) headers.authorization = basicAuth(credentials);
-  const response = await fetchWithRetry(url.toString(), { headers }, policy);
-  if (!response.ok) {
-    await response.body?.cancel();
+/** An image reference with a tag or a digest: `ghcr.io/o/n:7.4.0`, `ghcr.io/o/n@sha256:…`. */
+export interface TaggedReference {
+  image: ImageReference;
+  tag: string | undefined;
+  digest: string | undefined;
+}
+
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+export function isValidTag(tag: string): boolean {
+  return TAG_RE.test(tag);
+}
+
+export function parseTaggedReference(input: string, inputName = 'image'): TaggedReference {
+  let rest = input.trim();
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST_RE.test(digest)) throw new Error(`${inputName}: "${input}" has an invalid digest`);
+  }
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!isValidTag(tag)) throw new Error(`${inputName}: "${input}" has an invalid tag "${tag}"`);
+  }
+  return { image: parseImageReference(rest, inputName), tag, digest };
+}
+
+/** The media types a manifest GET or HEAD accepts: OCI and Docker v2, single images and indexes. */
+export const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+export interface Manifest {
+  mediaType: string;
+  digest: string;
+  body: Buffer;
+}
+
+export type Scope = 'pull' | 'pull,push';
+
+export interface RegistryClientOptions {
+  credentials?: Credentials;
+  policy?: RetryPolicy;
+  /** Added to "requires authentication" errors, e.g. which inputs to set. */
+  credentialsHint?: string;
+}
+
+/** One image repository on one registry, with its authorization cached per scope. */
+export class RegistryClient {
+  private readonly authorization = new Map<Scope, string>();
+
+  constructor(
+    readonly image: ImageReference,
+    private readonly options: RegistryClientOptions = {},
+  ) {}
+
+  private get credentials(): Credentials | undefined {
+    return this.options.credentials;
+  }
+
+  /** `${apiBase}/v2/${repository}${path}` */
+  url(path: string): string {
+    return `${this.image.apiBase}/v2/${this.image.repository}${path}`;
+  }
+
+  /**
+   * A request with authorization for `scope`, answering the registry's challenge once if it asks. Returns
+   * the response whatever its status (other than an unanswerable 401), for the caller to interpret.
+   */
+  async request(url: string, init: RetryRequestInit = {}, scope: Scope = 'pull'): Promise<Response> {
+    for (let round = 0; round < 2; round += 1) {
+      const headers = new Headers(init.headers);
+      const authorization = this.authorization.get(scope);
+      if (authorization) headers.set('authorization', authorization);
+      const response = await fetchWithRetry(url, { ...init, headers }, this.options.policy);
+      if (response.status !== 401 || round === 1) return response;
+      const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
+      await response.body?.cancel();
+      if (challenge?.scheme === 'bearer') {
+        this.authorization.set(scope, `Bearer ${await this.bearerToken(challenge, scope)}`);
+      } else if (challenge?.scheme === 'basic' && this.credentials) {
+        this.authorization.set(scope, basicAuth(this.credentials));
+      } else {
+        const hint = this.credentials
+          ? ''
+          : this.options.credentialsHint
+            ? `; set ${this.options.credentialsHint}`
+            : '';
+        throw new HttpError(`${this.image.input}: ${url} requires authentication${hint}`, url, 401);
+      }
+    }
+    throw new Error('unreachable');
+  }
+
+  private async bearerToken(challenge: Challenge, scope: Scope): Promise<string> {
+    const realm = challenge.params.realm;
+    if (!realm) throw new Error(`${this.image.input}: the registry's Bearer challenge names no realm`);
+    const url = new URL(realm);
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', `repository:${this.image.repository}:${scope}`);
+    const headers: Record<string, string> = {};
+    if (this.credentials) headers.authorization = basicAuth(this.credentials);
+    const response = await fetchWithRetry(url.toString(), { headers }, this.options.policy);
+    if (!response.ok) {
+      await response.body?.cancel();
+      const hint = this.options.credentialsHint ? ` (check ${this.options.credentialsHint})` : '';
+      throw new HttpError(
+        `${this.image.input}: token request to ${url.origin}${url.pathname} failed: HTTP ${response.status}` +
+          (this.credentials ? hint : ''),
+        url.toString(),
+        response.status,
+      );
+    }
+    const body = (await response.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new Error(`${this.image.input}: token response from ${url.origin} carries no token`);
+    return token;
+  }
+
+  private async fail(response: Response, what: string): Promise<never> {
+    const text = await response.text().catch(() => '');
     throw new HttpError(
-      `${image.input}: token request to ${url.origin}${url.pathname} failed: HTTP ${response.status}` +
-        (credentials ? ' (check registry-username and registry-password)' : ''),
-      url.toString(),
+      `${this.image.input}: ${what} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 300).trim()}` : ''}`,
+      response.url,
       response.status,
     );
   }
-  const body = (await response.json()) as { token?: string; access_token?: string };
-  const token = body.token ?? body.access_token;
-  if (!token) throw new Error(`${image.input}: token response from ${url.origin} carries no token`);
-  return token;
+
+  /**
+   * Every tag, following pagination. A repository the registry does not know (404 or NAME_UNKNOWN) has
+   * no tags: that is an answer, not a failure. Anything else that is not a 2xx throws.
+   */
+  async listTags(pageSize = 1000): Promise<string[]> {
+    const tags: string[] = [];
+    let url: string | undefined = this.url(`/tags/list?n=${pageSize}`);
+    while (url) {
+      const response = await this.request(url, { headers: { accept: 'application/json' } });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return [];
+      }
+      if (!response.ok) {
+        const text = await response.text();
+        if (/NAME_UNKNOWN/.test(text)) return [];
+        throw new HttpError(
+          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`,
+          url,
+          response.status,
+        );
+      }
+      const body = (await response.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      url = nextLink(response.headers.get('link'), url);
+    }
+    return tags;
+  }
+
+  /** The digest a tag (or digest) resolves to, or undefined when the registry has no such manifest. */
+  async manifestDigest(reference: string, scope: Scope = 'pull'): Promise<string | undefined> {
+    const response = await this.request(
+      this.url(`/manifests/${reference}`),
+      { method: 'HEAD', headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') } },
+      scope,
+    );
+    if (response.status === 404) return undefined;
+    if (!response.ok) return this.fail(response, `HEAD manifest ${reference}`);
+    const digest = response.headers.get('docker-content-digest');
+    if (digest) return digest;
+    // Some registries leave the header off HEAD answers: the GET body's digest is authoritative.
+    return (await this.getManifest(reference, scope))?.digest;
+  }
+
+  async getManifest(reference: string, scope: Scope = 'pull'): Promise<Manifest | undefined> {
+    const response = await this.request(
+      this.url(`/manifests/${reference}`),
+      { headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') } },
+      scope,
+    );
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    if (!response.ok) return this.fail(response, `GET manifest ${reference}`);
+    const body = Buffer.from(await response.arrayBuffer());
+    const mediaType =
+      response.headers.get('content-type')?.split(';')[0]?.trim() ||
+      ((JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ?? '');
+    return { mediaType, digest: sha256Digest(body), body };
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    const response = await this.request(this.url(`/blobs/${digest}`), { method: 'HEAD' }, 'pull,push');
+    if (response.status === 404) return false;
+    if (response.ok) return true;
+    return this.fail(response, `HEAD blob ${digest}`);
+  }
+
+  /**
+   * Uploads a blob in one request (POST to open the session, PUT with the digest), unless the registry has
+   * it already. `body` is called once per try, so a file stream can be re-opened for a retry.
+   */
+  async pushBlob(digest: string, size: number, body: () => RequestBody): Promise<'exists' | 'uploaded'> {
+    if (await this.hasBlob(digest)) return 'exists';
+    const start = await this.request(
+      this.url('/blobs/uploads/'),
+      { method: 'POST', headers: { 'content-length': '0' }, retryUnsafe: true },
+      'pull,push',
+    );
+    if (start.status !== 202) return this.fail(start, `starting the upload of blob ${digest}`);
+    await start.body?.cancel();
+    const location = new URL(start.headers.get('location') ?? '', this.url('/blobs/uploads/'));
+    location.searchParams.set('digest', digest);
+    const put = await this.request(
+      location.toString(),
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body,
+      },
+      'pull,push',
+    );
+    if (put.status !== 201) return this.fail(put, `uploading blob ${digest}`);
+    await put.body?.cancel();
+    return 'uploaded';
+  }
+
+  /** Puts a manifest under a tag or its digest; returns the digest the registry computed. */
+  async putManifest(reference: string, mediaType: string, body: Buffer): Promise<string> {
+    const response = await this.request(
+      this.url(`/manifests/${reference}`),
+      { method: 'PUT', headers: { 'content-type': mediaType }, body: () => new Uint8Array(body) },
+      'pull,push',
+    );
+    if (response.status !== 201) return this.fail(response, `PUT manifest ${reference}`);
+    await response.body?.cancel();
+    const expected = sha256Digest(body);
+    const digest = response.headers.get('docker-content-digest') ?? expected;
+    if (digest !== expected) {
+      throw new Error(`${this.image.input}: the registry stored ${reference} as ${digest}, not ${expected}`);
+    }
+    return digest;
+  }
 }
 
-/**
- * Every tag of `image`, following pagination. A repository the registry does not know (404 or
- * NAME_UNKNOWN) has no tags: that is an answer, not a failure. Anything else that is not a 2xx throws.
- */
+export function sha256Digest(data: Buffer | Uint8Array | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** Every tag of `image` (see RegistryClient.listTags). */
 export async function listTags(
   image: ImageReference,
   credentials?: Credentials,
   policy?: RetryPolicy,
   pageSize = 1000,
 ): Promise<string[]> {
-  const tags: string[] = [];
-  let url: string | undefined = `${image.apiBase}/v2/${image.repository}/tags/list?n=${pageSize}`;
-  let authorization: string | undefined;
-  let challenged = false;
-  while (url) {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (authorization) headers.authorization = authorization;
-    const response = await fetchWithRetry(url, { headers }, policy);
-    if (response.status === 401 && !challenged) {
-      challenged = true;
-      const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
-      await response.body?.cancel();
-      if (challenge?.scheme === 'bearer') {
-        authorization = `Bearer ${await bearerToken(challenge, image, credentials, policy)}`;
-      } else if (challenge?.scheme === 'basic' && credentials) {
-        authorization = basicAuth(credentials);
-      } else {
-        throw new HttpError(
-          `${image.input}: ${url} requires authentication` +
-            (credentials ? '' : '; set registry-username and registry-password'),
-          url,
-          401,
-        );
-      }
-      continue;
-    }
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return [];
-    }
-    if (!response.ok) {
-      const text = await response.text();
-      if (/NAME_UNKNOWN/.test(text)) return [];
-      throw new HttpError(
-        `${image.input}: GET ${url} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`,
-        url,
-        response.status,
-      );
-    }
-    const body = (await response.json()) as { tags?: string[] | null };
-    tags.push(...(body.tags ?? []));
-    url = nextLink(response.headers.get('link'), url);
-  }
-  return tags;
+  const client = new RegistryClient(image, {
+    credentials,
+    policy,
+    credentialsHint: 'registry-username and registry-password',
+  });
+  return client.listTags(pageSize);
 }

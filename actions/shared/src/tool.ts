@@ -1,0 +1,89 @@
+// Downloading a tool an action runs (Trivy, helm): fetched with @actions/tool-cache, verified against the
+// SHA-256 its publisher lists BEFORE it is unpacked or run, and cached by name and version, so a runner
+// downloads each version once and never runs bytes nobody vouched for.
+import * as core from '@actions/core';
+import * as tc from '@actions/tool-cache';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { fetchText, type RetryPolicy } from './http.js';
+
+export interface ToolDownload {
+  /** Cache key, e.g. "trivy". */
+  name: string;
+  /** Version as cached, without a leading v, e.g. "0.74.0". */
+  version: string;
+  /** The archive (.tar.gz). */
+  url: string;
+  /** The file listing its SHA-256: either `<hex>  <file>` lines or a lone hex digest. */
+  checksumUrl: string;
+  /** The archive's file name as listed in the checksum file (default: the URL's last path segment). */
+  fileName?: string;
+  /** Path of the executable inside the unpacked archive, e.g. "trivy" or "linux-amd64/helm". */
+  executable: string;
+  policy?: RetryPolicy;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/i;
+
+/**
+ * The SHA-256 a checksum file gives for `fileName`: `sha256sum` output (`<hex>  <name>` or `<hex> *<name>`,
+ * any number of lines), or a file holding only the digest. Throws when the file names it not at all, or
+ * more than once with different digests.
+ */
+export function expectedSha256(checksums: string, fileName: string, source = 'the checksum file'): string {
+  const lines = checksums
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  if (lines.length === 1 && HEX64.test(lines[0] ?? '')) return (lines[0] ?? '').toLowerCase();
+  const found = new Set<string>();
+  for (const line of lines) {
+    const match = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line);
+    if (match && (match[2] === fileName || match[2]?.endsWith(`/${fileName}`)))
+      found.add(match[1]!.toLowerCase());
+  }
+  if (found.size === 0) throw new Error(`${source} lists no SHA-256 for ${fileName}`);
+  if (found.size > 1) throw new Error(`${source} lists conflicting SHA-256 digests for ${fileName}`);
+  return [...found][0]!;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The tool's executable: from the runner's tool cache, else downloaded, verified, unpacked and cached. */
+export async function installTool(tool: ToolDownload): Promise<string> {
+  const cached = tc.find(tool.name, tool.version);
+  if (cached) {
+    core.info(`${tool.name} ${tool.version} from the tool cache (${cached})`);
+    return `${cached}/${tool.executable}`;
+  }
+  const fileName = tool.fileName ?? decodeURIComponent(new URL(tool.url).pathname.split('/').pop() ?? '');
+  const checksums = await fetchText(tool.checksumUrl, {}, tool.policy).catch((error: Error) => {
+    throw new Error(`${tool.name} ${tool.version}: cannot read its checksums: ${error.message}`);
+  });
+  const expected = expectedSha256(checksums, fileName, tool.checksumUrl);
+  core.info(`Downloading ${tool.url}`);
+  let archive: string;
+  try {
+    archive = await tc.downloadTool(tool.url);
+  } catch (error) {
+    throw new Error(
+      `${tool.name} ${tool.version}: download of ${tool.url} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const actual = await sha256File(archive);
+  if (actual !== expected) {
+    throw new Error(
+      `${tool.name} ${tool.version}: ${fileName} has SHA-256 ${actual}, but ${tool.checksumUrl} lists ` +
+        `${expected}; refusing to run it`,
+    );
+  }
+  core.info(`${fileName}: SHA-256 ${actual} matches ${tool.checksumUrl}`);
+  const unpacked = await tc.extractTar(archive);
+  const dir = await tc.cacheDir(unpacked, tool.name, tool.version);
+  return `${dir}/${tool.executable}`;
+}
