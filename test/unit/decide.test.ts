@@ -6,8 +6,9 @@ import {
   type DecisionInput,
   type SeriesState,
 } from '../../actions/detect-opennebula-release/src/decide.js';
+import { compareDebianVersions } from '../../actions/detect-opennebula-release/src/dpkg-version.js';
 import { parsePackages } from '../../actions/detect-opennebula-release/src/repository.js';
-import { requireVersion } from '../../actions/shared/src/version.js';
+import { requireVersion } from '../../actions/shared/src/opennebula.js';
 import { packagesIndex, REQUIRED_PACKAGES, type ArchIndex } from '../support/opennebula-repo.js';
 
 const REQUIRED = REQUIRED_PACKAGES;
@@ -52,6 +53,28 @@ describe('installableVersions', () => {
     expect(installableVersions([amd64, undefined], REQUIRED, '7.4')).toEqual([]);
     expect(installableVersions([amd64, index(['7.2.0-1'], 'arm64')], REQUIRED, '7.4')).toEqual([]);
     expect(installableVersions([amd64, index(['7.4.0-1'], 'arm64')], REQUIRED, '7.4')).toHaveLength(1);
+  });
+
+  it('requires one Debian revision present for every package, not just the same upstream version', () => {
+    // opennebula was rebuilt as 7.4.0-2 but opennebula-tools is still 7.4.0-1: pinning 7.4.0-2 for every
+    // package would fail in apt, so 7.4.0-1 (which all of them still have) is the installable one.
+    const rebuilt = index([
+      '7.4.0-1',
+      { version: '7.4.0-2', packages: ['opennebula', 'opennebula-fireedge'] },
+    ]);
+    expect(installableVersions([rebuilt], REQUIRED, '7.4')[0]?.packageVersion).toBe('7.4.0-1');
+    const onlyMixed = [
+      ...index([{ version: '7.4.0-2', packages: ['opennebula'] }]),
+      ...index([{ version: '7.4.0-1', packages: REQUIRED.filter((name) => name !== 'opennebula') }]),
+    ];
+    expect(installableVersions([onlyMixed], REQUIRED, '7.4')).toEqual([]);
+  });
+
+  it('picks the highest common revision in dpkg order, not the last stanza seen', () => {
+    const both = index(['7.4.0-10', '7.4.0-9', '7.4.0-1ubuntu1']);
+    expect(installableVersions([both], REQUIRED, '7.4')[0]?.packageVersion).toBe('7.4.0-10');
+    const perArch = [index(['7.4.0-1', '7.4.0-2'], 'amd64'), index(['7.4.0-1'], 'arm64')];
+    expect(installableVersions(perArch, REQUIRED, '7.4')[0]?.packageVersion).toBe('7.4.0-1');
   });
 
   it('keeps an older complete version when the newest is half-published', () => {
@@ -187,5 +210,21 @@ describe('decide', () => {
     const decision = decide(input({ states: states({ '7.4': ['7.4.0-1'], '8.0': ['8.0.0-1'] }) }));
     expect(decision.tags).toEqual(['8.0.0', '8.0', '8', 'latest']);
     expect(decision.matrix[0]?.tags).toBe('7.4.0\n7.4\n7');
+  });
+});
+
+describe('compareDebianVersions (dpkg ordering)', () => {
+  it.each([
+    ['7.4.0-1', '7.4.0-2', -1],
+    ['7.4.0-9', '7.4.0-10', -1],
+    ['7.4.0-1', '1:7.0.0-1', -1],
+    ['7.4.0~rc1-1', '7.4.0-1', -1],
+    ['7.4.0-1', '7.4.0-1ubuntu1', -1],
+    ['7.4.0-1+b1', '7.4.0-1.1', -1],
+    ['7.4.0-1', '7.4.0-1', 0],
+    ['6.10.0.1-1', '6.10.0-5', 1],
+  ])('%s vs %s', (a, b, sign) => {
+    expect(Math.sign(compareDebianVersions(a, b))).toBe(sign);
+    expect(Math.sign(compareDebianVersions(b, a)) || 0).toBe(-sign || 0);
   });
 });

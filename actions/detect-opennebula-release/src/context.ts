@@ -7,7 +7,7 @@ import {
   parseSeries,
   requireVersion,
   type OneVersion,
-} from '../../shared/src/version.js';
+} from '../../shared/src/opennebula.js';
 
 export interface Inputs {
   repositoryUrl: string;

@@ -9,7 +9,8 @@ import {
   sortVersions,
   tagsFor,
   type OneVersion,
-} from '../../shared/src/version.js';
+} from '../../shared/src/opennebula.js';
+import { compareDebianVersions } from './dpkg-version.js';
 import type { PackageEntry } from './repository.js';
 
 export interface Installable {
@@ -19,42 +20,49 @@ export interface Installable {
 }
 
 /**
- * Versions installable from one series directory: present, for every listed architecture, in every
- * required package at the same upstream version. A missing index (undefined) makes nothing installable:
- * the series is not available yet on that architecture. Pre-releases are never installable releases.
+ * Versions installable from one series directory: for every listed architecture, every required package
+ * has the same Debian version (upstream version AND revision: the image pins that one string for all of
+ * them, so `opennebula 7.4.0-2` beside `opennebula-tools 7.4.0-1` is not installable as 7.4.0-2). When
+ * several revisions qualify, the highest in dpkg's ordering wins. A missing index (undefined) makes
+ * nothing installable: the series is not available yet on that architecture. Pre-releases never count.
  */
 export function installableVersions(
   indexes: ReadonlyArray<PackageEntry[] | undefined>,
   requiredPackages: readonly string[],
   series: string,
 ): Installable[] {
-  if (indexes.length === 0 || indexes.some((index) => index === undefined)) return [];
-  const candidates = new Map<string, Installable>();
-  let first = true;
+  if (indexes.length === 0 || requiredPackages.length === 0) return [];
+  if (indexes.some((index) => index === undefined)) return [];
+  // Full Debian versions present for every (architecture, package) pair, keyed by upstream version.
+  let common: Map<string, { version: OneVersion; packageVersions: Set<string> }> | undefined;
   for (const index of indexes as PackageEntry[][]) {
-    const here = new Map<string, Installable>();
-    const versionsOf = (name: string) =>
-      new Map(
-        index
-          .filter((entry) => entry.name === name && entry.version !== undefined)
-          .map((entry) => [entry.version!.text, entry]),
-      );
-    const [head, ...rest] = requiredPackages;
-    if (head === undefined) return [];
-    for (const [text, entry] of versionsOf(head)) {
-      if (rest.every((name) => versionsOf(name).has(text))) {
-        here.set(text, { version: entry.version!, packageVersion: entry.packageVersion });
+    for (const name of requiredPackages) {
+      const here = new Map<string, { version: OneVersion; packageVersions: Set<string> }>();
+      for (const entry of index) {
+        if (entry.name !== name || entry.version === undefined) continue;
+        const slot = here.get(entry.version.text) ?? { version: entry.version, packageVersions: new Set() };
+        slot.packageVersions.add(entry.packageVersion);
+        here.set(entry.version.text, slot);
+      }
+      if (common === undefined) {
+        common = here;
+        continue;
+      }
+      for (const [text, slot] of common) {
+        const other = here.get(text);
+        for (const packageVersion of slot.packageVersions) {
+          if (!other?.packageVersions.has(packageVersion)) slot.packageVersions.delete(packageVersion);
+        }
+        if (slot.packageVersions.size === 0) common.delete(text);
       }
     }
-    if (first) {
-      for (const [text, item] of here) candidates.set(text, item);
-      first = false;
-    } else {
-      for (const text of [...candidates.keys()]) if (!here.has(text)) candidates.delete(text);
-    }
   }
-  return [...candidates.values()]
-    .filter((item) => !isPreRelease(item.version) && seriesOf(item.version) === series)
+  return [...(common ?? new Map()).values()]
+    .filter((slot) => !isPreRelease(slot.version) && seriesOf(slot.version) === series)
+    .map((slot) => ({
+      version: slot.version,
+      packageVersion: [...slot.packageVersions].sort(compareDebianVersions).at(-1)!,
+    }))
     .sort((a, b) => compareVersions(a.version, b.version));
 }
 

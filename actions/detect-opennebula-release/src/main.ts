@@ -9,7 +9,7 @@ import {
   parseSeries,
   parseVersion,
   type OneVersion,
-} from '../../shared/src/version.js';
+} from '../../shared/src/opennebula.js';
 import { parseInputs, type Inputs } from './context.js';
 import { decide, installableVersions, type Decision, type SeriesState } from './decide.js';
 import { fetchReleases, releaseTagFor, type ReleaseInfo } from './github.js';

@@ -4,7 +4,7 @@
 // can install from that series.
 import { load } from 'cheerio/slim';
 import { HttpError, fetchWithRetry, type RetryPolicy } from '../../shared/src/http.js';
-import { parseSeries, upstreamOfPackageVersion, type OneVersion } from '../../shared/src/version.js';
+import { parseSeries, upstreamOfPackageVersion, type OneVersion } from '../../shared/src/opennebula.js';
 
 export interface Listing {
   /** Series directories (X.Y), as written in the listing. */

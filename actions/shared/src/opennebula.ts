@@ -1,6 +1,7 @@
-// OpenNebula version numbers. Community releases are X.Y.Z; CE hotfixes add a fourth component
-// (6.10.0.1). semver handles the X.Y.Z core; the fourth component is kept beside it and compared after it,
-// so 7.4.0 < 7.4.0.1 < 7.4.1.
+// What is OpenNebula-specific, kept apart from the generic shared code: its version numbers (Community
+// releases are X.Y.Z; CE hotfixes add a fourth component, 6.10.0.1), which builds are pre-releases, and the
+// image tag policy. semver handles the X.Y.Z core; the fourth component is kept beside it and compared
+// after it, so 7.4.0 < 7.4.0.1 < 7.4.1.
 import semver from 'semver';
 
 export interface OneVersion {

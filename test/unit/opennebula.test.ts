@@ -10,7 +10,7 @@ import {
   tagsFor,
   upstreamOfPackageVersion,
   type OneVersion,
-} from '../../actions/shared/src/version.js';
+} from '../../actions/shared/src/opennebula.js';
 
 const v = (text: string): OneVersion => requireVersion(text, 'test');
 const texts = (versions: OneVersion[]) => versions.map((version) => version.text);
