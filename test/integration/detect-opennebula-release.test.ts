@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionRun } from '../support/action-runner.js';
-import { startStandIn, type Route, type StandIn } from '../support/http-stand-in.js';
+import { sequentialDepth, startStandIn, type Route, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import {
   CURRENT_SITE,
@@ -88,11 +88,51 @@ describe('detect-opennebula-release (bundled)', () => {
       reason: `7.4.0, the newest installable Community release, is not yet published in ${registry.host}/ci/opennebula.`,
     });
     expect(JSON.parse(run.outputs.published!)).toEqual(['7.0.0', '7.0.1', '7.2.0']);
+    const entry = (version: string, series: string, tags: string, isNew: boolean) => ({
+      version,
+      series,
+      tags,
+      'is-new': isNew,
+      'package-version': `${version}-1`,
+      'repository-dir': series,
+    });
     expect(JSON.parse(run.outputs.matrix!)).toEqual([
-      { version: '7.0.1', series: '7.0', tags: '7.0.1\n7.0', 'is-new': false },
-      { version: '7.2.0', series: '7.2', tags: '7.2.0\n7.2', 'is-new': false },
-      { version: '7.4.0', series: '7.4', tags: '7.4.0\n7.4\n7\nlatest', 'is-new': true },
+      entry('7.0.1', '7.0', '7.0.1\n7.0', false),
+      entry('7.2.0', '7.2', '7.2.0\n7.2', false),
+      entry('7.4.0', '7.4', '7.4.0\n7.4\n7\nlatest', true),
     ]);
+    expect(JSON.parse(run.outputs['new-versions']!)).toEqual([
+      entry('7.4.0', '7.4', '7.4.0\n7.4\n7\nlatest', true),
+    ]);
+    expect(run.outputs['repository-dir']).toBe('7.4');
+  });
+
+  it('reports a new hotfix of an older series even when the newest release is already published', async () => {
+    for (const tag of ['7.0.1', '7.2.0', '7.4.0', '7.4', '7', 'latest'])
+      await registry.pushTag('hotfix/opennebula', tag);
+    reset({ ...CURRENT_SITE, '7.0': { amd64: ['7.0.1-1', '7.0.1.1-1'] } });
+    const run = await detect({ image: `${registry.host}/hotfix/opennebula` });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({ version: '7.4.0', 'is-new': 'false' });
+    const fresh = JSON.parse(run.outputs['new-versions']!) as Array<{ version: string; tags: string }>;
+    expect(fresh.map((item) => [item.version, item.tags])).toEqual([['7.0.1.1', '7.0.1.1\n7.0']]);
+    const $ = load(run.summary);
+    expect($('table tr').eq(1).find('td').last().text()).toBe('new, not yet built');
+    expect(run.outputs.reason).toContain('not yet built: 7.0.1.1 (7.0)');
+  });
+
+  it('resolves an older patch release from its pinned directory when the series index lists only the newest', async () => {
+    // Rolling 7.0/ lists only 7.0.1 (as apt repositories do); 7.0.0/ still holds 7.0.0.
+    reset({ ...CURRENT_SITE, '7.0': { amd64: ['7.0.1-1'] }, '7.0.0': { amd64: ['7.0.0-1'] } });
+    const run = await detect({ version: '7.0.0', force: 'true' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({
+      version: '7.0.0',
+      'package-version': '7.0.0-1',
+      'repository-dir': '7.0.0',
+      tags: '7.0.0',
+    });
+    expect(upstream.requests.map((r) => r.url)).toContain(`/repo${packagesPath('7.0.0', 'amd64')}`);
   });
 
   it('writes a job summary table an HTML parser can read', async () => {
@@ -107,16 +147,43 @@ describe('detect-opennebula-release (bundled)', () => {
           .map((cell) => $(cell).text()),
       );
     expect(rows).toEqual([
-      ['Series', 'Newest CE version', 'Published', 'Decision'],
+      ['Series', 'Newest CE version', 'Published', 'Status'],
       ['7.0', '7.0.1', 'yes', 'up to date'],
       ['7.2', '7.2.0', 'yes', 'up to date'],
-      ['7.4', '7.4.0', 'no', 'build and publish'],
+      ['7.4', '7.4.0', 'no', 'new, not yet built (version, tags, is-new)'],
     ]);
     expect($('a').attr('href')).toBe('https://github.com/OpenNebula/one/releases/tag/release-7.4.0');
     expect(run.summary).toContain('on 2026-07-15');
   });
 
-  it('says nothing is new once the release is published, in two round trips', async () => {
+  it('needs two sequential round trips to upstream when nothing is new, however many series', async () => {
+    // Every answer takes 150 ms: a client that waited for one index before asking the next would show a
+    // depth of 4 (listing, 7.0, 7.2, 7.4); the listing first, then everything at once, is 2.
+    const slow = await startStandIn({ latencyMs: 150 });
+    try {
+      for (const [path, route] of Object.entries(siteRoutesFor(CURRENT_SITE))) slow.route(path, route);
+      slow.route('/repos/OpenNebula/one/releases', { status: 200, body: RELEASES });
+      for (const tag of ['7.0.1', '7.2.0', '7.4.0', 'latest'])
+        await registry.pushTag('depth/opennebula', tag);
+      const run = await runAction(
+        'detect-opennebula-release',
+        {
+          'repository-url': `${slow.url}/repo`,
+          image: `${registry.host}/depth/opennebula`,
+          'github-token': 'x',
+        },
+        { GITHUB_API_URL: slow.url },
+      );
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.outputs['is-new']).toBe('false');
+      expect(slow.requests).toHaveLength(5);
+      expect(sequentialDepth(slow.requests)).toBe(2);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('says nothing is new once the release is published, asking only the series it follows', async () => {
     for (const tag of ['7.0.1', '7.2.0', '7.4.0', 'latest'])
       await registry.pushTag('complete/opennebula', tag);
     const run = await detect({ image: `${registry.host}/complete/opennebula` });
@@ -135,9 +202,17 @@ describe('detect-opennebula-release (bundled)', () => {
   });
 
   it('ignores git tags and GitHub releases that have no Community packages (7.4.1, 7.0.2)', async () => {
+    // The releases fixture has release-7.4.1 and release-7.0.2 (Enterprise-only): they must neither be
+    // decided on nor appear in any output or in the summary's upstream link.
+    const releases = JSON.parse(RELEASES) as Array<{ tag_name: string }>;
+    expect(releases.map((r) => r.tag_name)).toEqual(
+      expect.arrayContaining(['release-7.4.1', 'release-7.0.2']),
+    );
     const run = await detect();
     expect(run.outputs.version).toBe('7.4.0');
-    expect(run.stdout).not.toMatch(/7\.4\.1|7\.0\.2/);
+    const everything = JSON.stringify(run.outputs);
+    expect(everything).not.toMatch(/7\.4\.1|7\.0\.2/);
+    expect(load(run.summary)('a').attr('href')).toMatch(/release-7\.4\.0$/);
   });
 
   it('treats a new series that is missing or half-populated as not available yet', async () => {
@@ -192,7 +267,7 @@ describe('detect-opennebula-release (bundled)', () => {
   it('fails clearly for a requested version without Community packages', async () => {
     expectFailure(
       await detect({ version: '7.0.2' }),
-      /^version: 7\.0\.2 is not installable from the Community repository .*\/repo\/7\.0\/ \(newest installable in 7\.0: 7\.0\.1\)$/,
+      /^version: 7\.0\.2 is not installable from the Community repository .*\/repo\/7\.0\/ or .*\/repo\/7\.0\.2\/ \(newest installable in 7\.0: 7\.0\.1\)$/,
     );
   });
 
@@ -257,9 +332,26 @@ describe('detect-opennebula-release (bundled)', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
-  it('masks the registry password in the log', async () => {
-    const run = await detect({ 'registry-username': 'bot', 'registry-password': 'hunter2-secret' });
-    expect(run.stdout).toContain('::add-mask::hunter2-secret');
+  it('uses the registry credentials and masks the password in the log', async () => {
+    const locked = await startRegistry({ auth: true });
+    try {
+      await locked.pushTag('ci/opennebula', '7.4.0');
+      const { username, password } = locked.credentials!;
+      const run = await detect({
+        image: `${locked.host}/ci/opennebula`,
+        'registry-username': username,
+        'registry-password': password,
+      });
+      expect(run.code, run.stdout).toBe(0);
+      // The registry asks for credentials, so the published 7.4.0 is seen only if they were sent.
+      expect(JSON.parse(run.outputs.published!)).toEqual(['7.4.0']);
+      expect(run.stdout).toContain(`::add-mask::${password}`);
+      expect(run.stdout.split('\n').filter((line) => line.includes(password))).toHaveLength(1);
+      const anonymous = await detect({ image: `${locked.host}/ci/opennebula` });
+      expectFailure(anonymous, /requires authentication; set registry-username and registry-password/);
+    } finally {
+      await locked.close();
+    }
   });
 });
 

@@ -18,6 +18,30 @@ export interface ReceivedRequest {
   headers: IncomingMessage['headers'];
   /** The request body, as text. */
   body: string;
+  /** When the request had arrived whole, and when its answer was sent (ms since the epoch). */
+  receivedAt: number;
+  answeredAt?: number;
+}
+
+/**
+ * The longest chain of requests where each one was sent only after the previous one was answered: how
+ * many round trips a client needed one after the other, whatever their number (2 for "a listing, then
+ * every index at once"). Measured, so it fails for a client that serialises what it could overlap.
+ */
+export function sequentialDepth(requests: readonly ReceivedRequest[]): number {
+  const sorted = [...requests].sort((a, b) => a.receivedAt - b.receivedAt);
+  const depth: number[] = [];
+  sorted.forEach((request, i) => {
+    let before = 0;
+    for (let j = 0; j < i; j += 1) {
+      const earlier = sorted[j]!;
+      if (earlier.answeredAt !== undefined && earlier.answeredAt <= request.receivedAt) {
+        before = Math.max(before, depth[j]!);
+      }
+    }
+    depth.push(before + 1);
+  });
+  return Math.max(0, ...depth);
 }
 
 /**
@@ -67,6 +91,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   const reply = (request: ReceivedRequest, res: ServerResponse) => {
     const respond = () => {
       const response = answer(request);
+      request.answeredAt = Date.now();
       res.writeHead(response.status ?? 200, response.headers ?? {});
       res.end(request.method === 'HEAD' ? undefined : response.body);
     };
@@ -83,6 +108,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         url: req.url ?? '/',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        receivedAt: Date.now(),
       };
       requests.push(request);
       reply(request, res);

@@ -151,7 +151,7 @@ describe('decide', () => {
 
   it('fails clearly when the requested version is not installable', () => {
     expect(() => decide(input({ requested: v('7.0.2') }))).toThrow(
-      'version: 7.0.2 is not installable from the Community repository https://repo.example/repo/7.0/ (newest installable in 7.0: 7.0.1)',
+      'version: 7.0.2 is not installable from the Community repository https://repo.example/repo/7.0/ or https://repo.example/repo/7.0.2/ (newest installable in 7.0: 7.0.1)',
     );
     expect(() => decide(input({ requested: v('7.6.0') }))).toThrow(/no installable version in that series/);
     expect(() => decide(input({ requested: v('6.10.0') }))).toThrow(
@@ -173,7 +173,8 @@ describe('decide', () => {
       series: '7.6',
       newest: undefined,
       published: false,
-      decision: 'not available yet',
+      status: 'not-available',
+      target: false,
     });
   });
 
@@ -192,12 +193,67 @@ describe('decide', () => {
 
   it('lists the newest version of every series in the matrix, with independent tags', () => {
     const decision = decide(input());
+    const entry = (version: string, series: string, tags: string, isNew: boolean) => ({
+      version,
+      series,
+      tags,
+      'is-new': isNew,
+      'package-version': `${version}-1`,
+      'repository-dir': series,
+    });
     expect(decision.matrix).toEqual([
-      { version: '7.0.1', series: '7.0', tags: '7.0.1\n7.0', 'is-new': false },
-      { version: '7.2.0', series: '7.2', tags: '7.2.0\n7.2', 'is-new': false },
-      { version: '7.4.0', series: '7.4', tags: '7.4.0\n7.4\n7\nlatest', 'is-new': true },
+      entry('7.0.1', '7.0', '7.0.1\n7.0', false),
+      entry('7.2.0', '7.2', '7.2.0\n7.2', false),
+      entry('7.4.0', '7.4', '7.4.0\n7.4\n7\nlatest', true),
     ]);
-    expect(decision.rows.map((r) => r.decision)).toEqual(['up to date', 'up to date', 'build and publish']);
+    expect(decision.rows.map((r) => [r.status, r.target])).toEqual([
+      ['up-to-date', false],
+      ['up-to-date', false],
+      ['new', true],
+    ]);
+    expect(decision.newVersions).toEqual([decision.matrix[2]]);
+  });
+
+  it('reports every new version of every followed series, not only the newest overall', () => {
+    // 7.4.0 is published; a 7.0.1.1 hotfix is installable but was never built.
+    const decision = decide(
+      input({
+        states: states({ '7.0': ['7.0.1-1', '7.0.1.1-1'], '7.4': ['7.4.0-1'] }),
+        imageTags: [['7.0.1', '7.4.0', '7.4', '7', 'latest']],
+      }),
+    );
+    expect(decision.version).toBe('7.4.0');
+    expect(decision.isNew).toBe(false);
+    expect(decision.newVersions.map((entry) => entry.version)).toEqual(['7.0.1.1']);
+    expect(decision.newVersions[0]?.tags).toBe('7.0.1.1\n7.0');
+    expect(decision.rows.find((row) => row.series === '7.0')?.status).toBe('new');
+    expect(decision.reason).toMatch(/New in other followed series, not yet built: 7\.0\.1\.1 \(7\.0\)/);
+    // Following one series only, the other one is not reported.
+    expect(
+      decide(
+        input({
+          ...decision,
+          series: '7.4',
+          states: states({ '7.0': ['7.0.1.1-1'], '7.4': ['7.4.0-1'] }),
+          imageTags: [['7.4.0']],
+        }),
+      ).newVersions,
+    ).toEqual([]);
+  });
+
+  it('resolves a requested patch release from its pinned directory when the rolling index dropped it', () => {
+    const only701 = states({ '7.0': ['7.0.1-1'], '7.4': ['7.4.0-1'] });
+    expect(() => decide(input({ states: only701, requested: v('7.0.0') }))).toThrow(
+      /version: 7\.0\.0 is not installable .*\/7\.0\/ or .*\/7\.0\.0\//,
+    );
+    const pinned = installableVersions([index(['7.0.0-1'])], REQUIRED, '7.0', '7.0.0')[0];
+    const decision = decide(input({ states: only701, requested: v('7.0.0'), requestedPinned: pinned }));
+    expect([decision.version, decision.packageVersion, decision.repositoryDir]).toEqual([
+      '7.0.0',
+      '7.0.0-1',
+      '7.0.0',
+    ]);
+    expect(decision.tags).toEqual(['7.0.0']);
   });
 
   it('orders series numerically (7.10 after 7.4)', () => {

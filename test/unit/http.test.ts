@@ -6,7 +6,7 @@ import {
   retryAfterMs,
   type RetryPolicy,
 } from '../../actions/shared/src/http.js';
-import { startStandIn, type StandIn } from '../support/http-stand-in.js';
+import { sequentialDepth, startStandIn, type StandIn } from '../support/http-stand-in.js';
 
 const FAST: RetryPolicy = {
   attempts: 4,
@@ -114,5 +114,16 @@ describe('fetchWithRetry against a local server', () => {
     } finally {
       await hanging.close();
     }
+  });
+});
+
+describe('sequentialDepth (the stand-in measure of round trips)', () => {
+  const at = (receivedAt: number, answeredAt: number) =>
+    ({ method: 'GET', url: '/', headers: {}, body: '', receivedAt, answeredAt }) as const;
+  it('counts chains, not requests', () => {
+    expect(sequentialDepth([])).toBe(0);
+    expect(sequentialDepth([at(0, 10), at(1, 11), at(2, 12)])).toBe(1);
+    expect(sequentialDepth([at(0, 10), at(11, 20), at(12, 21)])).toBe(2);
+    expect(sequentialDepth([at(0, 10), at(11, 20), at(21, 30), at(31, 40)])).toBe(4);
   });
 });

@@ -15,8 +15,13 @@ import type { PackageEntry } from './repository.js';
 
 export interface Installable {
   version: OneVersion;
-  /** Debian version of the `opennebula` package (or the first required package), e.g. 7.4.0-1. */
+  /** The Debian version every required package has, e.g. 7.4.0-1 (the image pins it for all of them). */
   packageVersion: string;
+  /**
+   * The directory under repository-url that apt installs it from: the rolling series (7.4) or, for an
+   * older patch release the rolling index no longer lists, its pinned directory (7.0.0).
+   */
+  directory: string;
 }
 
 /**
@@ -30,6 +35,7 @@ export function installableVersions(
   indexes: ReadonlyArray<PackageEntry[] | undefined>,
   requiredPackages: readonly string[],
   series: string,
+  directory: string = series,
 ): Installable[] {
   if (indexes.length === 0 || requiredPackages.length === 0) return [];
   if (indexes.some((index) => index === undefined)) return [];
@@ -62,6 +68,7 @@ export function installableVersions(
     .map((slot) => ({
       version: slot.version,
       packageVersion: [...slot.packageVersions].sort(compareDebianVersions).at(-1)!,
+      directory,
     }))
     .sort((a, b) => compareVersions(a.version, b.version));
 }
@@ -81,6 +88,11 @@ export interface DecisionInput {
   series: string | undefined;
   /** An explicitly requested version, if set. */
   requested: OneVersion | undefined;
+  /**
+   * The requested version as found in its pinned directory (repository-url/X.Y.Z/), for a patch release
+   * the rolling series index no longer lists; undefined when not looked up or not there.
+   */
+  requestedPinned?: Installable | undefined;
   /** Image names, for messages. */
   images: string[];
   /** Tags per image, in the order of `images`. */
@@ -94,13 +106,23 @@ export interface MatrixEntry {
   /** Newline-separated, like the `tags` output, so it can be passed straight to a `tags` input. */
   tags: string;
   'is-new': boolean;
+  'package-version': string;
+  'repository-dir': string;
 }
 
-export interface SummaryRow {
+/**
+ * What a followed series needs: `new` (its newest version is not published: never built), `forced`
+ * (published, rebuilt because force is set), `up-to-date`, or `not-available` (no installable version).
+ */
+export type SeriesStatus = 'new' | 'forced' | 'up-to-date' | 'not-available';
+
+export interface SeriesRow {
   series: string;
   newest: string | undefined;
   published: boolean;
-  decision: string;
+  status: SeriesStatus;
+  /** Whether this row is the version the single-version outputs (version, tags, is-new) describe. */
+  target: boolean;
 }
 
 export interface Decision {
@@ -110,9 +132,14 @@ export interface Decision {
   isNew: boolean;
   tags: string[];
   published: string[];
+  /** The directory under repository-url to install from (see Installable.directory). */
+  repositoryDir: string;
   reason: string;
+  /** The newest version of every followed series. */
   matrix: MatrixEntry[];
-  rows: SummaryRow[];
+  /** The matrix entries that are new (or forced): every version the release workflow must build. */
+  newVersions: MatrixEntry[];
+  rows: SeriesRow[];
 }
 
 /** Tags present in every image (a version is published only if all of them have it). */
@@ -161,12 +188,16 @@ export function decide(input: DecisionInput): Decision {
       throw new Error(`version: ${requested.text} is not in the followed series ${input.series}`);
     }
     const state = states.find((s) => s.series === seriesOf(requested));
-    const found = state?.installable.find((item) => compareVersions(item.version, requested) === 0);
+    const found =
+      state?.installable.find((item) => compareVersions(item.version, requested) === 0) ??
+      (input.requestedPinned && compareVersions(input.requestedPinned.version, requested) === 0
+        ? input.requestedPinned
+        : undefined);
     if (!found) {
       const newestThere = newest(state?.installable.map((item) => item.version) ?? []);
       throw new Error(
         `version: ${requested.text} is not installable from the Community repository ` +
-          `${input.repositoryUrl}/${seriesOf(requested)}/` +
+          `${input.repositoryUrl}/${seriesOf(requested)}/ or ${input.repositoryUrl}/${requested.text}/` +
           (newestThere
             ? ` (newest installable in ${seriesOf(requested)}: ${newestThere.text})`
             : ' (no installable version in that series)'),
@@ -204,34 +235,44 @@ export function decide(input: DecisionInput): Decision {
   }
 
   const matrix: MatrixEntry[] = [];
-  const rows: SummaryRow[] = [];
+  const rows: SeriesRow[] = [];
   for (const state of sortSeries(followed)) {
     const best = state.installable.at(-1);
     if (!best) {
-      rows.push({ series: state.series, newest: undefined, published: false, decision: 'not available yet' });
+      rows.push({
+        series: state.series,
+        newest: undefined,
+        published: false,
+        status: 'not-available',
+        target: false,
+      });
       continue;
     }
     const seriesPublished = isPublished(best.version);
-    const seriesNew = input.force || !seriesPublished;
     matrix.push({
       version: best.version.text,
       series: state.series,
       tags: tagsFor(best.version, all).join('\n'),
-      'is-new': seriesNew,
+      'is-new': input.force || !seriesPublished,
+      'package-version': best.packageVersion,
+      'repository-dir': best.directory,
     });
-    const isTarget = compareVersions(best.version, target.version) === 0;
     rows.push({
       series: state.series,
       newest: best.version.text,
       published: seriesPublished,
-      decision: isTarget
-        ? isNew
-          ? 'build and publish'
-          : 'up to date'
-        : seriesNew
-          ? 'rebuild available'
-          : 'up to date',
+      status: !seriesPublished ? 'new' : input.force ? 'forced' : 'up-to-date',
+      target: compareVersions(best.version, target.version) === 0,
     });
+  }
+
+  const newVersions = matrix.filter((entry) => entry['is-new']);
+  const elsewhere = newVersions.filter((entry) => entry.version !== target.version.text);
+  if (!isNew && elsewhere.length > 0) {
+    reason +=
+      ' New in other followed series, not yet built: ' +
+      elsewhere.map((entry) => `${entry.version} (${entry.series})`).join(', ') +
+      ' (see the new-versions output).';
   }
 
   return {
@@ -241,8 +282,10 @@ export function decide(input: DecisionInput): Decision {
     isNew,
     tags: tagsFor(target.version, all),
     published,
+    repositoryDir: target.directory,
     reason,
     matrix,
+    newVersions,
     rows,
   };
 }

@@ -56,5 +56,7 @@ function comparePart(a: string, b: string): number {
 export function compareDebianVersions(a: string, b: string): number {
   const va = parseDebianVersion(a);
   const vb = parseDebianVersion(b);
-  return va.epoch - vb.epoch || comparePart(va.upstream, vb.upstream) || comparePart(va.revision, vb.revision);
+  return (
+    va.epoch - vb.epoch || comparePart(va.upstream, vb.upstream) || comparePart(va.revision, vb.revision)
+  );
 }

@@ -2,18 +2,20 @@
 import * as core from '@actions/core';
 import { runMain } from '../../shared/src/action.js';
 import { listTags } from '../../shared/src/registry.js';
-import { escapeHtml, link as summaryLink } from '../../shared/src/summary.js';
+import { writeSummary } from '../../shared/src/summary.js';
 import {
   compareVersions,
   isPreReleaseSeries,
   parseSeries,
   parseVersion,
+  seriesOf,
   type OneVersion,
 } from '../../shared/src/opennebula.js';
 import { parseInputs, type Inputs } from './context.js';
-import { decide, installableVersions, type Decision, type SeriesState } from './decide.js';
+import { decide, installableVersions, type Decision, type Installable, type SeriesState } from './decide.js';
 import { fetchReleases, releaseTagFor, type ReleaseInfo } from './github.js';
-import { fetchListing, fetchPackages, packagesUrl } from './repository.js';
+import { fetchListing, fetchPackages, packagesUrl, type Listing } from './repository.js';
+import { summaryBlocks } from './summary.js';
 
 /** Series worth asking about: released lines at or above min-version's series. */
 export function seriesToCheck(listed: string[], minVersion: OneVersion): string[] {
@@ -25,17 +27,31 @@ export function seriesToCheck(listed: string[], minVersion: OneVersion): string[
   });
 }
 
+async function installableIn(inputs: Inputs, series: string, directory: string): Promise<Installable[]> {
+  const indexes = await Promise.all(
+    inputs.architectures.map((arch) =>
+      fetchPackages(packagesUrl(inputs.repositoryUrl, directory, inputs.distribution, arch)),
+    ),
+  );
+  return installableVersions(indexes, inputs.requiredPackages, series, directory);
+}
+
 async function seriesStates(inputs: Inputs, series: string[]): Promise<SeriesState[]> {
   return Promise.all(
-    series.map(async (name) => {
-      const indexes = await Promise.all(
-        inputs.architectures.map((arch) =>
-          fetchPackages(packagesUrl(inputs.repositoryUrl, name, inputs.distribution, arch)),
-        ),
-      );
-      return { series: name, installable: installableVersions(indexes, inputs.requiredPackages, name) };
-    }),
+    series.map(async (name) => ({ series: name, installable: await installableIn(inputs, name, name) })),
   );
+}
+
+/**
+ * A requested version in its pinned directory (repository-url/X.Y.Z/), asked beside the series indexes so
+ * it costs no extra round trip: the rolling index of a series keeps only its newest version, as apt
+ * repositories do, so an older patch release may be installable only from there.
+ */
+async function pinnedRequest(inputs: Inputs, listing: Listing): Promise<Installable | undefined> {
+  const requested = inputs.version;
+  if (!requested || !listing.pinned.includes(requested.text)) return undefined;
+  const found = await installableIn(inputs, seriesOf(requested), requested.text);
+  return found.find((item) => item.version.text === requested.text);
 }
 
 async function releaseInfo(inputs: Inputs): Promise<Map<string, ReleaseInfo> | undefined> {
@@ -59,34 +75,8 @@ function setOutputs(decision: Decision): void {
   core.setOutput('published', JSON.stringify(decision.published));
   core.setOutput('reason', decision.reason);
   core.setOutput('matrix', JSON.stringify(decision.matrix));
-}
-
-async function writeSummary(decision: Decision, inputs: Inputs, release: ReleaseInfo | undefined) {
-  const header = ['Series', 'Newest CE version', 'Published', 'Decision'].map((data) => ({
-    data,
-    header: true,
-  }));
-  const rows = decision.rows.map((row) => [
-    row.series,
-    row.newest ?? '—',
-    row.newest === undefined ? '—' : row.published ? 'yes' : 'no',
-    row.decision,
-  ]);
-  const summary = core.summary
-    .addHeading('OpenNebula Community release', 2)
-    .addTable([header, ...rows])
-    .addRaw(`<p><strong>Decision:</strong> ${escapeHtml(decision.reason)}</p>`, true)
-    .addRaw(
-      `<p>Version <code>${decision.version}</code> (package <code>${escapeHtml(decision.packageVersion)}</code>), ` +
-        `tags ${decision.tags.map((tag) => `<code>${escapeHtml(tag)}</code>`).join(' ')}; ` +
-        `images: ${inputs.images.map((image) => `<code>${escapeHtml(image.input)}</code>`).join(', ')}.</p>`,
-      true,
-    );
-  if (release) {
-    const date = release.publishedAt ? ` on ${release.publishedAt.slice(0, 10)}` : '';
-    summary.addRaw(`<p>Upstream release: ${summaryLink(release.tag, release.url)}${date}.</p>`, true);
-  }
-  await summary.write();
+  core.setOutput('new-versions', JSON.stringify(decision.newVersions));
+  core.setOutput('repository-dir', decision.repositoryDir);
 }
 
 export function run(): Promise<void> {
@@ -108,7 +98,12 @@ async function main(): Promise<void> {
     const listing = await fetchListing(inputs.repositoryUrl);
     const series = seriesToCheck(listing.series, inputs.minVersion);
     core.info(`Series at or above ${inputs.minVersion.text}: ${series.join(', ') || 'none'}`);
-    const [states, imageTags] = await Promise.all([seriesStates(inputs, series), tagsPromise]);
+    const [states, imageTags, requestedPinned] = await Promise.all([
+      seriesStates(inputs, series),
+      tagsPromise,
+      pinnedRequest(inputs, listing),
+    ]);
+    if (requestedPinned) core.info(`${requestedPinned.version.text}: in ${requestedPinned.directory}/`);
     for (const state of states) {
       const found = state.installable.map((item) => item.version.text).join(', ');
       core.info(`${state.series}: ${found || 'not available yet'}`);
@@ -120,6 +115,7 @@ async function main(): Promise<void> {
       minVersion: inputs.minVersion,
       series: inputs.series,
       requested: inputs.version,
+      requestedPinned,
       images: inputs.images.map((image) => image.input),
       imageTags,
       force: inputs.force,
@@ -130,5 +126,11 @@ async function main(): Promise<void> {
   const release = releases?.get(releaseTagFor(decision.version));
   core.info(decision.reason);
   setOutputs(decision);
-  await writeSummary(decision, inputs, release);
+  await writeSummary(
+    summaryBlocks(
+      decision,
+      inputs.images.map((image) => image.input),
+      release,
+    ),
+  );
 }

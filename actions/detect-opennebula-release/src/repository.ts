@@ -4,17 +4,25 @@
 // can install from that series.
 import { load } from 'cheerio/slim';
 import { HttpError, fetchWithRetry, type RetryPolicy } from '../../shared/src/http.js';
-import { parseSeries, upstreamOfPackageVersion, type OneVersion } from '../../shared/src/opennebula.js';
+import {
+  parseSeries,
+  parseVersion,
+  upstreamOfPackageVersion,
+  type OneVersion,
+} from '../../shared/src/opennebula.js';
 
 export interface Listing {
   /** Series directories (X.Y), as written in the listing. */
   series: string[];
+  /** Pinned version directories (X.Y.Z or X.Y.Z.W), each holding exactly one release. */
+  pinned: string[];
 }
 
 /** Reads the series directories from the repository's HTML index. */
 export function parseListing(html: string, url: string): Listing {
   const $ = load(html);
   const names = new Set<string>();
+  const pinned = new Set<string>();
   let entries = 0;
   $('a[href]').each((_, element) => {
     const href = $(element).attr('href') ?? '';
@@ -22,8 +30,14 @@ export function parseListing(html: string, url: string): Listing {
     if (/^[a-z]+:/i.test(href) || href.startsWith('/') || href.startsWith('?') || href.startsWith('..'))
       return;
     entries += 1;
-    const name = decodeURIComponent(href).replace(/^\.\//, '').replace(/\/$/, '');
+    let name: string;
+    try {
+      name = decodeURIComponent(href).replace(/^\.\//, '').replace(/\/$/, '');
+    } catch {
+      throw new Error(`repository-url: the listing at ${url} has a malformed link "${href}"`);
+    }
     if (parseSeries(name)) names.add(name);
+    else if (parseVersion(name)?.text === name) pinned.add(name);
   });
   if (entries === 0) {
     throw new Error(`repository-url: ${url} is not a directory listing (no entries found in its HTML)`);
@@ -31,7 +45,7 @@ export function parseListing(html: string, url: string): Listing {
   if (names.size === 0) {
     throw new Error(`repository-url: the listing at ${url} has entries but no series directory such as 7.4/`);
   }
-  return { series: [...names] };
+  return { series: [...names], pinned: [...pinned] };
 }
 
 export interface PackageEntry {
@@ -70,13 +84,14 @@ export function parsePackages(text: string, url: string): PackageEntry[] {
   return entries;
 }
 
+/** The Packages index of a repository directory (a series, 7.4, or a pinned version, 7.0.0). */
 export function packagesUrl(
   repositoryUrl: string,
-  series: string,
+  directory: string,
   distribution: string,
   arch: string,
 ): string {
-  return `${repositoryUrl}/${series}/${distribution}/dists/stable/opennebula/binary-${arch}/Packages`;
+  return `${repositoryUrl}/${directory}/${distribution}/dists/stable/opennebula/binary-${arch}/Packages`;
 }
 
 export async function fetchListing(repositoryUrl: string, policy?: RetryPolicy): Promise<Listing> {
