@@ -48,14 +48,17 @@ describe('Dockerfile', () => {
     expect(all.find((i) => i.keyword === 'FROM')!.args).toBe('${UBUNTU_IMAGE}');
   });
 
-  it('requires ONE_VERSION and derives the apt source from its series', () => {
+  it('requires ONE_VERSION and installs from its series, or its pinned directory when told', () => {
     expect(all.some((i) => i.keyword === 'ARG' && i.args === 'ONE_VERSION')).toBe(true);
     const install = runs.find((r) => r.args.includes('apt-get install'))!.args;
     expect(install).toContain('ONE_VERSION build argument is required');
     expect(install).toContain('series="$(cut -d. -f1,2 <<<"${ONE_VERSION}")"');
     expect(install).toContain(
-      'deb [signed-by=/etc/apt/keyrings/opennebula.gpg] ${ONE_REPOSITORY_URL}/${series}/Ubuntu/24.04 stable opennebula',
+      'deb [signed-by=/etc/apt/keyrings/opennebula.gpg] ${ONE_REPOSITORY_URL}/${directory}/Ubuntu/24.04 stable opennebula',
     );
+    expect(all.some((i) => i.keyword === 'ARG' && i.args === 'ONE_REPOSITORY_DIR=""')).toBe(true);
+    expect(install).toContain('directory="${ONE_REPOSITORY_DIR:-${series}}"');
+    expect(install).toContain('ONE_REPOSITORY_DIR must be ${series} or ${ONE_VERSION}');
     expect(install).toContain('"${ONE_REPOSITORY_URL}/repo2.key"');
   });
 
