@@ -1,9 +1,12 @@
 // The registry client against a real registry (Debian's docker-registry) and, for the Bearer-token flow
 // that Docker Hub and GHCR use, against the stand-in replaying their challenge and token responses.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listTags, parseImageReference } from '../../actions/shared/src/registry.js';
+import { MAX_TAG_PAGES, listTags, parseImageReference } from '../../actions/shared/src/registry.js';
 import { startStandIn, type RecordedResponse, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
+import { REPO_ROOT } from '../support/tools.js';
 
 describe('listTags on a real registry', () => {
   let registry: LocalRegistry;
@@ -122,6 +125,124 @@ describe('listTags with a Bearer-token challenge (Docker Hub, GHCR)', () => {
     hub.route('/token', { status: 401, body: '{"details":"incorrect username or password"}' });
     await expect(listTags(image(), { username: 'bot', password: 'bad' })).rejects.toThrow(
       /token request to .* failed: HTTP 401 \(check registry-username and registry-password\)/,
+    );
+  });
+});
+
+describe('listTags: registries saying a repository does not exist (recorded formats)', () => {
+  let site: StandIn;
+  beforeAll(async () => {
+    site = await startStandIn();
+  });
+  afterAll(async () => site?.close());
+
+  const answers = (file: string, name: string) => {
+    const text = readFileSync(join(REPO_ROOT, 'test/fixtures/registries', file), 'utf8')
+      .replaceAll('{base}', site.url)
+      .replaceAll('{name}', name);
+    return JSON.parse(text) as Record<'challenge' | 'token' | 'answer', RecordedResponse>;
+  };
+  const serve = (file: string, name: string, tokenPath: string) => {
+    const recorded = answers(file, name);
+    site.route(`/v2/${name}/tags/list`, (request) =>
+      request.headers.authorization?.startsWith('Bearer ') ? recorded.answer : recorded.challenge,
+    );
+    site.route(tokenPath, recorded.token);
+  };
+  const image = (name: string) => parseImageReference(`${new URL(site.url).host}/${name}`);
+
+  it.each([
+    ['dockerhub-missing.json', 'org/never-pushed', '/token'],
+    ['ghcr-missing.json', 'owner/never-pushed', '/token'],
+    ['quay-missing.json', 'quayorg/never-pushed', '/v2/auth'],
+  ])('%s: nothing published, anonymously and with credentials', async (file, name, tokenPath) => {
+    serve(file, name, tokenPath);
+    expect(await listTags(image(name))).toEqual([]);
+    expect(await listTags(image(name), { username: 'bot', password: 'pw' })).toEqual([]);
+  });
+
+  it('keeps any other 401 after a token an error that says which credentials to set', async () => {
+    const recorded = answers('dockerhub-missing.json', 'org/locked');
+    site.route('/v2/org/locked/tags/list', (request) =>
+      request.headers.authorization?.startsWith('Bearer ')
+        ? { status: 401, headers: { 'content-type': 'text/plain' }, body: 'token expired' }
+        : recorded.challenge,
+    );
+    site.route('/token', recorded.token);
+    await expect(listTags(image('org/locked'))).rejects.toThrow(
+      /GET .*\/v2\/org\/locked\/tags\/list\?n=1000 failed: HTTP 401 \(set registry-username and registry-password\)/,
+    );
+  });
+
+  it('answers the Bearer challenge among several, with escaped quotes in its parameters', async () => {
+    site.route('/v2/multi/one/tags/list', (request, base) =>
+      request.headers.authorization === 'Bearer multi'
+        ? { status: 200, body: '{"name":"multi/one","tags":["7.4.0"]}' }
+        : {
+            status: 401,
+            headers: {
+              'www-authenticate': `Basic realm="registry, \\"main\\"", Bearer realm="${base}/multi-token",service="x \\"y\\""`,
+            },
+          },
+    );
+    site.route('/multi-token', { status: 200, body: '{"token":"multi"}' });
+    expect(await listTags(image('multi/one'))).toEqual(['7.4.0']);
+    const tokenRequest = site.requests.filter((r) => r.url.startsWith('/multi-token')).at(-1)!;
+    expect(new URL(tokenRequest.url, site.url).searchParams.get('service')).toBe('x "y"');
+  });
+
+  it('names the URL when a 200 is not JSON (a proxy login page)', async () => {
+    site.route('/v2/proxy/page/tags/list', {
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html><body>Please log in to the corporate proxy</body></html>',
+    });
+    await expect(listTags(image('proxy/page'))).rejects.toThrow(
+      /\/v2\/proxy\/page\/tags\/list\?n=1000: expected a tag list as JSON, got text\/html: <html><body>Please log in/,
+    );
+  });
+
+  it('stops at a Link that does not advance, and caps the number of pages', async () => {
+    site.route('/v2/loop/same/tags/list', {
+      status: 200,
+      headers: { link: '</v2/loop/same/tags/list?n=1000>; rel="next"' },
+      body: '{"tags":["7.4.0"]}',
+    });
+    expect(await listTags(image('loop/same'))).toEqual(['7.4.0']);
+    let page = 0;
+    site.route('/v2/loop/endless/tags/list', () => {
+      page += 1;
+      return {
+        status: 200,
+        headers: { link: `</v2/loop/endless/tags/list?last=t${page}&n=1>; rel="next"` },
+        body: `{"tags":["t${page}"]}`,
+      };
+    });
+    await expect(listTags(image('loop/endless'), undefined, undefined, 1)).rejects.toThrow(
+      `more than ${MAX_TAG_PAGES} pages of tags`,
+    );
+    expect(page).toBe(MAX_TAG_PAGES);
+  });
+
+  it('never follows a next page to another origin', async () => {
+    site.route('/v2/cross/origin/tags/list', {
+      status: 200,
+      headers: { link: '<http://127.0.0.2:9/v2/cross/origin/tags/list?last=a>; rel="next"' },
+      body: '{"tags":["7.4.0"]}',
+    });
+    await expect(listTags(image('cross/origin'), { username: 'bot', password: 'pw' })).rejects.toThrow(
+      /next page of tags is on another origin \(http:\/\/127\.0\.0\.2:9\)/,
+    );
+  });
+
+  it('never sends a password to a token service over plain HTTP on the network', async () => {
+    // The realm is a documentation address (RFC 5737): refused before any request is made to it.
+    site.route('/v2/plain/realm/tags/list', {
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="http://192.0.2.10/token",service="x"' },
+    });
+    await expect(listTags(image('plain/realm'), { username: 'bot', password: 'pw' })).rejects.toThrow(
+      /token service http:\/\/192\.0\.2\.10 is plain HTTP; refusing to send the password/,
     );
   });
 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   isPlainHttpRegistry,
   nextLink,
+  isMissingRepositoryAnswer,
   parseChallenge,
+  parseChallenges,
   parseImageReference,
 } from '../../actions/shared/src/registry.js';
 
@@ -74,5 +76,38 @@ describe('nextLink', () => {
       'https://a/next',
     );
     expect(nextLink(null, 'https://a/')).toBeUndefined();
+  });
+});
+
+describe('parseChallenges', () => {
+  it('splits several challenges and keeps commas and escaped quotes inside quoted values', () => {
+    expect(
+      parseChallenges(
+        'Bearer realm="https://a/token",service="s, t",scope="repository:x:pull", Basic realm="r \\"1\\""',
+      ),
+    ).toEqual([
+      { scheme: 'bearer', params: { realm: 'https://a/token', service: 's, t', scope: 'repository:x:pull' } },
+      { scheme: 'basic', params: { realm: 'r "1"' } },
+    ]);
+    expect(parseChallenges('Basic')).toEqual([{ scheme: 'basic', params: {} }]);
+    expect(parseChallenges('')).toEqual([]);
+  });
+  it('reads an error parameter without quotes', () => {
+    expect(parseChallenges('Bearer realm="x",error=insufficient_scope')[0]?.params.error).toBe(
+      'insufficient_scope',
+    );
+  });
+});
+
+describe('isMissingRepositoryAnswer', () => {
+  it('reads 401/403 bodies as "missing" only once a token was granted', () => {
+    const body = '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}';
+    expect(isMissingRepositoryAnswer(401, 'Basic realm="r"', body, false)).toBe(false);
+    expect(isMissingRepositoryAnswer(401, '', body, true)).toBe(true);
+    expect(isMissingRepositoryAnswer(401, 'Bearer realm="r",error="insufficient_scope"', '', true)).toBe(
+      true,
+    );
+    expect(isMissingRepositoryAnswer(401, 'Bearer realm="r"', 'token expired', true)).toBe(false);
+    expect(isMissingRepositoryAnswer(404, '', '', false)).toBe(true);
   });
 });

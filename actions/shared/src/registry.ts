@@ -71,16 +71,52 @@ export interface Challenge {
   params: Record<string, string>;
 }
 
-/** Parses a WWW-Authenticate header such as `Bearer realm="https://auth",service="x",scope="y"`. */
-export function parseChallenge(header: string): Challenge | undefined {
-  const match = /^\s*([A-Za-z]+)\s*(.*)$/.exec(header);
-  if (!match) return undefined;
-  const params: Record<string, string> = {};
-  const paramRe = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
-  for (const part of (match[2] ?? '').matchAll(paramRe)) {
-    params[(part[1] ?? '').toLowerCase()] = (part[2] ?? part[3] ?? '').replace(/\\(.)/g, '$1');
+/**
+ * Parses a WWW-Authenticate header into its challenges, e.g.
+ * `Bearer realm="https://auth",service="x",scope="y", Basic realm="r"` → [Bearer {…}, Basic {…}]. Quoted
+ * values may hold commas and escaped quotes (RFC 9110 quoted-string).
+ */
+export function parseChallenges(header: string): Challenge[] {
+  const challenges: Challenge[] = [];
+  const token = /\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s*(=)?\s*/y;
+  const quoted = /"((?:[^"\\]|\\.)*)"\s*/y;
+  const bare = /([^,\s]*)\s*/y;
+  let i = 0;
+  let current: Challenge | undefined;
+  while (i < header.length) {
+    if (header[i] === ',') {
+      i += 1;
+      continue;
+    }
+    token.lastIndex = i;
+    const name = token.exec(header);
+    if (!name) break; // not a token: stop rather than guess
+    i = token.lastIndex;
+    if (name[2] === '=' && current) {
+      let value: string;
+      quoted.lastIndex = i;
+      const q = quoted.exec(header);
+      if (q) {
+        value = (q[1] ?? '').replace(/\\(.)/g, '$1');
+        i = quoted.lastIndex;
+      } else {
+        bare.lastIndex = i;
+        const m = bare.exec(header)!;
+        value = m[1] ?? '';
+        i = bare.lastIndex;
+      }
+      current.params[(name[1] ?? '').toLowerCase()] = value;
+    } else {
+      current = { scheme: (name[1] ?? '').toLowerCase(), params: {} };
+      challenges.push(current);
+    }
   }
-  return { scheme: (match[1] ?? '').toLowerCase(), params };
+  return challenges;
+}
+
+/** The first challenge of a WWW-Authenticate header (see parseChallenges). */
+export function parseChallenge(header: string): Challenge | undefined {
+  return parseChallenges(header)[0];
 }
 
 /** The next page from a Link header (`<...>; rel="next"`), resolved against the request URL. */
@@ -88,9 +124,60 @@ export function nextLink(header: string | null, base: string): string | undefine
   if (!header) return undefined;
   for (const part of header.split(',')) {
     const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
-    if (match && /rel\s*=\s*"?next"?/i.test(match[2] ?? '')) return new URL(match[1] ?? '', base).toString();
+    if (match && /rel\s*=\s*"?next"?/i.test(match[2] ?? '')) {
+      try {
+        return new URL(match[1] ?? '', base).toString();
+      } catch {
+        throw new Error(`${base}: the registry's Link header has a malformed next page "${match[1]}"`);
+      }
+    }
   }
   return undefined;
+}
+
+/** At most this many pages of tags are read (100,000 tags at the page size asked for). */
+export const MAX_TAG_PAGES = 100;
+
+/** Whether credentials may be sent to `url`: HTTPS, or plain HTTP only to a loopback registry. */
+export function mayCarryCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.protocol === 'https:' || isPlainHttpRegistry(parsed.host);
+}
+
+/**
+ * A registry's answer that a repository does not exist, as the big registries give it: 404 or
+ * NAME_UNKNOWN (distribution, GHCR, Quay), or, once a token was granted, 401 with
+ * `error="insufficient_scope"` (Docker Hub for a repository that was never pushed) or an UNAUTHORIZED /
+ * DENIED error body (Quay, GHCR), the token service having granted a pull token for the name. Nothing is
+ * published there: an answer, not a failure.
+ */
+export function isMissingRepositoryAnswer(
+  status: number,
+  authenticate: string,
+  body: string,
+  tokenGranted: boolean,
+): boolean {
+  if (status === 404 || /NAME_UNKNOWN/.test(body)) return true;
+  // Without a granted token, a 401 is a plain "log in" (or wrong password): never read it as "missing".
+  if (!tokenGranted || (status !== 401 && status !== 403)) return false;
+  const challenge = parseChallenges(authenticate).find((c) => c.scheme === 'bearer');
+  if (challenge?.params.error === 'insufficient_scope') return true;
+  return /"code"\s*:\s*"(?:UNAUTHORIZED|DENIED)"/.test(body);
+}
+
+async function readJson<T>(response: Response, url: string, what: string): Promise<T> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new HttpError(
+      `${url}: expected ${what} as JSON, got ${type}: ${text.slice(0, 120).replace(/\s+/g, ' ').trim()}` +
+        ' (a proxy or login page in the way?)',
+      url,
+      response.status,
+    );
+  }
 }
 
 function basicAuth(credentials: Credentials): string {
@@ -183,11 +270,20 @@ export class RegistryClient {
       if (authorization) headers.set('authorization', authorization);
       const response = await fetchWithRetry(url, { ...init, headers }, this.options.policy);
       if (response.status !== 401 || round === 1) return response;
-      const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
+      const challenges = parseChallenges(response.headers.get('www-authenticate') ?? '');
+      const bearer = challenges.find((c) => c.scheme === 'bearer');
+      const basic = challenges.find((c) => c.scheme === 'basic');
       await response.body?.cancel();
-      if (challenge?.scheme === 'bearer') {
-        this.authorization.set(scope, `Bearer ${await this.bearerToken(challenge, scope)}`);
-      } else if (challenge?.scheme === 'basic' && this.credentials) {
+      if (bearer) {
+        this.authorization.set(scope, `Bearer ${await this.bearerToken(bearer, scope)}`);
+      } else if (basic && this.credentials) {
+        if (!mayCarryCredentials(url)) {
+          throw new HttpError(
+            `${this.image.input}: ${url} asks for a password over plain HTTP; refusing to send it`,
+            url,
+            401,
+          );
+        }
         this.authorization.set(scope, basicAuth(this.credentials));
       } else {
         const hint = this.credentials
@@ -204,11 +300,25 @@ export class RegistryClient {
   private async bearerToken(challenge: Challenge, scope: Scope): Promise<string> {
     const realm = challenge.params.realm;
     if (!realm) throw new Error(`${this.image.input}: the registry's Bearer challenge names no realm`);
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new Error(`${this.image.input}: the registry's Bearer realm "${realm}" is not a URL`);
+    }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', `repository:${this.image.repository}:${scope}`);
     const headers: Record<string, string> = {};
-    if (this.credentials) headers.authorization = basicAuth(this.credentials);
+    if (this.credentials) {
+      if (!mayCarryCredentials(url.toString())) {
+        throw new HttpError(
+          `${this.image.input}: the token service ${url.origin} is plain HTTP; refusing to send the password`,
+          url.toString(),
+          undefined,
+        );
+      }
+      headers.authorization = basicAuth(this.credentials);
+    }
     const response = await fetchWithRetry(url.toString(), { headers }, this.options.policy);
     if (!response.ok) {
       await response.body?.cancel();
@@ -220,7 +330,11 @@ export class RegistryClient {
         response.status,
       );
     }
-    const body = (await response.json()) as { token?: string; access_token?: string };
+    const body = await readJson<{ token?: string; access_token?: string }>(
+      response,
+      `${url.origin}${url.pathname}`,
+      'a token',
+    );
     const token = body.token ?? body.access_token;
     if (!token) throw new Error(`${this.image.input}: token response from ${url.origin} carries no token`);
     return token;
@@ -236,30 +350,64 @@ export class RegistryClient {
   }
 
   /**
-   * Every tag, following pagination. A repository the registry does not know (404 or NAME_UNKNOWN) has
-   * no tags: that is an answer, not a failure. Anything else that is not a 2xx throws.
+   * Every tag, following pagination (same origin only, at most MAX_TAG_PAGES pages, each page a new URL).
+   * A repository the registry says does not exist (see isMissingRepositoryAnswer) has no tags: that is an
+   * answer, not a failure. Anything else that is not a 2xx throws.
    */
   async listTags(pageSize = 1000): Promise<string[]> {
     const tags: string[] = [];
-    let url: string | undefined = this.url(`/tags/list?n=${pageSize}`);
+    const first = this.url(`/tags/list?n=${pageSize}`);
+    const origin = new URL(first).origin;
+    const seen = new Set<string>();
+    let url: string | undefined = first;
     while (url) {
-      const response = await this.request(url, { headers: { accept: 'application/json' } });
-      if (response.status === 404) {
-        await response.body?.cancel();
-        return [];
+      if (seen.size >= MAX_TAG_PAGES) {
+        throw new HttpError(
+          `${this.image.input}: more than ${MAX_TAG_PAGES} pages of tags; stopping at ${url}`,
+          url,
+          undefined,
+        );
       }
+      seen.add(url);
+      const response = await this.request(url, { headers: { accept: 'application/json' } });
       if (!response.ok) {
         const text = await response.text();
-        if (/NAME_UNKNOWN/.test(text)) return [];
+        const tokenGranted = this.authorization.get('pull')?.startsWith('Bearer ') ?? false;
+        const authenticate = response.headers.get('www-authenticate') ?? '';
+        if (isMissingRepositoryAnswer(response.status, authenticate, text, tokenGranted)) {
+          return [];
+        }
+        const hint =
+          response.status === 401 || response.status === 403
+            ? this.credentials
+              ? ` (the credentials were refused${this.options.credentialsHint ? `: check ${this.options.credentialsHint}` : ''})`
+              : this.options.credentialsHint
+                ? ` (set ${this.options.credentialsHint})`
+                : ''
+            : '';
         throw new HttpError(
-          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`,
+          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${hint}${text ? `: ${text.slice(0, 200).trim()}` : ''}`,
           url,
           response.status,
         );
       }
-      const body = (await response.json()) as { tags?: string[] | null };
-      tags.push(...(body.tags ?? []));
-      url = nextLink(response.headers.get('link'), url);
+      const body = await readJson<{ tags?: unknown }>(response, url, 'a tag list');
+      if (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags)) {
+        throw new HttpError(`${url}: "tags" is not a list`, url, response.status);
+      }
+      tags.push(...((body.tags as string[] | null | undefined) ?? []));
+      const next = nextLink(response.headers.get('link'), url);
+      if (next === undefined) break;
+      if (new URL(next).origin !== origin) {
+        throw new HttpError(
+          `${this.image.input}: the next page of tags is on another origin (${new URL(next).origin}); ` +
+            'not following it with these credentials',
+          next,
+          undefined,
+        );
+      }
+      if (seen.has(next)) break; // a Link that does not advance: the list is complete
+      url = next;
     }
     return tags;
   }
