@@ -7,7 +7,7 @@
 //        NAME... bundles only those actions)
 import ncc from '@vercel/ncc';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +28,17 @@ for (const name of args) {
     process.exit(2);
   }
 }
+// The source map lets a user's stack trace name src/*.ts lines (ncc's sourcemap-register.cjs installs it).
+// Its sources are made relative to the committed dist/ directory, wherever this build writes, and carry no
+// source text (the sources are in the repository), which keeps the map small.
+function sourceMap(text, name) {
+  const parsed = JSON.parse(text);
+  const canonical = join(repo, 'actions', name, 'dist');
+  parsed.sources = parsed.sources.map((source) => relative(canonical, resolve(repo, 'actions', source)));
+  delete parsed.sourcesContent;
+  return `${JSON.stringify(parsed)}\n`;
+}
+
 for (const name of args.length > 0 ? args : actionNames()) {
   const input = join(repo, 'actions', name, 'src', 'index.ts');
   const dist = join(outRoot, name, 'dist');
@@ -36,7 +47,8 @@ for (const name of args.length > 0 ? args : actionNames()) {
     bundle = await ncc(input, {
       cache: false,
       minify: true,
-      sourceMap: false,
+      sourceMap: true,
+      sourceMapRegister: true,
       license: 'licenses.txt',
       quiet: true,
       target: 'es2022',
@@ -51,7 +63,7 @@ for (const name of args.length > 0 ? args : actionNames()) {
     );
     process.exit(1);
   }
-  const { code, assets } = bundle;
+  const { code, assets, map } = bundle;
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
   writeFileSync(join(dist, 'index.js'), code);
@@ -59,6 +71,7 @@ for (const name of args.length > 0 ? args : actionNames()) {
     mkdirSync(dirname(join(dist, file)), { recursive: true });
     writeFileSync(join(dist, file), asset.source);
   }
+  writeFileSync(join(dist, 'index.js.map'), sourceMap(map ?? assets['index.js.map'].source.toString(), name));
   writeFileSync(join(dist, 'package.json'), '{ "type": "module" }\n');
   console.error(`bundled ${name}: ${(Buffer.byteLength(code) / 1024).toFixed(0)} KiB`);
 }

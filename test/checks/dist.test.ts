@@ -70,3 +70,30 @@ describe('bundles', () => {
     expect(result.stderr).not.toMatch(/SyntaxError|ERR_REQUIRE_ESM|Cannot find module/);
   });
 });
+
+describe('source maps', () => {
+  it('a failing bundle names the TypeScript line that threw', () => {
+    const result = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'actions', 'detect-opennebula-release', 'dist', 'index.js')],
+      {
+        env: { PATH: process.env.PATH, INPUT_IMAGE: 'ghcr.io/o/n', INPUT_VERSION: '7.3.90' },
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(1);
+    const frame =
+      /at parseInputs \(file:\/\/(\S+\/actions\/detect-opennebula-release\/src\/context\.ts):(\d+):\d+\)/.exec(
+        result.stdout.replace(/%0A/g, '\n'),
+      );
+    expect(frame, result.stdout).not.toBeNull();
+    const line = readFileSync(frame![1]!, 'utf8').split('\n')[Number(frame![2]) - 1];
+    expect(line).toMatch(/throw new Error\(/);
+  });
+
+  it('bundles are marked generated for GitHub (diffs and language statistics)', () => {
+    expect(readFileSync(join(REPO_ROOT, '.gitattributes'), 'utf8')).toMatch(
+      /^actions\/\*\/dist\/\*\* linguist-generated=true$/m,
+    );
+  });
+});

@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backoffMs,
@@ -79,7 +81,7 @@ describe('fetchWithRetry against a local server', () => {
 
     server.route('/go-away', { status: 503, headers: { 'retry-after': '3600' } });
     await expect(fetchWithRetry(`${server.url}/go-away`, {}, FAST)).rejects.toThrow(
-      /Retry-After asks for 3600s/,
+      /waiting for it means 3600s/,
     );
   });
 
@@ -125,5 +127,123 @@ describe('sequentialDepth (the stand-in measure of round trips)', () => {
     expect(sequentialDepth([at(0, 10), at(1, 11), at(2, 12)])).toBe(1);
     expect(sequentialDepth([at(0, 10), at(11, 20), at(12, 21)])).toBe(2);
     expect(sequentialDepth([at(0, 10), at(11, 20), at(21, 30), at(31, 40)])).toBe(4);
+  });
+});
+
+describe('fetchWithRetry: what is retried, waited for and sent where', () => {
+  let server: StandIn;
+  beforeAll(async () => {
+    server = await startStandIn();
+  });
+  afterAll(async () => server?.close());
+
+  it('retries idempotent requests only, unless told a repeat is safe', async () => {
+    server.route('/post', { status: 503 });
+    await expect(fetchWithRetry(`${server.url}/post`, { method: 'POST' }, FAST)).rejects.toThrow(
+      /POST .*\/post failed \(not retried: not idempotent\): HTTP 503/,
+    );
+    expect(server.requests.filter((r) => r.url === '/post')).toHaveLength(1);
+    await expect(
+      fetchWithRetry(`${server.url}/post`, { method: 'POST', retryUnsafe: true }, FAST),
+    ).rejects.toThrow(/failed after retries/);
+    expect(server.requests.filter((r) => r.url === '/post')).toHaveLength(1 + FAST.attempts);
+  });
+
+  it('re-creates a body for every try', async () => {
+    server.route('/put', [{ status: 502 }, { status: 201 }]);
+    let made = 0;
+    const response = await fetchWithRetry(
+      `${server.url}/put`,
+      { method: 'PUT', body: () => `body ${(made += 1)}` },
+      FAST,
+    );
+    expect(response.status).toBe(201);
+    expect(server.requests.filter((r) => r.url === '/put').map((r) => r.body)).toEqual(['body 1', 'body 2']);
+  });
+
+  it('waits out a GitHub rate limit that resets within the policy, and reports a longer one', async () => {
+    const reset = () => String(Math.ceil(Date.now() / 1000) + 1);
+    server.route('/limited', (request) =>
+      server.requests.filter((r) => r.url === '/limited').length === 1
+        ? { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset() } }
+        : { status: 200, body: 'ok' },
+    );
+    expect(await (await fetchWithRetry(`${server.url}/limited`, {}, FAST)).text()).toBe('ok');
+    server.route('/long-limit', {
+      status: 403,
+      headers: {
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3600),
+      },
+    });
+    await expect(fetchWithRetry(`${server.url}/long-limit`, {}, FAST)).rejects.toThrow(
+      /HTTP 403 Forbidden \(rate limited until \d{4}-\d\d-\d\dT.*\), and waiting for it means 36\d\ds/,
+    );
+    // A 403 that is not a rate limit is an answer for the caller.
+    server.route('/forbidden', { status: 403 });
+    expect((await fetchWithRetry(`${server.url}/forbidden`, {}, FAST)).status).toBe(403);
+  });
+
+  it("stops at once when the caller's signal aborts, even while waiting to retry", async () => {
+    server.route('/down', { status: 503, headers: { 'retry-after': '1' } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('cancelled by the caller')), 100);
+    const started = Date.now();
+    await expect(
+      fetchWithRetry(`${server.url}/down`, { signal: controller.signal }, { ...FAST, maxDelayMs: 5_000 }),
+    ).rejects.toThrow('cancelled by the caller');
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+});
+
+describe('fetchWithRetry through the environment proxy', () => {
+  let target: StandIn;
+  let proxy: Server;
+  const seen: string[] = [];
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    target = await startStandIn({ routes: { '/via': { status: 200, body: 'answered' } } });
+    // A forward proxy: requests come with an absolute URI, and are passed on to it.
+    proxy = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const upstream = httpRequest(req.url ?? '', { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    // ...or, as undici's proxy agent does for every request, a CONNECT tunnel to the target.
+    proxy.on('connect', (req, socket, head) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const tunnel = connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        tunnel.write(head);
+        tunnel.pipe(socket);
+        socket.pipe(tunnel);
+      });
+      tunnel.on('error', () => socket.destroy());
+      socket.on('error', () => tunnel.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await target?.close();
+    await new Promise((resolve) => proxy.close(resolve));
+  });
+
+  it('sends requests through http_proxy, and straight to hosts in no_proxy', async () => {
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    process.env = { ...saved, http_proxy: proxyUrl, HTTP_PROXY: proxyUrl };
+    delete process.env.no_proxy;
+    delete process.env.NO_PROXY;
+    expect(await fetchText(`${target.url}/via`, {}, FAST)).toBe('answered');
+    expect(seen).toEqual([
+      expect.stringMatching(new RegExp(`^(CONNECT ${new URL(target.url).host}|${target.url}/via)$`)),
+    ]);
+    process.env.no_proxy = '127.0.0.1';
+    expect(await fetchText(`${target.url}/via`, {}, FAST)).toBe('answered');
+    expect(seen).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
 // HTTP with bounded retries. Transient answers (429, 5xx) and network errors are retried with exponential
 // backoff and jitter, honouring Retry-After; everything else is returned to the caller, who knows what a
 // 404 means for its question. When retries run out the error names the URL and the last status, so a
-// failed run says exactly what it could not learn.
+// failed run says exactly what it could not learn. GitHub's rate-limit answers (403 or 429 with
+// x-ratelimit-remaining: 0) are waited out when the reset comes within the policy, else reported as such.
+import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 
 export interface RetryPolicy {
   /** Total tries, the first included. */
@@ -35,10 +37,55 @@ export class HttpError extends Error {
   }
 }
 
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
+let proxy: { key: string; dispatcher: Dispatcher } | undefined;
+
+/**
+ * The proxy the environment asks for, as @actions/http-client and curl read it (https_proxy, http_proxy,
+ * no_proxy, either case): a self-hosted runner behind a proxy reaches nothing without it. Undefined when no
+ * proxy variable is set, so the common case uses Node's own fetch.
+ */
+export function proxyDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher | undefined {
+  const key = PROXY_VARIABLES.map((name) => env[name] ?? '').join('\n');
+  if (key.replace(/\n/g, '') === '') return undefined;
+  if (proxy?.key !== key) {
+    proxy = {
+      key,
+      dispatcher: new EnvHttpProxyAgent({
+        httpProxy: env.http_proxy ?? env.HTTP_PROXY,
+        httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? env.http_proxy ?? env.HTTP_PROXY,
+        noProxy: env.no_proxy ?? env.NO_PROXY,
+      }),
+    };
+  }
+  return proxy.dispatcher;
+}
+
+/** fetch(), through the environment's proxy when there is one. */
+function send(url: string, init: RequestInit): Promise<Response> {
+  const dispatcher = proxyDispatcher();
+  if (!dispatcher) return fetch(url, init);
+  return undiciFetch(url, { ...(init as object), dispatcher } as Parameters<
+    typeof undiciFetch
+  >[1]) as unknown as Promise<Response>;
+}
+
 const USER_AGENT = 'opennebula-kubernetes-actions (+https://github.com/OpenNebula/one)';
 
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
+}
+
+/**
+ * For a rate-limited answer (GitHub: 403 or 429 with `x-ratelimit-remaining: 0`), the milliseconds until
+ * `x-ratelimit-reset` (epoch seconds); undefined for any other answer.
+ */
+export function rateLimitWaitMs(response: Response, now: number = Date.now()): number | undefined {
+  if (response.status !== 403 && response.status !== 429) return undefined;
+  if (response.headers.get('x-ratelimit-remaining') !== '0') return undefined;
+  const reset = Number(response.headers.get('x-ratelimit-reset'));
+  if (!Number.isFinite(reset) || reset <= 0) return undefined;
+  return Math.max(0, reset * 1000 - now);
 }
 
 /** Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), or undefined. */
@@ -126,22 +173,27 @@ export async function fetchWithRetry(
       const combined = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
       const requestBody = typeof body === 'function' ? body() : body;
       const streaming = requestBody instanceof ReadableStream || isNodeStream(requestBody);
-      const response = await fetch(url, {
+      const response = await send(url, {
         ...rest,
         headers,
         body: requestBody,
         signal: combined,
         ...(streaming ? { duplex: 'half' } : {}),
       } as RequestInit);
-      if (!isRetryableStatus(response.status)) return response;
+      const limited = rateLimitWaitMs(response);
+      if (!isRetryableStatus(response.status) && limited === undefined) return response;
       lastStatus = response.status;
       lastProblem = `HTTP ${response.status} ${response.statusText}`.trim();
-      const asked = retryAfterMs(response.headers.get('retry-after'));
+      if (limited !== undefined) {
+        const until = new Date(Date.now() + limited).toISOString();
+        lastProblem += ` (rate limited until ${until})`;
+      }
+      const asked = retryAfterMs(response.headers.get('retry-after')) ?? limited;
       await response.body?.cancel();
       wait = asked ?? backoffMs(attempt, policy);
       if (asked !== undefined && asked > policy.maxDelayMs) {
         throw new HttpError(
-          `${method} ${url} failed: ${lastProblem}, and Retry-After asks for ${Math.ceil(asked / 1000)}s, ` +
+          `${method} ${url} failed: ${lastProblem}, and waiting for it means ${Math.ceil(asked / 1000)}s, ` +
             `more than the ${policy.maxDelayMs / 1000}s this run waits`,
           url,
           lastStatus,
