@@ -3,14 +3,18 @@
 # new Community release is to be built, exactly as the scheduled pipeline's first job does, and prints the
 # outputs and the job summary. Needs network access. Settings come from the environment:
 #   IMAGE           images to look up (default docker.io/pablodelarco/opennebula)
-#   REPOSITORY_URL  OpenNebula apt repository (default https://downloads.opennebula.io/repo)
+#   REPOSITORY_URL  OpenNebula apt repository (default: the action's repository-url default)
 #   SERIES, VERSION, MIN_VERSION, ARCHITECTURES, FORCE   as the action's inputs
 #   GITHUB_TOKEN    optional, for release dates in the summary
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-repository_url=${REPOSITORY_URL:-https://downloads.opennebula.io/repo}
+repository_url=${REPOSITORY_URL:-$(node -e '
+  const { parse } = require("yaml");
+  const action = parse(require("fs").readFileSync("actions/detect-opennebula-release/action.yml", "utf8"));
+  console.log(action.inputs["repository-url"].default);
+')}
 if ! node -e '
   fetch(process.argv[1], { method: "HEAD", signal: AbortSignal.timeout(10000) })
     .then(() => process.exit(0))
@@ -26,15 +30,17 @@ trap 'rm -rf "$work"' EXIT
 : >"$work/output"
 : >"$work/summary"
 
+# Only what the environment sets is passed: every default is the action's own (action.yml and its code).
+inputs=("INPUT_REPOSITORY-URL=$repository_url" "INPUT_IMAGE=${IMAGE:-docker.io/pablodelarco/opennebula}")
+for pair in SERIES:series VERSION:version MIN_VERSION:min-version ARCHITECTURES:architectures FORCE:force \
+	GITHUB_TOKEN:github-token; do
+	variable=${pair%%:*}
+	input=${pair#*:}
+	if [ -n "${!variable:-}" ]; then inputs+=("INPUT_${input^^}=${!variable}"); fi
+done
+
 status=0
-env "INPUT_REPOSITORY-URL=$repository_url" \
-	"INPUT_IMAGE=${IMAGE:-docker.io/pablodelarco/opennebula}" \
-	"INPUT_SERIES=${SERIES:-}" \
-	"INPUT_VERSION=${VERSION:-}" \
-	"INPUT_MIN-VERSION=${MIN_VERSION:-7.0.0}" \
-	"INPUT_ARCHITECTURES=${ARCHITECTURES:-amd64}" \
-	"INPUT_FORCE=${FORCE:-false}" \
-	"INPUT_GITHUB-TOKEN=${GITHUB_TOKEN:-}" \
+env "${inputs[@]}" \
 	GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
 	node actions/detect-opennebula-release/dist/index.js || status=$?
 

@@ -163,7 +163,7 @@ describe('fetchWithRetry: what is retried, waited for and sent where', () => {
 
   it('waits out a GitHub rate limit that resets within the policy, and reports a longer one', async () => {
     const reset = () => String(Math.ceil(Date.now() / 1000) + 1);
-    server.route('/limited', (request) =>
+    server.route('/limited', () =>
       server.requests.filter((r) => r.url === '/limited').length === 1
         ? { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset() } }
         : { status: 200, body: 'ok' },

@@ -78,3 +78,16 @@ describe('parsePackages', () => {
     );
   });
 });
+
+describe('parseListing: pinned directories and malformed links', () => {
+  it('lists pinned X.Y.Z and X.Y.Z.W directories beside the series', () => {
+    const html =
+      '<pre><a href="7.0/">7.0/</a> <a href="7.0.0/">7.0.0/</a> <a href="6.10.0.1/">x</a> <a href="7.0.0-rc/">x</a></pre>';
+    expect(parseListing(html, 'https://repo/')).toEqual({ series: ['7.0'], pinned: ['7.0.0', '6.10.0.1'] });
+  });
+  it('names the URL and the link instead of throwing a bare URIError', () => {
+    expect(() =>
+      parseListing('<pre><a href="7.4/">7.4/</a><a href="%E0%A4%A/">bad</a></pre>', 'https://repo/'),
+    ).toThrow('repository-url: the listing at https://repo/ has a malformed link "%E0%A4%A/"');
+  });
+});
