@@ -1,0 +1,233 @@
+// Wiring only: inputs → one build into an OCI layout → a Trivy scan of every platform image → the gate →
+// a push of exactly those bytes (or nothing) → outputs and job summary.
+import * as core from '@actions/core';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { runMain } from '../../shared/src/action.js';
+import { credentialsFor, dockerConfigPath } from '../../shared/src/docker-config.js';
+import { run as exec } from '../../shared/src/exec.js';
+import { pushLayout, readLayout, singleImageLayout, type Layout } from '../../shared/src/oci-layout.js';
+import { RegistryClient, type ImageReference } from '../../shared/src/registry.js';
+import { writeSummary } from '../../shared/src/summary.js';
+import { baseImage, buildCommands, cleanupCommands, readDockerfile, type BuildPlan } from './build.js';
+import { parseInputs, type Inputs } from './inputs.js';
+import { countFindings, findingsOf, gateFailures, type Finding } from './report.js';
+import { summaryBlocks, type PushResult } from './summary.js';
+import { convertArgs, installTrivy, scanArgs } from './trivy.js';
+
+export function run(): Promise<void> {
+  return runMain(main);
+}
+
+/** org.opencontainers.image.* labels, overridable by the `labels` input and the Dockerfile's own. */
+export function ociLabels(inputs: Inputs, dockerfile: string, env: NodeJS.ProcessEnv, created: Date) {
+  const fromFile = new Map<string, string>();
+  for (const match of dockerfile.matchAll(/(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"/g)) {
+    fromFile.set(match[1]!, match[2]!);
+  }
+  const title = inputs.images[0]!.repository.split('/').pop()!;
+  const base = baseImage(dockerfile, inputs.buildArgs);
+  const labels: Record<string, string> = {
+    'org.opencontainers.image.title': fromFile.get('org.opencontainers.image.title') ?? title,
+    'org.opencontainers.image.description':
+      fromFile.get('org.opencontainers.image.description') ?? `${title} ${inputs.version}`.trim(),
+    'org.opencontainers.image.licenses': fromFile.get('org.opencontainers.image.licenses') ?? 'NOASSERTION',
+    'org.opencontainers.image.created': created.toISOString(),
+  };
+  if (env.GITHUB_REPOSITORY) {
+    labels['org.opencontainers.image.source'] =
+      `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}`;
+  }
+  if (env.GITHUB_SHA) labels['org.opencontainers.image.revision'] = env.GITHUB_SHA;
+  if (inputs.version) labels['org.opencontainers.image.version'] = inputs.version;
+  if (base) {
+    labels['org.opencontainers.image.base.name'] = base.name;
+    if (base.digest) labels['org.opencontainers.image.base.digest'] = base.digest;
+  }
+  for (const [key, value] of inputs.labels) labels[key] = value;
+  return labels;
+}
+
+function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.SOURCE_DATE_EPOCH?.trim();
+  if (!text) return undefined;
+  if (!/^\d+$/.test(text)) throw new Error(`SOURCE_DATE_EPOCH: "${text}" is not a number of seconds`);
+  return Number(text);
+}
+
+async function build(inputs: Inputs, work: string): Promise<Layout> {
+  const dockerfile = readDockerfile(inputs.file);
+  const epoch = sourceDateEpoch(process.env);
+  const created = epoch === undefined ? new Date() : new Date(epoch * 1000);
+  const buildArgs: Array<[string, string]> = inputs.version ? [['ONE_VERSION', inputs.version]] : [];
+  buildArgs.push(...inputs.buildArgs.filter(([key]) => key !== 'ONE_VERSION' || !inputs.version));
+  const plan: BuildPlan = {
+    builder: inputs.builder,
+    context: inputs.context,
+    file: inputs.file,
+    platforms: inputs.platforms,
+    buildArgs,
+    labels: Object.entries(ociLabels(inputs, dockerfile, process.env, created)),
+    cacheFrom: inputs.cacheFrom,
+    cacheTo: inputs.cacheTo,
+    sourceDateEpoch: epoch,
+    layoutDir: join(work, 'layout'),
+    listName: `build-scan-push-${process.pid}-${Date.now()}`,
+    archive: join(work, 'image.tar'),
+  };
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  if (!env.REGISTRY_AUTH_FILE && existsSync(dockerConfigPath())) env.REGISTRY_AUTH_FILE = dockerConfigPath();
+  try {
+    await core.group(`Build ${inputs.platforms.join(', ')} with ${inputs.builder}`, async () => {
+      for (const command of buildCommands(plan)) await exec(command.command, command.args, { env });
+      if (inputs.builder === 'docker') {
+        mkdirSync(plan.layoutDir, { recursive: true });
+        await exec('tar', ['-xf', plan.archive, '-C', plan.layoutDir]);
+      }
+    });
+  } finally {
+    for (const command of cleanupCommands(plan)) {
+      await exec(command.command, command.args, { env, silent: true }).catch(() => undefined);
+    }
+  }
+  return readLayout(plan.layoutDir, inputs.platforms);
+}
+
+async function scan(inputs: Inputs, layout: Layout, work: string) {
+  const trivy = await core.group(`Trivy ${inputs.trivyVersion}`, () =>
+    installTrivy(inputs.trivyVersion, inputs.trivyDownloadUrl),
+  );
+  const cacheDir =
+    process.env.TRIVY_CACHE_DIR || join(process.env.RUNNER_TOOL_CACHE || tmpdir(), 'trivy-cache');
+  const ignoreFile = inputs.trivyignore ? resolve(inputs.trivyignore) : join(work, 'none.trivyignore');
+  if (!inputs.trivyignore) writeFileSync(ignoreFile, '');
+  const quiet = join(work, 'trivy-cwd');
+  mkdirSync(quiet, { recursive: true });
+  const findings: Finding[] = [];
+  const reports: Array<{ platform: string; path: string }> = [];
+  for (const image of layout.images) {
+    const slug = image.platform.replace(/\//g, '-');
+    const single = singleImageLayout(layout, image, join(work, `scan-${slug}`));
+    const report = join(work, `trivy-${slug}.json`);
+    await core.group(`Scan ${image.platform} (${image.descriptor.digest})`, () =>
+      exec(
+        trivy,
+        scanArgs({
+          layoutDir: single,
+          report,
+          cacheDir,
+          dbRepositories: inputs.trivyDbRepositories,
+          ignoreFile,
+        }),
+        {
+          cwd: quiet,
+        },
+      ),
+    );
+    findings.push(...findingsOf(readFileSync(report, 'utf8'), image.platform, report));
+    reports.push({ platform: image.platform, path: report });
+  }
+  // One scan, several reports: SARIF with every finding of every platform, and the SBOM.
+  const runs: unknown[] = [];
+  let sarifHead: Record<string, unknown> | undefined;
+  for (const report of reports) {
+    const sarif = join(work, `${report.platform.replace(/\//g, '-')}.sarif`);
+    await exec(trivy, convertArgs(report.path, 'sarif', sarif), { cwd: quiet, silent: true });
+    const parsed = JSON.parse(readFileSync(sarif, 'utf8')) as Record<string, unknown> & { runs: unknown[] };
+    sarifHead ??= parsed;
+    runs.push(...parsed.runs);
+  }
+  mkdirSync(dirname(resolve(inputs.sarifFile)), { recursive: true });
+  writeFileSync(inputs.sarifFile, JSON.stringify({ ...sarifHead, runs }, null, 2));
+  mkdirSync(dirname(resolve(inputs.sbomFile)), { recursive: true });
+  await exec(trivy, convertArgs(reports[0]!.path, 'cyclonedx', resolve(inputs.sbomFile)), {
+    cwd: quiet,
+    silent: true,
+  });
+  for (const report of reports.slice(1)) {
+    const extra =
+      inputs.sbomFile.replace(/(\.cdx)?\.json$/, '') + `-${report.platform.replace(/\//g, '-')}.cdx.json`;
+    await exec(trivy, convertArgs(report.path, 'cyclonedx', resolve(extra)), { cwd: quiet, silent: true });
+  }
+  return findings;
+}
+
+async function publish(inputs: Inputs, layout: Layout): Promise<PushResult[]> {
+  const digest = layout.top.digest;
+  const clients = inputs.images.map((image: ImageReference) => {
+    const credentials = credentialsFor(image.registry);
+    if (credentials) core.setSecret(credentials.password);
+    return new RegistryClient(image, {
+      credentials,
+      credentialsHint: `log in to ${image.registry} (docker/login-action) before this step`,
+    });
+  });
+  // Look first, push after: a conflict anywhere stops the run before any tag moves anywhere.
+  const plans = await Promise.all(
+    clients.map(async (client) => {
+      const current = await Promise.all(inputs.tags.map((tag) => client.manifestDigest(tag, 'pull,push')));
+      return { client, current };
+    }),
+  );
+  const conflicts: string[] = [];
+  for (const { client, current } of plans) {
+    inputs.tags.forEach((tag, i) => {
+      const existing = current[i];
+      if (tag === inputs.version && existing && existing !== digest && !inputs.overwrite) {
+        conflicts.push(`${client.image.input}:${tag} already points to ${existing}; this build is ${digest}`);
+      }
+    });
+  }
+  if (conflicts.length > 0) {
+    throw new Error(
+      `refusing to move the version tag (set overwrite: true to replace it):\n${conflicts.join('\n')}`,
+    );
+  }
+  const results: PushResult[] = [];
+  for (const { client, current } of plans) {
+    const moving = inputs.tags.filter((_, i) => current[i] !== digest);
+    if (moving.length === 0) {
+      core.info(`${client.image.input}: every tag already points to ${digest}; nothing to push`);
+    } else {
+      await core.group(`Push ${client.image.input} (${moving.join(', ')})`, () =>
+        pushLayout(layout, client, moving),
+      );
+    }
+    results.push({ image: client.image.input, digest, tags: moving });
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const inputs = parseInputs((name) => core.getInput(name));
+  const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'build-scan-push-'));
+  try {
+    const layout = await build(inputs, work);
+    core.setOutput('digest', layout.top.digest);
+    const findings = await scan(inputs, layout, work);
+    const counts = countFindings(findings);
+    const failures = gateFailures(findings, inputs.severity, inputs.ignoreUnfixed);
+    const gate = failures.length === 0 ? 'passed' : 'failed';
+    core.setOutput('vulnerabilities', JSON.stringify(counts));
+    core.setOutput('gate', gate);
+    core.setOutput('sarif-file', inputs.sarifFile);
+    core.setOutput('sbom-file', inputs.sbomFile);
+    let pushed: PushResult[] = [];
+    if (gate === 'passed' && inputs.push) pushed = await publish(inputs, layout);
+    core.setOutput('image-refs', pushed.map((result) => `${result.image}@${result.digest}`).join('\n'));
+    core.setOutput('tags-pushed', pushed.flatMap((r) => r.tags.map((tag) => `${r.image}:${tag}`)).join('\n'));
+    await writeSummary(summaryBlocks({ inputs, layout, findings, counts, failures, gate, pushed }));
+    if (gate === 'failed') {
+      const first = failures[0]!;
+      throw new Error(
+        `the Trivy gate failed: ${failures.length} finding(s) at ${inputs.severity.join('/')}` +
+          `${inputs.ignoreUnfixed ? ' with a fix available' : ''} (e.g. ${first.id} in ${first.packageName} ` +
+          `${first.installed}, ${first.where}); nothing was pushed`,
+      );
+    }
+    if (!inputs.push) core.info('push is false: built and scanned; nothing was pushed');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,56 @@
+// Trivy: the verified download (shared tool.ts) and the scan of one platform image, written once as a JSON
+// report with every severity and every package, from which the SARIF file and the SBOM are converted.
+// Trivy runs in an empty working directory with its ignore file named explicitly, so a stray ./.trivyignore
+// or ./trivy.yaml of the runner's workspace never changes the result.
+import { installTool } from '../../shared/src/tool.js';
+
+export function trivyAsset(version: string, arch: string = process.arch): string {
+  const platform = arch === 'arm64' ? 'Linux-ARM64' : 'Linux-64bit';
+  return `trivy_${version}_${platform}.tar.gz`;
+}
+
+export async function installTrivy(version: string, downloadUrl: string): Promise<string> {
+  const asset = trivyAsset(version);
+  return installTool({
+    name: 'trivy',
+    version,
+    url: `${downloadUrl}/v${version}/${asset}`,
+    checksumUrl: `${downloadUrl}/v${version}/trivy_${version}_checksums.txt`,
+    executable: 'trivy',
+  });
+}
+
+export interface ScanOptions {
+  layoutDir: string;
+  report: string;
+  cacheDir: string;
+  dbRepositories: string[];
+  /** Always a file: without one, Trivy would read ./.trivyignore (an empty file when the user has none). */
+  ignoreFile: string;
+}
+
+export function scanArgs(options: ScanOptions): string[] {
+  const args = [
+    'image',
+    '--input',
+    options.layoutDir,
+    '--scanners',
+    'vuln',
+    '--format',
+    'json',
+    '--list-all-pkgs',
+    '--output',
+    options.report,
+    '--cache-dir',
+    options.cacheDir,
+    '--skip-version-check',
+    '--quiet',
+  ];
+  for (const repository of options.dbRepositories) args.push('--db-repository', repository);
+  args.push('--ignorefile', options.ignoreFile);
+  return args;
+}
+
+export function convertArgs(report: string, format: 'sarif' | 'cyclonedx', output: string): string[] {
+  return ['convert', '--format', format, '--output', output, report];
+}
