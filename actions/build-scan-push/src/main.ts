@@ -202,10 +202,19 @@ async function publish(inputs: Inputs, layout: Layout): Promise<PushResult[]> {
 async function main(): Promise<void> {
   const inputs = parseInputs((name) => core.getInput(name));
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'build-scan-push-'));
+  const timings: Array<[string, number]> = [];
+  const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings.push([stage, Date.now() - started]);
+    }
+  };
   try {
-    const layout = await build(inputs, work);
+    const layout = await timed('build', () => build(inputs, work));
     core.setOutput('digest', layout.top.digest);
-    const findings = await scan(inputs, layout, work);
+    const findings = await timed('scan', () => scan(inputs, layout, work));
     const counts = countFindings(findings);
     const failures = gateFailures(findings, inputs.severity, inputs.ignoreUnfixed);
     const gate = failures.length === 0 ? 'passed' : 'failed';
@@ -214,7 +223,7 @@ async function main(): Promise<void> {
     core.setOutput('sarif-file', inputs.sarifFile);
     core.setOutput('sbom-file', inputs.sbomFile);
     let pushed: PushResult[] = [];
-    if (gate === 'passed' && inputs.push) pushed = await publish(inputs, layout);
+    if (gate === 'passed' && inputs.push) pushed = await timed('push', () => publish(inputs, layout));
     core.setOutput('image-refs', pushed.map((result) => `${result.image}@${result.digest}`).join('\n'));
     core.setOutput('tags-pushed', pushed.flatMap((r) => r.tags.map((tag) => `${r.image}:${tag}`)).join('\n'));
     await writeSummary(summaryBlocks({ inputs, layout, findings, counts, failures, gate, pushed }));
@@ -228,6 +237,7 @@ async function main(): Promise<void> {
     }
     if (!inputs.push) core.info('push is false: built and scanned; nothing was pushed');
   } finally {
+    core.info(`Timings: ${timings.map(([stage, ms]) => `${stage} ${ms} ms`).join(', ')}`);
     rmSync(work, { recursive: true, force: true });
   }
 }
