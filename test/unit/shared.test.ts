@@ -57,6 +57,31 @@ describe('credentialsFor (Docker config file)', () => {
       expect(credentialsFor('quay.io', env)).toBeUndefined();
     });
   });
+  it('asks the credential helper the config names, by the docker-credential protocol', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'cred-helper-'));
+    try {
+      // A helper as docker-credential-pass and friends behave: the server URL on stdin, JSON out, exit 1 when unknown.
+      writeFileSync(
+        join(bin, 'docker-credential-test'),
+        '#!/bin/sh\nread -r server\n[ "$1" = get ] && [ "$server" = ghcr.io ] || exit 1\nprintf \'{"ServerURL":"ghcr.io","Username":"bot","Secret":"from-helper"}\'\n',
+        { mode: 0o755 },
+      );
+      const path = `${bin}:${process.env.PATH}`;
+      const saved = process.env.PATH;
+      process.env.PATH = path;
+      try {
+        withConfig({ credHelpers: { 'ghcr.io': 'test' }, credsStore: 'test' }, (env) => {
+          expect(credentialsFor('ghcr.io', env)).toEqual({ username: 'bot', password: 'from-helper' });
+          expect(credentialsFor('quay.io', env)).toBeUndefined();
+        });
+      } finally {
+        process.env.PATH = saved;
+      }
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it('is anonymous without a config file, and names a broken one', () => {
     expect(credentialsFor('ghcr.io', { DOCKER_CONFIG: '/nonexistent' })).toBeUndefined();
     withConfig('{not json', (env) =>
