@@ -1,0 +1,431 @@
+// The workflows' `if:` conditions, `env:` decisions and `with:` values do what issue #12 says, evaluated from
+// the real YAML files with GitHub's expression evaluator (test/support/github-expressions.ts) for the cases
+// that matter: a new version, nothing new, force, dry-run, pull requests from forks, a fork without the IMAGES
+// variable, a failed gate, a failed build, a re-run after the image was pushed, and the weekly rebuild.
+import { describe, expect, it } from 'vitest';
+import {
+  evaluateIf,
+  runSteps,
+  runWorkflow,
+  stepOf,
+  loadYaml,
+  type JobRun,
+  type Scenario,
+  type StepPlan,
+  type Value,
+} from '../support/github-expressions.js';
+
+const REPOSITORY = 'pablodelarco/opennebula-helm';
+const TAGS = '7.4.1\n7.4\n7\nlatest';
+
+const detected = (isNew: boolean, extra: Record<string, string> = {}): StepPlan => ({
+  outputs: {
+    version: '7.4.1',
+    series: '7.4',
+    'package-version': '7.4.1-1',
+    'repository-dir': '7.4',
+    'is-new': String(isNew),
+    tags: TAGS,
+    matrix: '[]',
+    'new-versions': '[]',
+    ...extra,
+  },
+});
+
+const gatePassed: StepPlan = {
+  outputs: { gate: 'passed', digest: 'sha256:aa', 'tags-pushed': 'ghcr.io/o/opennebula:7.4.1' },
+};
+const ALL_FILES = ['trivy-results.sarif', 'sbom.cdx.json'];
+
+function scenario(
+  overrides: Partial<Scenario> & { event?: string; github?: Record<string, Value> },
+): Scenario {
+  const event = overrides.event ?? 'schedule';
+  return {
+    github: {
+      event_name: event,
+      repository: REPOSITORY,
+      repository_owner: 'pablodelarco',
+      ref: 'refs/heads/main',
+      run_attempt: 1,
+      event: {},
+      ...overrides.github,
+    },
+    inputs: overrides.inputs ?? {},
+    vars: overrides.vars ?? { IMAGES: 'docker.io/pablodelarco/opennebula, ghcr.io/pablodelarco/opennebula' },
+    secrets: overrides.secrets ?? { REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: 'secret' },
+    steps: overrides.steps ?? {},
+    files: overrides.files ?? ALL_FILES,
+  };
+}
+
+/** Dispatch inputs as GitHub gives them on other events: null. */
+const NO_INPUTS = { version: null, force: null, 'dry-run': null };
+
+function release(s: Scenario) {
+  const jobs = runWorkflow('.github/workflows/release.yml', s);
+  const publish = jobs.publish![0]!;
+  const image = publish.jobs?.image?.[0];
+  const chart = publish.jobs?.chart?.[0];
+  return { jobs, publish, image, chart };
+}
+
+const ran = (run: JobRun | undefined, step: string) => (run ? stepOf(run, step).ran : false);
+
+describe('release.yml: detect → publish', () => {
+  it('a new version on the schedule: build, scan, push, upload SARIF and SBOM, then publish the chart', () => {
+    const { publish, image, chart } = release(
+      scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(true), 'image.build': gatePassed } }),
+    );
+    expect(publish.ran).toBe(true);
+    expect(publish.concurrency).toEqual({ group: 'opennebula-publish', cancelInProgress: false });
+    expect(publish.with).toMatchObject({
+      version: '7.4.1',
+      tags: TAGS,
+      push: true,
+      'dry-run': false,
+      overwrite: false,
+    });
+    expect(image!.env.PUBLISH).toBe('true');
+    expect(ran(image, 'Log in to the registries')).toBe(true);
+    expect(ran(image, 'already')).toBe(true);
+    const build = stepOf(image!, 'build');
+    expect(build.ran).toBe(true);
+    expect(build.with).toMatchObject({ push: 'true', overwrite: 'false', version: '7.4.1', tags: TAGS });
+    expect(build.with['build-args']).toBe('ONE_PACKAGE_VERSION=7.4.1-1\nONE_REPOSITORY_DIR=7.4\n');
+    expect(build.env.SOURCE_DATE_EPOCH).toBe('');
+    expect(ran(image, 'Upload the findings to code scanning')).toBe(true);
+    expect(stepOf(image!, 'Upload the findings to code scanning').with.category).toBe('trivy-7.4');
+    expect(ran(image, 'Keep the SBOM and the SARIF')).toBe(true);
+    expect(image!.outputs.pushed).toBe('true');
+    expect(chart!.ran).toBe(true);
+    expect(stepOf(chart!, 'release').with).toMatchObject({
+      'app-version': '7.4.1',
+      chart: 'chart/opennebula',
+    });
+  });
+
+  it('nothing new on the schedule: publish does not run', () => {
+    const { publish } = release(scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(false) } }));
+    expect(publish.ran).toBe(false);
+  });
+
+  it('a failed detection: publish does not run', () => {
+    const { publish } = release(
+      scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': { outcome: 'failure', outputs: {} } } }),
+    );
+    expect(publish.ran).toBe(false);
+  });
+
+  it('force: publish runs, detect is told to force, and the full-version tag may move (overwrite)', () => {
+    const inputs = { version: '7.4.1', force: true, 'dry-run': false };
+    const { jobs, publish, image, chart } = release(
+      scenario({
+        event: 'workflow_dispatch',
+        inputs,
+        steps: { 'detect.detect': detected(true), 'image.build': gatePassed },
+      }),
+    );
+    expect(jobs.detect![0]!.with).toMatchObject({ version: '7.4.1', force: true });
+    expect(publish.with).toMatchObject({ overwrite: true, 'dry-run': false });
+    expect(ran(image, 'already')).toBe(false);
+    expect(stepOf(image!, 'build').with.overwrite).toBe('true');
+    expect(chart!.ran).toBe(true);
+  });
+
+  it('force runs publish even if detection reported is-new false', () => {
+    const { publish } = release(
+      scenario({
+        event: 'workflow_dispatch',
+        inputs: { version: '', force: true, 'dry-run': false },
+        steps: { 'detect.detect': detected(false) },
+      }),
+    );
+    expect(publish.ran).toBe(true);
+  });
+
+  it('dry-run: builds and scans, logs in nowhere, pushes nothing, publishes no chart, and says why', () => {
+    const { image, chart } = release(
+      scenario({
+        event: 'workflow_dispatch',
+        inputs: { version: '', force: false, 'dry-run': true },
+        steps: { 'detect.detect': detected(true), 'image.build': { outputs: { gate: 'passed' } } },
+      }),
+    );
+    expect(image!.env.PUBLISH).toBe('false');
+    expect(ran(image, 'Log in to the registries')).toBe(false);
+    expect(ran(image, 'already')).toBe(false);
+    expect(stepOf(image!, 'build').with.push).toBe('false');
+    expect(stepOf(image!, 'result').env).toMatchObject({ DRY_RUN: 'true' });
+    expect(image!.outputs.pushed).toBe('false');
+    expect(chart!.ran).toBe(false);
+  });
+
+  it('a pull request from a fork: builds and scans with a read-only token, pushes and uploads nothing', () => {
+    const { publish, image, chart } = release(
+      scenario({
+        event: 'pull_request',
+        inputs: NO_INPUTS,
+        github: {
+          ref: 'refs/pull/7/merge',
+          event: { pull_request: { head: { repo: { full_name: 'someone/opennebula-helm', fork: true } } } },
+        },
+        secrets: {},
+        steps: { 'detect.detect': detected(false), 'image.build': { outputs: { gate: 'passed' } } },
+      }),
+    );
+    expect(publish.ran).toBe(true);
+    expect(publish.concurrency!.group).toBe('verify-refs/pull/7/merge');
+    expect(publish.with).toMatchObject({ push: false });
+    expect(image!.env.PUBLISH).toBe('false');
+    expect(ran(image, 'Log in to the registries')).toBe(false);
+    expect(stepOf(image!, 'build').with.push).toBe('false');
+    expect(ran(image, 'Upload the findings to code scanning')).toBe(false);
+    expect(ran(image, 'Keep the SBOM and the SARIF')).toBe(true);
+    expect(stepOf(image!, 'result').env).toMatchObject({ EVENT: 'pull_request' });
+    expect(image!.outputs.pushed).toBe('false');
+    expect(chart!.ran).toBe(false);
+  });
+
+  it('a pull request from a branch of the repository uploads its SARIF but still pushes nothing', () => {
+    const { image, chart } = release(
+      scenario({
+        event: 'pull_request',
+        inputs: NO_INPUTS,
+        github: { event: { pull_request: { head: { repo: { full_name: REPOSITORY, fork: false } } } } },
+        steps: { 'detect.detect': detected(true), 'image.build': { outputs: { gate: 'passed' } } },
+      }),
+    );
+    expect(ran(image, 'Upload the findings to code scanning')).toBe(true);
+    expect(stepOf(image!, 'build').with.push).toBe('false');
+    expect(chart!.ran).toBe(false);
+  });
+
+  it('a fork without the IMAGES variable: builds and scans its own GHCR name, pushes nothing, stays green', () => {
+    const { jobs, image, chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        vars: {},
+        secrets: {},
+        steps: { 'detect.detect': detected(true), 'image.build': { outputs: { gate: 'passed' } } },
+      }),
+    );
+    expect(jobs.detect![0]!.with).toMatchObject({ image: '' });
+    expect(image!.env.PUBLISH).toBe('false');
+    expect(stepOf(image!, 'build').with.push).toBe('false');
+    expect(stepOf(image!, 'result').env).toMatchObject({ IMAGES_INPUT: '' });
+    expect(image!.outputs.pushed).toBe('false');
+    expect(image!.result).toBe('success');
+    expect(chart!.ran).toBe(false);
+  });
+
+  it('a failed gate: the SARIF and the SBOM are still uploaded, nothing is pushed, no chart', () => {
+    const { publish, image, chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        steps: {
+          'detect.detect': detected(true),
+          'image.build': { outcome: 'failure', outputs: { gate: 'failed' } },
+        },
+      }),
+    );
+    expect(ran(image, 'Upload the findings to code scanning')).toBe(true);
+    expect(ran(image, 'Keep the SBOM and the SARIF')).toBe(true);
+    expect(ran(image, 'result')).toBe(true);
+    expect(ran(image, 'Log out of the registries')).toBe(true);
+    expect(image!.outputs.pushed).toBe('false');
+    expect(image!.result).toBe('failure');
+    expect(chart!.ran).toBe(false);
+    expect(publish.result).toBe('failure');
+  });
+
+  it('a build that fails before any scan: nothing to upload, no chart', () => {
+    const { image, chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        files: [],
+        steps: { 'detect.detect': detected(true), 'image.build': { outcome: 'failure', outputs: {} } },
+      }),
+    );
+    expect(ran(image, 'Upload the findings to code scanning')).toBe(false);
+    expect(ran(image, 'Keep the SBOM and the SARIF')).toBe(false);
+    expect(chart!.ran).toBe(false);
+  });
+
+  it('a re-run after the image was pushed: nothing is rebuilt, the chart is published', () => {
+    const { image, chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        github: { run_attempt: 2 },
+        files: [],
+        steps: { 'detect.detect': detected(true), 'image.already': { outputs: { 'is-new': 'false' } } },
+      }),
+    );
+    expect(stepOf(image!, 'already').with).toMatchObject({ version: '7.4.1' });
+    expect(ran(image, 'build')).toBe(false);
+    expect(ran(image, 'docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e')).toBe(false);
+    expect(ran(image, 'Upload the findings to code scanning')).toBe(false);
+    expect(image!.outputs.pushed).toBe('true');
+    expect(chart!.ran).toBe(true);
+  });
+});
+
+describe('security-rebuild.yml: every series, overwrite, independent legs', () => {
+  const matrix = JSON.stringify([
+    {
+      version: '7.4.1',
+      series: '7.4',
+      tags: TAGS,
+      'is-new': false,
+      'package-version': '7.4.1-1',
+      'repository-dir': '7.4',
+    },
+    {
+      version: '7.2.3',
+      series: '7.2',
+      tags: '7.2.3\n7.2',
+      'is-new': false,
+      'package-version': '7.2.3-1',
+      'repository-dir': '7.2',
+    },
+  ]);
+
+  it('rebuilds each entry with overwrite, pushes where the gate passes, and a failing series stops no other', () => {
+    const jobs = runWorkflow(
+      '.github/workflows/security-rebuild.yml',
+      scenario({
+        inputs: { 'dry-run': null },
+        steps: {
+          'detect.detect': detected(false, { matrix }),
+          'rebuild[7.4].build': gatePassed,
+          'rebuild[7.2].build': { outcome: 'failure', outputs: { gate: 'failed' } },
+        },
+      }),
+    );
+    const call = jobs.rebuild![0]!;
+    expect(call.concurrency).toEqual({ group: 'opennebula-publish', cancelInProgress: false });
+    const legs = call.jobs!.rebuild!;
+    expect(legs.map((leg) => leg.matrix!.series)).toEqual(['7.4', '7.2']);
+    for (const leg of legs) {
+      const build = stepOf(leg, 'build');
+      expect(build.ran).toBe(true);
+      expect(build.with).toMatchObject({ overwrite: 'true', push: 'true', version: leg.matrix!.version });
+      expect(ran(leg, 'Summary of this series')).toBe(true);
+      expect(ran(leg, 'Upload the findings to code scanning')).toBe(true);
+    }
+    expect(legs.map((leg) => leg.result)).toEqual(['success', 'failure']);
+    expect(stepOf(legs[1]!, 'Summary of this series').env).toMatchObject({ SERIES: '7.2', GATE: 'failed' });
+    const doc = loadYaml<{ jobs: { rebuild: { strategy: { 'fail-fast': boolean } } } }>(
+      '.github/workflows/rebuild-opennebula.yml',
+    );
+    expect(doc.jobs.rebuild.strategy['fail-fast']).toBe(false);
+  });
+
+  it('does not start the rebuild when detection found no series', () => {
+    const jobs = runWorkflow(
+      '.github/workflows/security-rebuild.yml',
+      scenario({
+        inputs: { 'dry-run': null },
+        steps: { 'detect.detect': detected(false, { matrix: '[]' }) },
+      }),
+    );
+    expect(jobs.rebuild![0]!.ran).toBe(false);
+  });
+
+  it('dry-run rebuilds and scans every series and pushes none', () => {
+    const jobs = runWorkflow(
+      '.github/workflows/security-rebuild.yml',
+      scenario({
+        event: 'workflow_dispatch',
+        inputs: { 'dry-run': true },
+        steps: { 'detect.detect': detected(false, { matrix }) },
+      }),
+    );
+    for (const leg of jobs.rebuild![0]!.jobs!.rebuild!) {
+      expect(stepOf(leg, 'build').with.push).toBe('false');
+      expect(ran(leg, 'Log in to the registries')).toBe(false);
+    }
+  });
+});
+
+describe('the root action (one job)', () => {
+  type Action = {
+    inputs: Record<string, { default?: string }>;
+    runs: { steps: Parameters<typeof runSteps>[0] };
+  };
+  const action = loadYaml<Action>('action.yml');
+
+  function root(given: Record<string, string>, plans: Record<string, StepPlan>) {
+    const inputs: Record<string, Value> = {};
+    for (const [name, spec] of Object.entries(action.inputs))
+      inputs[name] = given[name] ?? spec.default ?? '';
+    return runSteps(action.runs.steps, { inputs, github: { repository: REPOSITORY, token: 't' } }, (id) =>
+      id ? plans[id] : undefined,
+    ).steps;
+  }
+
+  it('a new version: detect, build and push, then the chart', () => {
+    const steps = root({ image: 'ghcr.io/o/opennebula' }, { detect: detected(true), build: gatePassed });
+    expect(steps.map((s) => [s.id, s.ran])).toEqual([
+      ['detect', true],
+      ['build', true],
+      ['chart', true],
+    ]);
+    expect(steps[1]!.env).toMatchObject({ INPUT_PUSH: 'true', INPUT_OVERWRITE: 'false', INPUT_TAGS: TAGS });
+    expect(steps[2]!.env).toMatchObject({ 'INPUT_APP-VERSION': '7.4.1', 'INPUT_DRY-RUN': 'false' });
+  });
+
+  it('nothing new: neither build nor chart', () => {
+    const steps = root({ image: 'ghcr.io/o/opennebula' }, { detect: detected(false) });
+    expect(steps.map((s) => s.ran)).toEqual([true, false, false]);
+  });
+
+  it('a failed gate stops before the chart', () => {
+    const steps = root(
+      { image: 'ghcr.io/o/opennebula' },
+      { detect: detected(true), build: { outcome: 'failure', outputs: { gate: 'failed' } } },
+    );
+    expect(steps.map((s) => s.outcome)).toEqual(['success', 'failure', 'skipped']);
+  });
+
+  it('push false (a fork without secrets): build and scan, no chart', () => {
+    const steps = root(
+      { image: 'ghcr.io/o/opennebula', push: 'false' },
+      { detect: detected(true), build: gatePassed },
+    );
+    expect(steps[1]!.env.INPUT_PUSH).toBe('false');
+    expect(steps[2]!.ran).toBe(false);
+  });
+
+  it('dry-run: pushes nothing and runs the chart as a dry run', () => {
+    const steps = root(
+      { image: 'ghcr.io/o/opennebula', 'dry-run': 'true' },
+      { detect: detected(true), build: gatePassed },
+    );
+    expect(steps[1]!.env.INPUT_PUSH).toBe('false');
+    expect(steps[2]!.ran).toBe(true);
+    expect(steps[2]!.env['INPUT_DRY-RUN']).toBe('true');
+  });
+
+  it('force moves the full-version tag (overwrite)', () => {
+    const steps = root(
+      { image: 'ghcr.io/o/opennebula', force: 'true' },
+      { detect: detected(true), build: gatePassed },
+    );
+    expect(steps[1]!.env.INPUT_OVERWRITE).toBe('true');
+  });
+});
+
+describe('the evaluator itself', () => {
+  it('adds the implicit success() and honours status functions', () => {
+    expect(evaluateIf("'a' == 'a'", {}, { status: 'failure' })).toBe(false);
+    expect(evaluateIf("always() && 'a' == 'a'", {}, { status: 'failure' })).toBe(true);
+    expect(evaluateIf('failure()', {}, { status: 'failure' })).toBe(true);
+    expect(evaluateIf(undefined, {}, { status: 'skipped' })).toBe(false);
+    expect(evaluateIf('${{ inputs.force == true }}', { inputs: { force: null } })).toBe(false);
+  });
+
+  it('rejects what GitHub rejects (an unknown function)', () => {
+    expect(() => evaluateIf('nosuch()', {})).toThrow();
+  });
+});
