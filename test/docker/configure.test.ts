@@ -5,7 +5,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configTrees, makeRoot, removeRoot, runEntrypoint, type ConfigTree } from '../support/entrypoint.js';
+import {
+  configTrees,
+  makeRoot,
+  removeRoot,
+  runEntrypoint,
+  VNM_CONF,
+  type ConfigTree,
+} from '../support/entrypoint.js';
 import { parseTemplate, templateValue } from '../support/one-template.js';
 
 const roots: string[] = [];
@@ -106,7 +113,8 @@ describe.each(configTrees())('config step on $label', (tree) => {
       PORT: '30124',
     });
     expect(templateValue(monitord, 'DB')).toEqual({ CONNECTIONS: '15' });
-    expect(templateValue(monitord, 'LOG')).toMatchObject({ SYSTEM: 'std' });
+    // monitord's streams are closed by oned: it logs to its file, which the oned role streams.
+    expect(templateValue(monitord, 'LOG')).toMatchObject({ SYSTEM: 'FILE' });
   });
 
   it('points FireEdge, OneFlow and OneGate at oned, OneFlow and guacd', async () => {
@@ -140,7 +148,8 @@ describe.each(configTrees())('config step on $label', (tree) => {
   it('configures the VNM transparent proxy, and removes it when unset', async () => {
     const root = rootFor(tree);
     await runEntrypoint(['configure', '--root', root], env);
-    expect(yamlOf(root, 'OpenNebulaNetwork.conf')[':tproxy']).toEqual([
+    // The packages install it with the drivers (synced to the hypervisors), not in /etc/one.
+    expect(parse(readFileSync(join(root, VNM_CONF), 'utf8'))[':tproxy']).toEqual([
       {
         ':service_port': 5030,
         ':remote_addr': '192.0.2.10',
@@ -150,7 +159,7 @@ describe.each(configTrees())('config step on $label', (tree) => {
     ]);
     const { TPROXY_REMOTE_ADDR: _unset, ...without } = env;
     await runEntrypoint(['configure', '--root', root], without);
-    expect(read(root, 'OpenNebulaNetwork.conf')).toBe(
+    expect(readFileSync(join(root, VNM_CONF), 'utf8')).toBe(
       readFileSync(join(tree.etc, 'OpenNebulaNetwork.conf'), 'utf8'),
     );
   });

@@ -94,6 +94,43 @@ describe('Dockerfile', () => {
     expect(all.find((i) => i.keyword === 'CMD')!.args).toBe('["all"]');
   });
 
+  it('re-declares UBUNTU_IMAGE after FROM, so the base.name label is not empty', () => {
+    const from = all.findIndex((i) => i.keyword === 'FROM');
+    const label = all.findIndex((i) => i.keyword === 'LABEL' && i.args.includes('base.name'));
+    const redeclared = all.findIndex((i, n) => n > from && i.keyword === 'ARG' && i.args === 'UBUNTU_IMAGE');
+    expect(redeclared).toBeGreaterThan(from);
+    expect(redeclared).toBeLessThan(label);
+  });
+
+  it("removes the packages' one_auth and id_rsa, recording their hashes for init to refuse", () => {
+    const install = runs[0]!.args;
+    const record = install.indexOf('/usr/share/opennebula-container/packaged-secrets.sha256');
+    const remove = install.indexOf(
+      'rm -f /var/lib/one/.one/one_auth /var/lib/one/.ssh/id_rsa /var/lib/one/.ssh/id_rsa.pub',
+    );
+    expect(record).toBeGreaterThan(0);
+    expect(remove).toBeGreaterThan(record);
+    expect(install).toContain('sha256sum');
+  });
+
+  it('checks that purging curl took no OpenNebula package with it', () => {
+    const install = runs[0]!.args;
+    const purge = install.indexOf('apt-get purge -y --auto-remove curl gnupg');
+    const check = install.indexOf('removed with curl');
+    expect(purge).toBeGreaterThan(0);
+    expect(check).toBeGreaterThan(purge);
+    expect(install).toContain('for package in "${packages[@]}"; do');
+  });
+
+  it('keeps pristine copies of /etc/one, the drivers and OneForm state for init to seed from', () => {
+    const install = runs[0]!.args;
+    expect(install).toContain('cp -a /etc/one /usr/share/opennebula-container/etc-one');
+    expect(install).toContain('cp -a /var/lib/one/remotes /usr/share/one/image/remotes');
+    expect(install).toContain(
+      'if [ -d /var/lib/one/oneform ]; then cp -a /var/lib/one/oneform /usr/share/one/image/oneform; fi',
+    );
+  });
+
   it('carries the OCI labels', () => {
     const labels = all
       .filter((i) => i.keyword === 'LABEL')
@@ -127,7 +164,8 @@ describe('docker/README.md', () => {
     ...readdirSync(lib).map((name) => readFileSync(join(lib, name), 'utf8')),
   ].join('\n');
   // Settings the scripts read from the environment, as ${NAME:-default}, ${NAME:-} or file_env NAME.
-  // Not settings: set by the image or the tests, or (OPTS) read from /etc/one/guacd.
+  // Not settings: set by the image (ONE_CONFIGURED: by `all` for its programs) or the tests, or (OPTS) read
+  // from /etc/one/guacd.
   const INTERNAL = new Set([
     'ONE_ROOT',
     'ONE_VERSION',
@@ -136,6 +174,7 @@ describe('docker/README.md', () => {
     'ONEADMIN_GID',
     'PATH',
     'OPTS',
+    'ONE_CONFIGURED',
   ]);
   const settings = new Set(
     [...scripts.matchAll(/\$\{([A-Z][A-Z0-9_]+):-/g), ...scripts.matchAll(/^\s*file_env ([A-Z][A-Z0-9_]+)/gm)]

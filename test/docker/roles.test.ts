@@ -9,9 +9,10 @@ import { REPO_ROOT } from '../support/tools.js';
 const EXPECTED: Record<string, string> = {
   oned: '/usr/bin/oned -f',
   fireedge: '/usr/bin/node /usr/lib/one/fireedge/dist/index.js',
-  guacd: '/usr/share/one/guacd/sbin/guacd -f -b 0.0.0.0',
+  guacd: '/usr/share/one/guacd/sbin/guacd -f -b 127.0.0.1',
   oneflow: '/usr/bin/ruby /usr/lib/one/oneflow/oneflow-server.rb',
   onegate: '/usr/bin/ruby /usr/lib/one/onegate/onegate-server.rb',
+  oneform: '/usr/bin/ruby /usr/lib/one/oneform/oneform-server.rb',
   hem: '/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb',
   sshd: '/usr/sbin/sshd -D -e',
   all: '/usr/bin/supervisord -n -c /etc/supervisor/opennebula.conf',
@@ -51,7 +52,7 @@ describe('command lines', () => {
       for (const [role, unit] of Object.entries(UNIT_OF)) {
         const text = readFileSync(join(shared, version, 'systemd', unit), 'utf8');
         const execStart = /^ExecStart=(.*)$/m.exec(text)![1]!;
-        const program = EXPECTED[role]!.replace('/usr/bin/node ', 'node ').replace(' -b 0.0.0.0', ' $OPTS');
+        const program = EXPECTED[role]!.replace('/usr/bin/node ', 'node ').replace(' -b 127.0.0.1', ' $OPTS');
         expect(execStart, `${version} ${unit}`).toContain(program);
       }
     },
@@ -63,7 +64,7 @@ describe('dispatch', () => {
     const run = await runEntrypoint(['sunstone'], { ONE_ROOT: root, ONE_VERSION: '7.4.0' });
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/unknown role "sunstone"/);
-    expect(run.stderr).toMatch(/roles: oned fireedge guacd oneflow onegate hem sshd init all/);
+    expect(run.stderr).toMatch(/roles: oned fireedge guacd oneflow onegate oneform hem sshd init all/);
   });
 
   it('prints usage without arguments', async () => {
@@ -76,6 +77,7 @@ describe('dispatch', () => {
     ['fireedge', 'sunstone_auth'],
     ['oneflow', 'oneflow_auth'],
     ['onegate', 'onegate_auth'],
+    ['oneform', 'oneform_auth'],
   ])('%s waits for %s, then gives up with a clear message', async (role, file) => {
     const started = Date.now();
     const run = await runEntrypoint([role], {

@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -51,12 +52,23 @@ export function configTrees(): ConfigTree[] {
   return trees;
 }
 
-/** A fresh root directory with `etc/one` copied from the tree (writable), for one test. */
+/** Where the packages install OpenNebulaNetwork.conf: with the drivers, on the volume. */
+export const VNM_CONF = 'var/lib/one/remotes/etc/vnm/OpenNebulaNetwork.conf';
+
+/**
+ * A fresh root directory for one test in the packaged layout: `etc/one` copied from the tree (writable),
+ * except OpenNebulaNetwork.conf, which the packages install under /var/lib/one/remotes/etc/vnm.
+ */
 export function makeRoot(tree: ConfigTree): string {
   const root = mkdtempSync(join(tmpdir(), 'one-root-'));
   mkdirSync(join(root, 'etc'), { recursive: true });
   cpSync(tree.etc, join(root, 'etc', 'one'), { recursive: true });
   for (const file of readdirSync(join(root, 'etc', 'one'))) chmodSync(join(root, 'etc', 'one', file), 0o644);
+  const network = join(root, 'etc', 'one', 'OpenNebulaNetwork.conf');
+  if (existsSync(network)) {
+    mkdirSync(join(root, VNM_CONF, '..'), { recursive: true });
+    renameSync(network, join(root, VNM_CONF));
+  }
   return root;
 }
 

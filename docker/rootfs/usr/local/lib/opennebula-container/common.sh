@@ -33,6 +33,32 @@ require_port() { # require_port NAME VALUE
 	fi
 }
 
+# replace_file TMP FILE: puts TMP in FILE's place by rename, so a reader sees the old file or the new one,
+# never a half-written one; TMP takes FILE's mode (and owner, when root may set it).
+replace_file() {
+	if [ -e "$2" ]; then
+		chmod --reference="$2" "$1"
+		if [ "$(id -u)" -eq 0 ]; then chown --reference="$2" "$1"; fi
+	fi
+	mv -f "$1" "$2"
+}
+
+# write_file FILE MODE: writes standard input to FILE atomically (temporary file beside it, then rename).
+write_file() {
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX")
+	cat >"$tmp"
+	chmod "$2" "$tmp"
+	mv -f "$tmp" "$1"
+}
+
+require_bool() { # require_bool NAME VALUE
+	case $2 in
+	true | false) ;;
+	*) one_die "$1: \"$2\" is not true or false" ;;
+	esac
+}
+
 require_uint() { # require_uint NAME VALUE
 	[[ $2 =~ ^[0-9]+$ ]] || one_die "$1: \"$2\" is not a non-negative integer"
 }

@@ -6,8 +6,9 @@
 
 # --- editing primitives ------------------------------------------------------------------------------
 
-# rewrite FILE FAILURE AWK_ARGUMENTS...: runs awk over FILE and puts its output back in FILE (so the
-# file keeps its mode and owner); when awk exits non-zero, FILE is left as it was and FAILURE reported.
+# rewrite FILE FAILURE AWK_ARGUMENTS...: runs awk over FILE and replaces FILE with its output by rename
+# (same mode and owner; a concurrent reader never sees a truncated file); when awk exits non-zero, FILE
+# is left as it was and FAILURE reported.
 rewrite() {
 	local file=$1 failure=$2 tmp
 	shift 2
@@ -16,8 +17,7 @@ rewrite() {
 		rm -f "$tmp"
 		one_die "$failure"
 	fi
-	cat "$tmp" >"$file"
-	rm -f "$tmp"
+	replace_file "$tmp" "$file"
 }
 
 # set_template_block FILE NAME CONTENT: replaces the top-level `NAME = [ ... ]` block of an OpenNebula
@@ -55,7 +55,7 @@ set_template_value() {
 # unset_template_value FILE KEY: comments out a top-level `KEY = ...` line (back to the packaged default).
 unset_template_value() {
 	local file=$1 key=$2
-	sed -i -E "s/^(${key}[ \t]*=.*)$/# \1/" "$file"
+	rewrite "$file" "$file: cannot unset $key" -v key="$key" '$0 ~ "^" key "[ \t]*=" { $0 = "# " $0 } { print }'
 }
 
 # set_block_attribute FILE BLOCK ATTRIBUTE VALUE: sets `ATTRIBUTE = VALUE` inside the top-level
@@ -181,6 +181,8 @@ load_settings() {
 	require_host ONEGATE_BIND "$ONEGATE_BIND"
 	SSHD_PORT=${SSHD_PORT:-22}
 	require_port SSHD_PORT "$SSHD_PORT"
+	ONEDB_AUTO_UPGRADE=${ONEDB_AUTO_UPGRADE:-true}
+	require_bool ONEDB_AUTO_UPGRADE "$ONEDB_AUTO_UPGRADE"
 }
 
 # --- the config step ---------------------------------------------------------------------------------
@@ -224,8 +226,10 @@ configure_oned() {
 configure_monitord() {
 	local file=$ONE_ROOT/etc/one/monitord.conf
 	[ -f "$file" ] || one_die "$file not found"
+	# monitord's standard streams are closed by oned, its parent: it logs to /var/log/one/monitor.log, which
+	# the oned role streams to the container's output.
 	set_template_block "$file" LOG "LOG = [
-  system      = \"std\",
+  system      = \"FILE\",
   debug_level = $ONE_LOG_LEVEL
 ]"
 	set_template_block "$file" DB "DB = [
@@ -267,8 +271,10 @@ configure_onegate() {
 	fi
 }
 
+# The packages install OpenNebulaNetwork.conf with the drivers (remotes/etc/vnm, on the volume, synced to
+# the hypervisors); init runs this again after it has installed the drivers.
 configure_network() {
-	local file=$ONE_ROOT/etc/one/OpenNebulaNetwork.conf content=''
+	local file=$ONE_ROOT/var/lib/one/remotes/etc/vnm/OpenNebulaNetwork.conf content=''
 	[ -f "$file" ] || return 0
 	if [ -n "$TPROXY_REMOTE_ADDR" ]; then
 		content=":tproxy:
@@ -286,7 +292,7 @@ configure_network() {
 configure_sshd() {
 	local dir=$ONE_ROOT/etc/ssh/sshd_config.d
 	mkdir -p "$dir"
-	cat >"$dir/opennebula.conf" <<-EOF
+	write_file "$dir/opennebula.conf" 0644 <<-EOF
 		# Written by the OpenNebula container entrypoint from its environment.
 		Port $SSHD_PORT
 		HostKey /var/lib/one/.ssh-host-keys/ssh_host_ed25519_key
@@ -302,9 +308,25 @@ configure_sshd() {
 	EOF
 }
 
-# configure: every edit, in order. The files are edited in place; the function is idempotent.
+# An empty /etc/one (the chart's emptyDir under a read-only root file system) gets the packaged files from
+# the pristine copy the image keeps.
+ETC_ONE_PRISTINE=/usr/share/opennebula-container/etc-one
+seed_etc_one() {
+	local etc=$ONE_ROOT/etc/one pristine=$ONE_ROOT$ETC_ONE_PRISTINE
+	[ ! -f "$etc/oned.conf" ] || return 0
+	[ -f "$pristine/oned.conf" ] || return 0
+	mkdir -p "$etc"
+	cp -R "$pristine/." "$etc/"
+	one_log "seeded $etc from $pristine"
+}
+
+# configure: every edit, in order. Each file is replaced by rename; the function is idempotent.
+# Under `all`, supervisord's programs find ONE_CONFIGURED=yes: `all` configured once before starting them,
+# and they only read the settings (several writers at once could interleave their edits).
 configure() {
 	load_settings
+	if [ "${ONE_CONFIGURED:-}" = yes ]; then return 0; fi
+	seed_etc_one
 	configure_oned
 	configure_monitord
 	configure_fireedge

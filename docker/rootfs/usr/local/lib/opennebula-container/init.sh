@@ -21,6 +21,22 @@ own_file() { # own_file FILE MODE
 	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$1"; fi
 }
 
+# The packages' postinst creates a password (one_auth) and a key (id_rsa); the image deletes them at build
+# time and records their hashes, so a volume that got them (a named volume filled from an older image) is
+# refused rather than every installation sharing them.
+PACKAGED_SECRETS=/usr/share/opennebula-container/packaged-secrets.sha256
+refuse_packaged_secrets() {
+	local list=$ONE_ROOT$PACKAGED_SECRETS sum path file
+	[ -f "$list" ] || return 0
+	while read -r sum path; do
+		file=$ONE_ROOT$path
+		[ -f "$file" ] || continue
+		if [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sum" ]; then
+			one_die "$file is the image packages' default (shared by every installation): remove it (and set ONEADMIN_PASSWORD, or mount your own key at ${ONE_SSH_KEY_DIR:-/run/secrets/opennebula-ssh})"
+		fi
+	done <"$list"
+}
+
 prepare_volume() {
 	if [ "$(id -u)" -eq 0 ] && [ -d "$ONE_VAR" ] && [ "$(stat -c %u "$ONE_VAR")" != "$ONEADMIN_UID" ]; then
 		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
@@ -150,21 +166,62 @@ check_isolation() {
 
 AUTH_FILES=(sunstone_auth onegate_auth oneflow_auth oneform_auth oneks_auth)
 
+# An external MariaDB/MySQL database must exist before `onedb version` can look at it: create it when the
+# user may, else say what is missing (onedb only exits 255 then).
+ensure_database_exists() {
+	[ "$DB_BACKEND" = mysql ] || return 0
+	command -v mariadb >/dev/null || return 0
+	local client=(mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B) found
+	found=$(MYSQL_PWD=$DB_PASSWORD "${client[@]}" -e "SHOW DATABASES LIKE '${DB_NAME//_/\\_}'" 2>/dev/null) || return 0
+	[ -z "$found" ] || return 0
+	if MYSQL_PWD=$DB_PASSWORD "${client[@]}" -e "CREATE DATABASE IF NOT EXISTS \`$DB_NAME\`" 2>/dev/null; then
+		one_log "created database $DB_NAME on $DB_HOST:$DB_PORT"
+	else
+		one_die "database $DB_NAME does not exist on $DB_HOST:$DB_PORT and $DB_USER may not create it: create it (CREATE DATABASE $DB_NAME) and grant $DB_USER all privileges on it"
+	fi
+}
+
+# The backup taken before `onedb upgrade`. For MariaDB the image dumps it itself (the password goes
+# through the environment, so any character is safe; onedb would put it in a shell command line).
+backup_database() { # backup_database FILE
+	if [ "$DB_BACKEND" = mysql ]; then
+		(umask 077 && MYSQL_PWD=$DB_PASSWORD mariadb-dump -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" \
+			--single-transaction --routines --databases "$DB_NAME" >"$1") ||
+			one_die "the backup before the upgrade failed (mariadb-dump of $DB_NAME into $1); nothing was changed"
+	fi
+}
+
 prepare_database() {
 	wait_for_database
+	ensure_database_exists
 	check_isolation
-	local state
+	local state version backup_dir=$ONE_VAR/backups
+	version=$(one_version)
 	state=$(database_state)
 	case $state in
-	0) one_log "database schema is current for OpenNebula $(one_version)" ;;
+	0) one_log "database schema is current for OpenNebula $version" ;;
 	1) prepare_bootstrap ;;
 	2)
+		if [ "$ONEDB_AUTO_UPGRADE" != true ]; then
+			one_die "the database schema is older than OpenNebula $version and ONEDB_AUTO_UPGRADE=false: upgrade it by hand with the new image: onedb backup $backup_dir/onedb-before-$version.sql, then onedb upgrade (run in a container of this image with the same database settings, oned stopped); or set ONEDB_AUTO_UPGRADE=true"
+		fi
 		local backup
-		backup="$ONE_VAR/backups/onedb-before-$(one_version)-$(date -u +%Y%m%dT%H%M%SZ).sql"
-		one_log "database schema is older than OpenNebula $(one_version): upgrading (backup: $backup)"
-		onedb upgrade --backup "$backup" || one_die "onedb upgrade failed; the backup taken before it is $backup"
+		backup="$backup_dir/onedb-before-$version-$(date -u +%Y%m%dT%H%M%SZ).sql"
+		one_log "database schema is older than OpenNebula $version: upgrading (backup: $backup)"
+		one_log "to roll back: restore $backup (onedb restore --force $backup), then roll back the image (or the chart) to the previous version"
+		if [ "$DB_BACKEND" = mysql ]; then
+			backup_database "$backup"
+			onedb upgrade --no-backup || one_die "onedb upgrade failed; restore the backup taken before it: onedb restore --force $backup"
+		else
+			onedb upgrade --backup "$backup" || one_die "onedb upgrade failed; the backup taken before it is $backup"
+		fi
+		one_log "database upgraded to OpenNebula $version; the backup $backup stays on the volume"
 		;;
-	3) one_die "the database was written by a newer OpenNebula than this image's $(one_version); run an image at least as new as the database (downgrades are not supported)" ;;
+	3)
+		local latest
+		latest=$(find "$backup_dir" -maxdepth 1 -name 'onedb-before-*.sql' -printf '%f\n' 2>/dev/null | sort | tail -n 1)
+		one_die "the database was written by a newer OpenNebula than this image's $version (downgrades are not supported): run an image at least as new as the database, or restore the backup taken before the upgrade with onedb restore --force $backup_dir/${latest:-onedb-before-<version>-<time>.sql} and then run the image it was taken with"
+		;;
 	esac
 }
 
@@ -194,27 +251,58 @@ prepare_bootstrap() {
 # --- drivers -----------------------------------------------------------------------------------------
 
 # Hypervisors receive their drivers from /var/lib/one/remotes, which lives on the volume: when the image's
-# OpenNebula version differs from the one recorded there, the image's drivers are copied over it (files
-# the packages do not ship are kept, as a package upgrade would).
+# OpenNebula version differs from the one recorded there, the image's drivers are copied over it. Files
+# the packages do not ship are kept; configuration files (remotes/etc) the operator changed are kept too,
+# as dpkg keeps modified conffiles, with the new version beside them as FILE.new. The manifest records the
+# shipped files' checksums to tell a modified file from an unmodified one on the next upgrade.
 sync_remotes() {
-	local marker=$ONE_VAR/.opennebula-image-version source=$ONE_ROOT/usr/share/one/image/remotes version recorded=''
+	local marker=$ONE_VAR/.opennebula-image-version manifest=$ONE_VAR/.opennebula-image-remotes.sha256
+	local source=$ONE_ROOT/usr/share/one/image/remotes target=$ONE_VAR/remotes version recorded='' rel shipped current
 	version=$(one_version)
 	[ -f "$marker" ] && recorded=$(<"$marker")
-	if [ "$recorded" = "$version" ] && [ -d "$ONE_VAR/remotes" ]; then return 0; fi
+	if [ "$recorded" = "$version" ] && [ -d "$target" ]; then return 0; fi
 	[ -d "$source" ] || one_die "$source is missing: the image was not built from docker/Dockerfile"
-	one_log "installing OpenNebula $version drivers into $ONE_VAR/remotes (volume had: ${recorded:-none})"
-	ensure_dir "$ONE_VAR/remotes" 0750
-	# Modes and times are kept; ownership becomes the running user (oneadmin in the chart).
-	cp -R --preserve=mode,timestamps "$source/." "$ONE_VAR/remotes/"
-	printf '%s\n' "$version" >"$marker"
-	own_file "$marker" 0644
+	one_log "installing OpenNebula $version drivers into $target (volume had: ${recorded:-none})"
+	ensure_dir "$target" 0750
+	local -A previous=()
+	if [ -f "$manifest" ]; then
+		while read -r shipped rel; do previous[$rel]=$shipped; done <"$manifest"
+	fi
+	local kept=()
+	while IFS= read -r -d '' rel; do
+		rel=${rel#./}
+		[ -f "$target/$rel" ] || continue
+		current=$(sha256sum "$target/$rel" | cut -d' ' -f1)
+		shipped=$(sha256sum "$source/$rel" | cut -d' ' -f1)
+		[ "$current" != "$shipped" ] || continue
+		# Unmodified: what the previous image shipped (or, without a manifest, nothing to compare: kept).
+		if [ -n "${previous[$rel]:-}" ] && [ "${previous[$rel]}" = "$current" ]; then continue; fi
+		kept+=("$rel")
+	done < <(cd "$source" && find ./etc -type f -print0 2>/dev/null)
+	local tmp
+	tmp=$(mktemp -d "$ONE_VAR/.remotes-sync.XXXXXX")
+	cp -R --preserve=mode,timestamps "$source/." "$tmp/"
+	for rel in "${kept[@]}"; do
+		mv -f "$tmp/$rel" "$tmp/$rel.new"
+		cp -p "$target/$rel" "$tmp/$rel"
+		one_log "kept your remotes/$rel; the new version is ${rel##*/}.new beside it"
+	done
+	cp -R --preserve=mode,timestamps "$tmp/." "$target/"
+	rm -rf "$tmp"
+	# Run as root (docker run), the copies would be root's: the drivers run as oneadmin.
+	if [ "$(id -u)" -eq 0 ]; then chown -R "$ONEADMIN_UID:$ONEADMIN_GID" "$target"; fi
+	(cd "$source" && find . -type f -print0 | xargs -0 -r sha256sum | sed 's#  \./#  #') | write_file "$manifest" 0644
+	printf '%s\n' "$version" | write_file "$marker" 0644
+	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$marker" "$manifest"; fi
 	[ -z "$recorded" ] || one_log "run 'onehost sync --force' so the hypervisors get the new drivers"
 }
 
 init_role() {
+	refuse_packaged_secrets
 	prepare_volume
 	prepare_ssh
 	prepare_database
 	sync_remotes
+	configure_network
 	one_log "init done"
 }
