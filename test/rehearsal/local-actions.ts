@@ -1,0 +1,167 @@
+// Third-party actions the workflows use, replaced by small local equivalents: the one table the rehearsal
+// consults for every `uses: owner/repo[/path]@ref` that is not one of this repository's own actions. Each
+// entry does, on this machine, the part of the real action the rest of the pipeline depends on, and says so
+// in the step's log. A workflow that starts using an action missing here fails its step naming it.
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export interface LocalActionContext {
+  /** The step's `with:`, evaluated, as text. */
+  readonly inputs: Record<string, string>;
+  readonly workspace: string;
+  /** The working tree as checkout would fetch it (a clone of HEAD with the uncommitted changes on top). */
+  readonly checkoutSource: string;
+  /** The run's output directory: code-scanning uploads and artifacts land under it. */
+  readonly outputDir: string;
+  /** The step's environment (HOME, DOCKER_CONFIG, PATH ...). */
+  readonly env: Record<string, string>;
+  log(line: string): void;
+}
+
+export interface LocalAction {
+  /** What the real action does and what stands in for it here (printed in the step's log). */
+  readonly description: string;
+  /** Returns the step's outputs. Throws to fail the step. */
+  run(context: LocalActionContext): Record<string, string> | void;
+}
+
+const inWorkspace = (context: LocalActionContext, path: string) =>
+  isAbsolute(path) ? path : resolve(context.workspace, path);
+
+function copyTree(source: string, target: string): void {
+  mkdirSync(target, { recursive: true });
+  execFileSync('cp', ['-a', `${source}/.`, target]);
+}
+
+function checkout(context: LocalActionContext): Record<string, string> {
+  const target = inWorkspace(context, context.inputs.path || '.');
+  copyTree(context.checkoutSource, target);
+  const ref = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: target, encoding: 'utf8' }).trim();
+  context.log(
+    `checked out the working tree (HEAD ${ref.slice(0, 12)} plus uncommitted changes) into ${target}`,
+  );
+  return { ref: 'HEAD', commit: ref };
+}
+
+function toolPresent(context: LocalActionContext, tool: string, what: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { env: context.env, stdio: 'ignore' });
+  } catch {
+    throw new Error(`${what}: ${tool} is not on PATH (the rehearsal uses the installed ${tool} instead)`);
+  }
+  context.log(`using the installed ${tool}`);
+}
+
+function uploadSarif(context: LocalActionContext): Record<string, string> {
+  const file = inWorkspace(context, context.inputs.sarif_file || '../results');
+  if (!existsSync(file))
+    throw new Error(`upload-sarif: sarif_file ${context.inputs.sarif_file} does not exist`);
+  const files = statSync(file).isDirectory()
+    ? readdirSync(file)
+        .filter((name) => name.endsWith('.sarif'))
+        .map((name) => join(file, name))
+    : [file];
+  const category = (context.inputs.category || 'default').replace(/[^\w.-]+/g, '_');
+  const target = join(context.outputDir, 'code-scanning', category);
+  mkdirSync(target, { recursive: true });
+  for (const path of files) {
+    const sarif = JSON.parse(readFileSync(path, 'utf8')) as { version?: string; runs?: unknown[] };
+    if (sarif.version !== '2.1.0' || !Array.isArray(sarif.runs)) {
+      throw new Error(`upload-sarif: ${path} is not SARIF 2.1.0 (code scanning would refuse it)`);
+    }
+    copyFileSync(path, join(target, basename(path)));
+  }
+  context.log(`code scanning upload → ${target} (${files.length} file(s))`);
+  return { 'sarif-id': `local-${category}` };
+}
+
+function uploadArtifact(context: LocalActionContext): Record<string, string> {
+  const name = context.inputs.name || 'artifact';
+  const target = join(context.outputDir, 'artifacts', name);
+  const paths = (context.inputs.path ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  let copied = 0;
+  for (const path of paths) {
+    const source = inWorkspace(context, path);
+    if (!existsSync(source)) continue;
+    const destination = join(target, relative(context.workspace, source).replace(/^(\.\.\/)+/, ''));
+    mkdirSync(dirname(destination), { recursive: true });
+    if (statSync(source).isDirectory()) copyTree(source, destination);
+    else copyFileSync(source, destination);
+    copied += 1;
+  }
+  const missing = context.inputs['if-no-files-found'] || 'warn';
+  if (copied === 0 && missing === 'error') throw new Error(`upload-artifact: no files found for ${name}`);
+  if (copied === 0) context.log(`upload-artifact: no files found for ${name}`);
+  else context.log(`artifact ${name} → ${target} (${copied} path(s))`);
+  return { 'artifact-id': name };
+}
+
+/** docker/login-action: the registry's credentials in the Docker config file the builders and actions read. */
+function login(context: LocalActionContext): void {
+  const registry = context.inputs.registry || 'docker.io';
+  const { username = '', password = '' } = context.inputs;
+  if (!username || !password) throw new Error('login-action: username and password are required');
+  const dir = context.env.DOCKER_CONFIG || join(context.env.HOME ?? context.workspace, '.docker');
+  const file = join(dir, 'config.json');
+  const config = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { auths?: Record<string, { auth: string }> })
+    : {};
+  config.auths = {
+    ...config.auths,
+    [registry]: { auth: Buffer.from(`${username}:${password}`).toString('base64') },
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  context.log(`logged in to ${registry} (credentials in ${file})`);
+}
+
+export const LOCAL_ACTIONS: Record<string, LocalAction> = {
+  'actions/checkout': { description: 'the working tree (HEAD and uncommitted changes)', run: checkout },
+  'actions/setup-node': {
+    description: 'the installed node',
+    run: (context) => toolPresent(context, 'node', 'setup-node'),
+  },
+  'actions/setup-go': {
+    description: 'the installed go',
+    run: (context) => toolPresent(context, 'go', 'setup-go'),
+  },
+  'actions/setup-python': {
+    description: 'the installed python3',
+    run: (context) => toolPresent(context, 'python3', 'setup-python'),
+  },
+  'azure/setup-helm': {
+    description: 'the pinned helm from test/tools',
+    run: (context) => toolPresent(context, 'helm', 'setup-helm'),
+  },
+  'docker/setup-qemu-action': {
+    description: 'nothing: the rehearsal builds for the host platform',
+    run: (context) => context.log('QEMU not set up: the rehearsal builds for the host platform only'),
+  },
+  'docker/setup-buildx-action': {
+    description: 'the builder the rehearsal found (docker, podman or buildah)',
+    run: (context) => context.log('no buildx builder created: the rehearsal passes the builder it found'),
+  },
+  'docker/login-action': { description: 'a Docker config file with the credentials', run: login },
+  'github/codeql-action/upload-sarif': {
+    description: 'a copy under <run>/code-scanning/<category>/',
+    run: uploadSarif,
+  },
+  'actions/upload-artifact': { description: 'a copy under <run>/artifacts/<name>/', run: uploadArtifact },
+};
+
+/** `owner/repo[/path]@ref` → the table key `owner/repo[/path]`. */
+export function localActionKey(uses: string): string {
+  return uses.split('@')[0]!.replace(/\/+$/, '');
+}

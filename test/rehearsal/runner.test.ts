@@ -1,0 +1,202 @@
+// The rehearsal's workflow runner on small workflows of its own (test/fixtures/rehearsal/repo): job order,
+// reusable workflows with typed inputs and secrets, step files, status functions, matrices, local
+// equivalents of third-party actions, redirected inputs, masking and re-runs of failed jobs.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/tools.js';
+import { WorkflowRunner, type RunOptions, type RunRecord } from './runner.js';
+import { expandMatrix, jobOrder, typedInputs } from './workflow.js';
+
+let repo: string;
+let scratch: string;
+let runs = 0;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'rehearsal-runner-'));
+  repo = join(scratch, 'repo');
+  cpSync(join(REPO_ROOT, 'test/fixtures/rehearsal/repo'), repo, { recursive: true });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: repo,
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    });
+  git('init', '--quiet', '--initial-branch', 'main');
+  git('add', '--all');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'fixture');
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function run(workflow: string, options: Partial<RunOptions> = {}): Promise<RunRecord> {
+  runs += 1;
+  return new WorkflowRunner({
+    checkoutSource: repo,
+    workflow: `.github/workflows/${workflow}`,
+    runDir: join(scratch, `run-${runs}`),
+    event: { name: 'workflow_dispatch' },
+    github: { repository: 'example/fixture', token: 'ghs_faketoken1234' },
+    baseEnv: { PATH: process.env.PATH ?? '', HOME: scratch },
+    ...options,
+  }).run();
+}
+
+const job = (record: RunRecord, id: string) => {
+  const found = record.jobs.find((candidate) => candidate.id === id);
+  if (!found) throw new Error(`no job ${id} in ${record.jobs.map((j) => j.id).join(', ')}`);
+  return found;
+};
+const step = (record: RunRecord, jobId: string, stepId: string) => {
+  const found = job(record, jobId).steps.find((candidate) => candidate.id === stepId);
+  if (!found) throw new Error(`no step ${stepId} in ${jobId}`);
+  return found;
+};
+
+describe('workflow rules', () => {
+  it('orders jobs after the jobs they need and names a missing one or a cycle', () => {
+    expect(jobOrder({ c: { needs: ['a', 'b'] }, b: { needs: 'a' }, a: {} })).toEqual(['a', 'b', 'c']);
+    expect(() => jobOrder({ a: { needs: 'ghost' } })).toThrow(/job a needs ghost/);
+    expect(() => jobOrder({ a: { needs: 'b' }, b: { needs: 'a' } })).toThrow(/cycle: a → b → a/);
+  });
+
+  it('types inputs by their declaration and refuses undeclared or missing ones', () => {
+    const specs = {
+      force: { type: 'boolean' as const, default: false },
+      version: { type: 'string' as const, required: true },
+    };
+    expect(typedInputs(specs, { force: 'true', version: '7.4.0' }, 'w')).toEqual({
+      force: true,
+      version: '7.4.0',
+    });
+    expect(() => typedInputs(specs, { version: '1', colour: 'red' }, 'w')).toThrow(
+      /input "colour" is not declared/,
+    );
+    expect(() => typedInputs(specs, {}, 'w')).toThrow(/required input "version"/);
+    expect(() => typedInputs(specs, { force: 'maybe', version: '1' }, 'w')).toThrow(/must be a boolean/);
+  });
+
+  it('expands a matrix: cross product, exclude, include (added where it changes no original value)', () => {
+    expect(
+      expandMatrix({
+        a: [1, 2],
+        b: ['x'],
+        exclude: [{ a: 2 }],
+        include: [{ a: 1, c: true }, { d: 4 }, { a: 3 }],
+      }),
+    ).toEqual([{ a: 1, b: 'x', c: true, d: 4 }, { a: 3 }]);
+    expect(expandMatrix({ include: [{ version: '7.4.0' }] })).toEqual([{ version: '7.4.0' }]);
+  });
+});
+
+describe('running a workflow', () => {
+  it('runs jobs and a reusable workflow in needs order, passing outputs, env files and typed inputs', async () => {
+    const record = await run('pipeline.yml', {
+      vars: { IS_NEW: 'true', DEFAULT_VERSION: '7.4.0' },
+      secrets: { PASSWORD: 'hunter2-secret' },
+      inputOverrides: { echo: { endpoint: 'http://127.0.0.1:9/stand-in' } },
+    });
+    expect(record.result).toBe('success');
+    expect(record.jobs.map((j) => j.id)).toEqual([
+      'detect',
+      'publish/image',
+      'publish/chart',
+      'publish',
+      'report',
+    ]);
+    const detect = job(record, 'detect');
+    expect(detect.outputs).toEqual({
+      'is-new': 'true',
+      version: '7.4.0',
+      echoed: 'hello from example/fixture / set by decide / 7.4.0',
+      'token-default': 'ghs_faketoken1234',
+      hyphen: 'hyphen kept',
+      endpoint: 'http://127.0.0.1:9/stand-in',
+    });
+    expect(step(record, 'detect', 'echo').redirected).toEqual({ endpoint: 'http://127.0.0.1:9/stand-in' });
+    expect(step(record, 'detect', 'decide').summary).toBe('### decided 7.4.0\n');
+    expect(step(record, 'publish/image', 'push').outputs).toEqual({ pushed: 'true', typed: 'true' });
+    expect(job(record, 'publish').outputs).toEqual({ pushed: 'true', chart: 'success' });
+    expect(step(record, 'publish/chart', '__step1').summary).toBe('chart for 7.4.0\n');
+    expect(step(record, 'report', '__step1').summary).toBe('publish success, pushed true\n');
+    const log = readFileSync(step(record, 'publish/image', 'push').log, 'utf8');
+    expect(log).toContain('the password is ***');
+    expect(log).not.toContain('hunter2-secret');
+  });
+
+  it("skips a job whose if: is false, and its dependants' success() with it", async () => {
+    const record = await run('pipeline.yml', { vars: { IS_NEW: 'false', DEFAULT_VERSION: '7.4.0' } });
+    expect(record.result).toBe('success');
+    expect(job(record, 'publish').result).toBe('skipped');
+    expect(record.jobs.some((j) => j.id.startsWith('publish/'))).toBe(false);
+    expect(step(record, 'report', '__step1').summary).toBe('publish skipped, pushed \n');
+  });
+
+  it('runs the schedule event with an empty inputs context, and workflow_dispatch inputs typed', async () => {
+    const scheduled = await run('pipeline.yml', { event: { name: 'schedule' }, vars: { IS_NEW: 'false' } });
+    expect(job(scheduled, 'publish').result).toBe('skipped');
+    const forced = await run('pipeline.yml', {
+      event: { name: 'workflow_dispatch', inputs: { force: 'true', version: '7.2.1' } },
+      vars: { IS_NEW: 'false' },
+    });
+    expect(job(forced, 'publish').result).toBe('success');
+    expect(job(forced, 'detect').outputs.version).toBe('7.2.1');
+  });
+
+  it('fails a step, skips the rest but always() and failure() steps, and honours continue-on-error', async () => {
+    const record = await run('statuses.yml');
+    expect(record.result).toBe('failure');
+    const build = job(record, 'build');
+    expect(build.result).toBe('failure');
+    expect(build.steps.map((s) => [s.id, s.outcome, s.conclusion])).toEqual([
+      ['tolerated', 'failure', 'success'],
+      ['scan', 'failure', 'failure'],
+      ['after-failure', 'skipped', 'skipped'],
+      ['on-failure', 'success', 'success'],
+      ['upload', 'success', 'success'],
+      ['artifact', 'skipped', 'skipped'],
+    ]);
+    expect(step(record, 'build', 'scan').errors).toEqual(['exited with code 1']);
+    expect(build.outputs.gate).toBe('failed');
+    const runDir = join(scratch, `run-${runs}`);
+    expect(existsSync(join(runDir, 'code-scanning/trivy-7.4/results.sarif'))).toBe(true);
+    expect(job(record, 'after').result).toBe('skipped');
+    expect(job(record, 'cleanup').result).toBe('success');
+    expect(step(record, 'cleanup', '__step1').summary).toBe('gate failed\n');
+  });
+
+  it('expands a matrix from an output and fails a step whose action has no local equivalent, naming it', async () => {
+    const record = await run('matrix.yml');
+    expect(job(record, 'build (7.2.0)').result).toBe('success');
+    expect(step(record, 'build (7.4.0)', '__step1').summary).toBe('built 7.4.0\n');
+    const unknown = step(record, 'unknown', '__step1');
+    expect(unknown.outcome).toBe('failure');
+    expect(unknown.errors[0]).toMatch(/no local equivalent of example\/not-rehearsed .*local-actions\.ts/);
+  });
+
+  it('refuses to redirect an input the action does not declare', async () => {
+    const record = await run('pipeline.yml', {
+      vars: { IS_NEW: 'false' },
+      inputOverrides: { echo: { 'repository-url': 'http://127.0.0.1:9' } },
+    });
+    expect(step(record, 'detect', 'echo').errors[0]).toMatch(
+      /redirects input "repository-url" of \.\/actions\/echo, which its action\.yml does not declare/,
+    );
+  });
+
+  it('re-runs only failed jobs, keeping what succeeded and its outputs', async () => {
+    const first = await run('statuses.yml');
+    const again = await run('statuses.yml', { previous: first });
+    expect(again.attempt).toBe(2);
+    expect(job(again, 'build').result).toBe('failure');
+    const rerun = await run('pipeline.yml', {
+      vars: { IS_NEW: 'true', DEFAULT_VERSION: '7.4.0' },
+      previous: {
+        ...first,
+        jobs: [{ ...job(first, 'build'), id: 'detect', result: 'success', outputs: { 'is-new': 'false' } }],
+      },
+    });
+    expect(job(rerun, 'detect').note).toBe('kept from attempt 1');
+    expect(job(rerun, 'publish').result).toBe('skipped');
+  });
+});

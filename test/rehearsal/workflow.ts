@@ -1,0 +1,178 @@
+// The parts of a GitHub Actions workflow file the rehearsal runs, and the pure rules the runner applies to
+// them: job order from `needs`, matrix expansion and typed `workflow_call`/`workflow_dispatch` inputs.
+// Expressions are evaluated by test/support/github-expressions.ts.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { Value } from '../support/github-expressions.js';
+
+export interface Step {
+  id?: string;
+  name?: string;
+  if?: string | boolean;
+  uses?: string;
+  run?: string;
+  shell?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  'working-directory'?: string;
+  'continue-on-error'?: boolean | string;
+  'timeout-minutes'?: number;
+}
+
+export interface Job {
+  name?: string;
+  needs?: string | string[];
+  if?: string | boolean;
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: 'inherit' | Record<string, unknown>;
+  env?: Record<string, unknown>;
+  outputs?: Record<string, string>;
+  strategy?: { matrix?: unknown; 'fail-fast'?: boolean };
+  steps?: Step[];
+  'continue-on-error'?: boolean | string;
+  'timeout-minutes'?: number;
+}
+
+export interface InputSpec {
+  type?: 'string' | 'boolean' | 'number' | 'choice' | 'environment';
+  default?: unknown;
+  required?: boolean;
+}
+
+export interface Workflow {
+  name?: string;
+  on?: unknown;
+  env?: Record<string, unknown>;
+  jobs: Record<string, Job>;
+}
+
+export function loadWorkflow(path: string): Workflow {
+  const workflow = parse(readFileSync(path, 'utf8')) as Workflow | null;
+  if (!workflow || typeof workflow !== 'object' || !workflow.jobs || typeof workflow.jobs !== 'object') {
+    throw new Error(`${path}: not a workflow (no jobs:)`);
+  }
+  return workflow;
+}
+
+export const needsOf = (job: Job): string[] =>
+  job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
+
+/** Job ids in an order where every job comes after the jobs it needs (file order among equals). */
+export function jobOrder(jobs: Record<string, Job>): string[] {
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, path: string[]) => {
+    if (state.get(id) === 'done') return;
+    if (!(id in jobs)) throw new Error(`job ${path.at(-1)} needs ${id}, which the workflow does not define`);
+    if (state.get(id) === 'visiting')
+      throw new Error(`jobs need each other in a cycle: ${[...path, id].join(' → ')}`);
+    state.set(id, 'visiting');
+    for (const need of needsOf(jobs[id]!)) visit(need, [...path, id]);
+    state.set(id, 'done');
+    order.push(id);
+  };
+  for (const id of Object.keys(jobs)) visit(id, []);
+  return order;
+}
+
+/** The `on:` section's inputs for an event (workflow_dispatch or workflow_call). */
+export function eventInputs(workflow: Workflow, event: string): Record<string, InputSpec> {
+  const on = workflow.on;
+  if (!on || typeof on !== 'object' || Array.isArray(on)) return {};
+  const trigger = (on as Record<string, unknown>)[event];
+  if (!trigger || typeof trigger !== 'object') return {};
+  return ((trigger as { inputs?: Record<string, InputSpec> }).inputs ?? {}) as Record<string, InputSpec>;
+}
+
+export function declaresEvent(workflow: Workflow, event: string): boolean {
+  const on = workflow.on;
+  if (typeof on === 'string') return on === event;
+  if (Array.isArray(on)) return on.includes(event);
+  return !!on && typeof on === 'object' && event in on;
+}
+
+/**
+ * The `inputs` context: given values typed by their declaration, defaults filled in, undeclared or missing
+ * required inputs refused (as GitHub refuses the call).
+ */
+export function typedInputs(
+  specs: Record<string, InputSpec>,
+  given: Record<string, Value>,
+  where: string,
+): Record<string, Value> {
+  for (const name of Object.keys(given)) {
+    if (!(name in specs)) throw new Error(`${where}: input "${name}" is not declared by the workflow`);
+  }
+  const inputs: Record<string, Value> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = name in given ? given[name]! : ((spec.default ?? null) as Value);
+    if (value === null && spec.required) throw new Error(`${where}: required input "${name}" was not given`);
+    inputs[name] = coerceInput(value, spec.type ?? 'string', `${where}: input "${name}"`);
+  }
+  return inputs;
+}
+
+function coerceInput(value: Value, type: string, what: string): Value {
+  if (value === null) return type === 'boolean' ? false : type === 'number' ? 0 : '';
+  if (type === 'boolean') {
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    throw new Error(`${what} must be a boolean, got ${JSON.stringify(value)}`);
+  }
+  if (type === 'number') {
+    const number = Number(value);
+    if (Number.isNaN(number)) throw new Error(`${what} must be a number, got ${JSON.stringify(value)}`);
+    return number;
+  }
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
+}
+
+/** Matrix combinations of `strategy.matrix` (already evaluated): the cross product, then exclude, include. */
+export function expandMatrix(matrix: Value | undefined): Array<Record<string, Value>> {
+  if (matrix === undefined || matrix === null) return [{}];
+  if (typeof matrix !== 'object' || Array.isArray(matrix)) {
+    throw new Error(`strategy.matrix must be a mapping, got ${JSON.stringify(matrix)}`);
+  }
+  const { include, exclude, ...axes } = matrix;
+  let combinations: Array<Record<string, Value>> = [{}];
+  for (const [key, values] of Object.entries(axes)) {
+    if (!Array.isArray(values)) throw new Error(`strategy.matrix.${key} must be a list`);
+    combinations = combinations.flatMap((combination) =>
+      values.map((value) => ({ ...combination, [key]: value })),
+    );
+  }
+  if (Object.keys(axes).length === 0) combinations = [];
+  const excluded = Array.isArray(exclude) ? exclude : [];
+  combinations = combinations.filter(
+    (combination) =>
+      !excluded.some(
+        (rule) =>
+          !!rule &&
+          typeof rule === 'object' &&
+          Object.entries(rule).every(
+            ([key, value]) => JSON.stringify(combination[key]) === JSON.stringify(value),
+          ),
+      ),
+  );
+  for (const extra of Array.isArray(include) ? include : []) {
+    if (!extra || typeof extra !== 'object' || Array.isArray(extra)) continue;
+    const originalKeys = Object.keys(axes);
+    let merged = false;
+    for (const combination of combinations) {
+      const fits = originalKeys.every(
+        (key) => !(key in extra) || JSON.stringify(extra[key]) === JSON.stringify(combination[key]),
+      );
+      if (fits && originalKeys.length > 0) {
+        Object.assign(combination, extra);
+        merged = true;
+      }
+    }
+    if (!merged) combinations.push({ ...extra });
+  }
+  return combinations;
+}
