@@ -1,0 +1,177 @@
+// The chart's GitHub release `<chart>-<version>`: created as a draft, the .tgz attached, then published, so
+// it works where releases are immutable (assets are frozen at publish). Published chart versions are
+// immutable here too: the same version with another digest is an error naming both digests.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { GitHubApiError, type GitHubClient } from '../../shared/src/github-api.js';
+
+export interface ReleaseAsset {
+  id: number;
+  name: string;
+  url: string;
+  browser_download_url: string;
+  /** "sha256:<hex>" (GitHub has listed it since 2025); older assets lack it. */
+  digest?: string | null;
+  state?: string;
+}
+
+export interface Release {
+  id: number;
+  tag_name: string;
+  html_url: string;
+  upload_url: string;
+  draft: boolean;
+  immutable?: boolean;
+  assets: ReleaseAsset[];
+}
+
+export interface ReleaseOutcome {
+  /** Whether this run created or published anything. */
+  published: boolean;
+  release: Release;
+  asset: ReleaseAsset;
+}
+
+export function releaseTag(chart: string, version: string): string {
+  return `${chart}-${version}`;
+}
+
+/** Every release of the repository, every page. */
+export async function listReleases(client: GitHubClient, repository: string): Promise<Release[]> {
+  return client.list<Release>(`/repos/${repository}/releases?per_page=100`);
+}
+
+export function findRelease(releases: Release[], tag: string): { published?: Release; drafts: Release[] } {
+  const matching = releases.filter((r) => r.tag_name === tag);
+  return { published: matching.find((r) => !r.draft), drafts: matching.filter((r) => r.draft) };
+}
+
+/** The SHA-256 (hex) of an asset: from its digest field, else by downloading it. */
+export async function assetSha256(client: GitHubClient, asset: ReleaseAsset): Promise<string> {
+  const listed = asset.digest ?? undefined;
+  if (listed && /^sha256:[0-9a-f]{64}$/.test(listed)) return listed.slice('sha256:'.length);
+  const response = await client.request(asset.url, { headers: { accept: 'application/octet-stream' } });
+  if (!response.ok) return client.fail(response, 'GET');
+  return createHash('sha256')
+    .update(Buffer.from(await response.arrayBuffer()))
+    .digest('hex');
+}
+
+function conflict(tag: string, name: string, theirs: string, ours: string): Error {
+  return new Error(
+    `release ${tag} already has ${name} with digest sha256:${theirs}, but this package has sha256:${ours}; ` +
+      'published chart versions are immutable: publish a new chart version',
+  );
+}
+
+export interface PublishRequest {
+  repository: string;
+  tag: string;
+  packagePath: string;
+  digest: string;
+  targetCommitish: string | undefined;
+  name: string;
+  body: string;
+}
+
+function uploadUrl(release: Release, fileName: string): string {
+  const base = release.upload_url.replace(/\{[^}]*\}$/, '');
+  return `${base}?name=${encodeURIComponent(fileName)}`;
+}
+
+async function upload(
+  client: GitHubClient,
+  release: Release,
+  path: string,
+  fileName: string,
+): Promise<ReleaseAsset> {
+  const data = readFileSync(path);
+  return client.json<ReleaseAsset>(uploadUrl(release, fileName), {
+    method: 'POST',
+    headers: { 'content-type': 'application/gzip', 'content-length': String(data.length) },
+    body: () => new Uint8Array(data),
+  });
+}
+
+/**
+ * Makes sure the release exists, published, with this exact package attached. An already published release
+ * with the same digest is left alone (published: false).
+ */
+export async function publishRelease(
+  client: GitHubClient,
+  request: PublishRequest,
+  releases: Release[],
+  log: (message: string) => void,
+): Promise<ReleaseOutcome> {
+  const fileName = request.packagePath.split('/').pop()!;
+  const { published, drafts } = findRelease(releases, request.tag);
+  if (published) {
+    const asset = published.assets.find((a) => a.name === fileName);
+    if (asset) {
+      const theirs = await assetSha256(client, asset);
+      if (theirs !== request.digest) throw conflict(request.tag, fileName, theirs, request.digest);
+      log(`Release ${request.tag} is already published with this package (sha256:${theirs})`);
+      return { published: false, release: published, asset };
+    }
+    if (published.immutable) {
+      throw new Error(
+        `release ${request.tag} is published and immutable without ${fileName}; it cannot be attached any more: ` +
+          'publish a new chart version',
+      );
+    }
+    log(`Release ${request.tag} is published without ${fileName}; attaching it`);
+    const attached = await upload(client, published, request.packagePath, fileName);
+    return { published: true, release: published, asset: attached };
+  }
+
+  // A draft left by an interrupted run is finished rather than duplicated.
+  let draft = drafts[0];
+  if (draft) {
+    log(`Finishing the draft release ${request.tag} left by an earlier run`);
+  } else {
+    draft = await client.json<Release>(`/repos/${request.repository}/releases`, {
+      method: 'POST',
+      body: JSON.stringify({
+        tag_name: request.tag,
+        name: request.name,
+        body: request.body,
+        draft: true,
+        ...(request.targetCommitish ? { target_commitish: request.targetCommitish } : {}),
+      }),
+      headers: { 'content-type': 'application/json' },
+    });
+    log(`Created the draft release ${request.tag}`);
+  }
+  const existing = draft.assets.find((a) => a.name === fileName);
+  if (existing) {
+    const theirs = await assetSha256(client, existing);
+    if (theirs !== request.digest) {
+      // A draft is not published yet: its stale asset is replaced.
+      const response = await client.request(existing.url, { method: 'DELETE' });
+      if (!response.ok && response.status !== 404) await client.fail(response, 'DELETE');
+      await upload(client, draft, request.packagePath, fileName);
+    }
+  } else {
+    await upload(client, draft, request.packagePath, fileName);
+  }
+  let release: Release;
+  try {
+    release = await client.json<Release>(`/repos/${request.repository}/releases/${draft.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ draft: false, tag_name: request.tag }),
+      headers: { 'content-type': 'application/json' },
+    });
+  } catch (error) {
+    if (error instanceof GitHubApiError && error.codes.includes('already_exists')) {
+      throw new Error(
+        `release ${request.tag}: another release with this tag was published meanwhile (${error.message})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const asset = release.assets.find((a) => a.name === fileName);
+  if (!asset) throw new Error(`release ${request.tag} was published without ${fileName}`);
+  log(`Published the release ${request.tag}: ${release.html_url}`);
+  return { published: true, release, asset };
+}
