@@ -6,6 +6,7 @@ import {
   cpSync,
   existsSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   readFileSync,
   rmSync,
@@ -192,5 +193,20 @@ describe('atomic configuration writes', () => {
     const after = statSync(file);
     expect(after.uid).toBe(9869);
     expect(after.mode & 0o777).toBe(0o640);
+  });
+});
+
+describe('log files of the daemons that only log to files', () => {
+  it('are regular files the role streams, not links to /dev/stdout a daemon dropped to oneadmin cannot reopen', async () => {
+    mkdirSync(volume('.one'), { recursive: true });
+    writeFileSync(volume('.one/oneflow_auth'), 'serveradmin:x\n');
+    const run = await runEntrypoint(['oneflow'], {
+      ONE_ROOT: root,
+      ONE_VERSION: '7.4.0',
+      ONE_AUTH_WAIT_TIMEOUT: '2',
+    });
+    expect(run.stderr).toContain('starting oneflow');
+    const log = lstatSync(join(root, 'var/log/one/oneflow.log'));
+    expect(log.isFile()).toBe(true);
   });
 });

@@ -196,6 +196,7 @@ describe('docker/README.md', () => {
 });
 
 describe('supervisord configuration of the all role', () => {
+  const readme = read('README.md');
   it('runs every long-running role through the entrypoint', () => {
     const conf = read('rootfs/etc/supervisor/opennebula.conf');
     const programs = [...conf.matchAll(/^\[program:([^\]]+)\]\ncommand=(.*)$/gm)].map((m) => [m[1], m[2]]);
@@ -205,5 +206,15 @@ describe('supervisord configuration of the all role', () => {
     expect(roles.map(([name, command]) => `${name}=${command!.split(' ')[1]}`).sort()).toEqual(
       ['fireedge', 'guacd', 'hem', 'oned', 'oneflow', 'onegate', 'sshd'].map((r) => `${r}=${r}`).sort(),
     );
+    // Nothing else: the roles that need the ssh-socks cleaner (oned, hem) run it themselves.
+    const every = [...conf.matchAll(/^\[program:([^\]]+)\]$/gm)].map((m) => m[1]);
+    expect(every.sort()).toEqual(roles.map(([name]) => name).sort());
+  });
+
+  it('gives oned as long to stop as the documented grace period', () => {
+    const conf = read('rootfs/etc/supervisor/opennebula.conf');
+    const oned = /^\[program:oned\]\n(?:.*\n)*?stopwaitsecs=(\d+)$/m.exec(conf);
+    expect(Number(oned?.[1])).toBeGreaterThanOrEqual(60);
+    expect(readme).toMatch(/give the container at least 60 s/);
   });
 });
