@@ -278,7 +278,7 @@ export class WorkflowRunner {
       result,
       outputs,
       durationMs: Date.now() - started,
-      note: file,
+      note: `calls ${file}`,
     });
     return { result, outputs, failedAncestor: false };
   }

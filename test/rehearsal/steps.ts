@@ -267,6 +267,8 @@ async function runOwnAction(
     }
   }
   const main = join(dir, metadata.runs.main);
+  if (!existsSync(main))
+    throw new Error(`${uses}: ${metadata.runs.main} does not exist (bundle the action: npm run build)`);
   const execution = await spawnStep(runner, process.execPath, [main], {
     cwd: workspace,
     env: { ...env, ...inputEnv, GITHUB_ACTION_PATH: dir },

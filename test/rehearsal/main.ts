@@ -1,0 +1,151 @@
+// `npm run main`: the whole release pipeline rehearsed on this machine (see rehearse.ts), then run again
+// right after to show that a second run detects nothing new and publishes nothing; prints a short report
+// and the path of an HTML page with every step's job summary. `--live`: the real upstreams and the real
+// docker/ context, publishing nothing.
+//
+// Usage: node --import ./test/rehearsal/register.mjs test/rehearsal/main.ts [--live] [--out DIR]
+//        [--context DIR] [--verbose]
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../support/tools.js';
+import { checkLiveReachability, liveUpstreams } from './live.js';
+import {
+  closeSession,
+  openSession,
+  publishedTags,
+  runPipeline,
+  timed,
+  type PipelineRun,
+  type Session,
+  type SessionSettings,
+} from './rehearse.js';
+import { describeRun, describeStages, runFacts, summaryPagePath, writeSummaryPage } from './report.js';
+import { checkAsUser, type UserCheck } from './user-check.js';
+
+export interface RehearsalOutcome {
+  ok: boolean;
+  report: string;
+  page: string;
+  runs: PipelineRun[];
+  problems: string[];
+}
+
+/** The chart's default image: what the live rehearsal compares published tags against. */
+export function chartDefaultImage(): string {
+  const values = parse(readFileSync(join(REPO_ROOT, 'chart/opennebula/values.yaml'), 'utf8')) as {
+    image: { repository: string };
+  };
+  return values.image.repository;
+}
+
+/** Runs the rehearsal; the session is opened and closed here. */
+export async function rehearse(settings: SessionSettings): Promise<RehearsalOutcome> {
+  const session = await openSession(settings);
+  try {
+    return settings.live ? await rehearseLive(session) : await rehearseOffline(session);
+  } finally {
+    await closeSession(session);
+  }
+}
+
+async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
+  const image = session.standIns!.image;
+  const problems: string[] = [];
+  const first = await runPipeline(session, 'run-1');
+  const afterFirst = await publishedTags(image);
+  const facts = runFacts('run 1', first.record);
+  if (first.record.result !== 'success') problems.push(`run 1 finished ${first.record.result}`);
+  let userCheck: UserCheck | undefined;
+  if (facts.chart?.indexUrl && facts.image?.digest) {
+    userCheck = await timed(session, 'user check', () =>
+      checkAsUser(session, { indexUrl: facts.chart!.indexUrl, image, facts, published: afterFirst }),
+    );
+    problems.push(...userCheck.problems);
+  } else {
+    problems.push('run 1 published no chart, so there is nothing to install');
+  }
+  const second = await runPipeline(session, 'run-2');
+  const afterSecond = await publishedTags(image);
+  const secondFacts = runFacts('run 2 (right after)', second.record);
+  if (secondFacts.detected?.isNew !== 'false')
+    problems.push('run 2 did not find everything already published');
+  if (JSON.stringify(afterSecond) !== JSON.stringify(afterFirst)) problems.push('run 2 changed the registry');
+  if (secondFacts.image || secondFacts.chart) problems.push('run 2 built or published something');
+  if (second.record.result !== 'success') problems.push(`run 2 finished ${second.record.result}`);
+  const report = [
+    ...describeRun(facts, afterFirst, image),
+    ...(userCheck ? userCheck.lines : []),
+    ...describeRun(secondFacts, afterSecond, image),
+    `  registry   unchanged: ${JSON.stringify(afterSecond) === JSON.stringify(afterFirst)}`,
+    `stages: ${describeStages(session.stages)}`,
+    ...problems.map((problem) => `PROBLEM: ${problem}`),
+  ].join('\n');
+  const page = writeSummaryPage(summaryPagePath(session.settings.outDir), report, [
+    { label: 'Run 1', record: first.record },
+    { label: 'Run 2 (right after)', record: second.record },
+  ]);
+  return { ok: problems.length === 0, report, page, runs: [first, second], problems };
+}
+
+async function rehearseLive(session: Session): Promise<RehearsalOutcome> {
+  const live = { ...session, liveImage: chartDefaultImage() };
+  const run = await runPipeline(live, 'live (dry run)');
+  const facts = runFacts('live dry run', run.record);
+  const problems = run.record.result === 'success' ? [] : [`the live dry run finished ${run.record.result}`];
+  const report = [
+    ...describeRun(facts, {}, live.liveImage),
+    '  published  nothing (dry run)',
+    `stages: ${describeStages(session.stages)}`,
+    ...problems.map((problem) => `PROBLEM: ${problem}`),
+  ].join('\n');
+  const page = writeSummaryPage(summaryPagePath(session.settings.outDir), report, [
+    { label: 'Live dry run', record: run.record },
+  ]);
+  return { ok: problems.length === 0, report, page, runs: [run], problems };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      live: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      context: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const outDir = values.out ? resolve(values.out) : mkdtempSync(join(tmpdir(), 'opennebula-rehearsal-'));
+  if (values.live) {
+    const unreachable = await checkLiveReachability(liveUpstreams(chartDefaultImage()));
+    if (unreachable.length) {
+      console.error('error: --live rehearses against the real upstreams, and these cannot be reached:');
+      for (const line of unreachable) console.error(`  - ${line}`);
+      console.error('Without network, run the offline rehearsal: npm run main');
+      return 2;
+    }
+  }
+  const outcome = await rehearse({
+    outDir,
+    live: values.live,
+    ...(values.context ? { context: resolve(values.context) } : {}),
+    log: (line) => {
+      if (values.verbose || !line.startsWith('[rehearsal]     ')) console.error(line);
+    },
+  });
+  console.log(`\n${outcome.report}`);
+  console.log(`\nJob summaries: ${outcome.page}`);
+  console.log(`Run files and logs: ${outDir}`);
+  return outcome.ok ? 0 : 1;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.dirname, 'main.ts')) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,203 @@
+// The rehearsal of the release pipeline: .github/workflows/release.yml run by the workflow runner against
+// the stand-ins (or, with live, against the real upstreams with publishing off), then what a user does with
+// the result — helm repo add of the Pages URL, helm search, helm pull, helm template — and the facts the
+// report states, read back from the registry and the Pages branch rather than taken from the actions' word.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RegistryClient, parseImageReference } from '../../actions/shared/src/registry.js';
+import { startStandIn, type StandIn } from '../support/http-stand-in.js';
+import type { Value } from '../support/github-expressions.js';
+import {
+  baseEnvironment,
+  findBuilder,
+  requireTools,
+  snapshotWorkingTree,
+  type Builder,
+} from './environment.js';
+import { WorkflowRunner, type JobRecord, type RunRecord, type StepRecord } from './runner.js';
+import { startStandIns, type StandIns } from './stand-ins.js';
+import { REPO_ROOT } from '../support/tools.js';
+
+export const RELEASE_WORKFLOW = '.github/workflows/release.yml';
+/** The small offline image context: COPY-only, builds without network (shared with build-scan-push's tests). */
+export const OFFLINE_CONTEXT = join(REPO_ROOT, 'test/fixtures/build-scan-push/clean');
+
+export interface Stage {
+  name: string;
+  durationMs: number;
+}
+
+export interface SessionSettings {
+  /** Where every run's files, logs, summaries and the report go. */
+  outDir: string;
+  live?: boolean;
+  /** Build context for the offline rehearsal (default OFFLINE_CONTEXT); --live builds docker/. */
+  context?: string;
+  /** Progress lines (one per stage, job and step). */
+  log?: (line: string) => void;
+}
+
+export interface Session {
+  readonly settings: Required<Omit<SessionSettings, 'context'>> & { context?: string };
+  readonly builder: Builder;
+  readonly checkoutSource: string;
+  readonly head: string;
+  readonly standIns?: StandIns;
+  /** The GitHub API the runner points GITHUB_API_URL at. */
+  readonly githubApi?: StandIn;
+  readonly baseEnv: Record<string, string>;
+  readonly token: string;
+  readonly stages: Stage[];
+  /** The real image the live rehearsal compares against (the chart's default image). */
+  readonly liveImage?: string;
+}
+
+export async function timed<T>(
+  session: Pick<Session, 'stages' | 'settings'>,
+  name: string,
+  work: () => Promise<T> | T,
+): Promise<T> {
+  session.settings.log(`[rehearsal] ${name} …`);
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    const durationMs = Date.now() - started;
+    session.stages.push({ name, durationMs });
+    session.settings.log(`[rehearsal] ${name}: ${(durationMs / 1000).toFixed(1)}s`);
+  }
+}
+
+/** Checks the tools, finds the builder, snapshots the working tree and starts the stand-ins. */
+export async function openSession(input: SessionSettings): Promise<Session> {
+  const settings = { live: false, log: (line: string) => console.error(line), ...input };
+  const stages: Stage[] = [];
+  mkdirSync(settings.outDir, { recursive: true });
+  const prepared = await timed({ stages, settings }, 'prepare', () => {
+    requireTools(settings.live ? ['git', 'helm'] : ['git', 'helm', 'trivy', 'trivy-db', 'docker-registry']);
+    const builder = findBuilder();
+    if (!builder) throw new Error('no image builder: install docker (with buildx), podman or buildah');
+    const snapshot = snapshotWorkingTree(join(settings.outDir, 'checkout'));
+    return { builder, snapshot };
+  });
+  const session = {
+    settings,
+    builder: prepared.builder,
+    checkoutSource: prepared.snapshot.dir,
+    head: prepared.snapshot.head,
+    baseEnv: baseEnvironment({
+      home: join(settings.outDir, 'home'),
+      toolCache: join(settings.outDir, 'tool-cache'),
+      builder: prepared.builder,
+      live: settings.live,
+    }),
+    token: `ghs_rehearsal${randomBytes(12).toString('hex')}`,
+    stages,
+  };
+  if (settings.live) return session;
+  const started = await timed(session, 'stand-ins', async () => {
+    const standIns = await startStandIns();
+    const githubApi = await startStandIn();
+    return { standIns, githubApi };
+  });
+  settings.log(
+    `[rehearsal] OpenNebula site ${started.standIns.repositoryUrl}, registry ${started.standIns.registry.url}, ` +
+      `Trivy downloads ${started.standIns.trivyDownloadUrl}, GitHub API ${started.githubApi.url}`,
+  );
+  return { ...session, ...started };
+}
+
+export async function closeSession(session: Session): Promise<void> {
+  await session.standIns?.close();
+  await session.githubApi?.close();
+}
+
+/** Inputs of this repository's actions pointed at the stand-ins (and the builder and context found here). */
+export function redirections(session: Session): Record<string, Record<string, string>> {
+  const build: Record<string, string> = { builder: session.builder };
+  const { standIns } = session;
+  if (!standIns) return { 'build-scan-push': build };
+  return {
+    'detect-opennebula-release': { 'repository-url': standIns.repositoryUrl },
+    'build-scan-push': {
+      ...build,
+      context: session.settings.context ?? OFFLINE_CONTEXT,
+      'trivy-download-url': standIns.trivyDownloadUrl,
+      'trivy-db-repositories': standIns.trivyDb,
+    },
+  };
+}
+
+export interface PipelineRun {
+  label: string;
+  record: RunRecord;
+  runDir: string;
+}
+
+/** One run of release.yml (a re-run of failed jobs when `previous` is given). */
+export async function runPipeline(
+  session: Session,
+  label: string,
+  options: { previous?: RunRecord; event?: { name: string; inputs?: Record<string, Value> } } = {},
+): Promise<PipelineRun> {
+  const runDir = join(session.settings.outDir, label);
+  const { log } = session.settings;
+  const event =
+    options.event ??
+    (session.settings.live
+      ? { name: 'workflow_dispatch', inputs: { 'dry-run': true } }
+      : { name: 'schedule' });
+  const record = await timed(session, label, () =>
+    new WorkflowRunner({
+      checkoutSource: session.checkoutSource,
+      workflow: RELEASE_WORKFLOW,
+      runDir,
+      event,
+      github: {
+        repository: 'rehearsal/opennebula-kubernetes',
+        sha: session.head,
+        token: session.token,
+        ...(session.githubApi ? { api_url: session.githubApi.url } : {}),
+      },
+      vars: { IMAGES: session.standIns?.image ?? session.liveImage ?? '' },
+      secrets: {},
+      baseEnv: session.baseEnv,
+      inputOverrides: redirections(session),
+      ...(options.previous ? { previous: options.previous } : {}),
+      onJob: (job, phase) =>
+        log(`[rehearsal]   job ${job.id}: ${phase === 'start' ? 'started' : describeJob(job)}`),
+      onStep: (step, phase) => {
+        if (phase === 'end') log(`[rehearsal]     ${step.name}: ${describeStep(step)}`);
+      },
+    }).run(),
+  );
+  return { label, record, runDir };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+function describeJob(job: JobRecord): string {
+  return `${job.result}${job.note ? ` (${job.note})` : ''}${job.durationMs ? ` in ${seconds(job.durationMs)}` : ''}`;
+}
+
+function describeStep(step: StepRecord): string {
+  const errors = step.errors.length ? ` — ${step.errors.join('; ')}` : '';
+  return `${step.outcome} in ${seconds(step.durationMs)}${errors}`;
+}
+
+/** Every step of a run that used one of this repository's actions, by action name. */
+export function actionSteps(record: RunRecord, action: string): StepRecord[] {
+  return record.jobs.flatMap((job) =>
+    job.steps.filter((step) => step.uses?.replace(/\/+$/, '').endsWith(`/actions/${action}`)),
+  );
+}
+
+/** Tag → digest of every tag in the image repository, read from the registry itself. */
+export async function publishedTags(image: string): Promise<Record<string, string>> {
+  const client = new RegistryClient(parseImageReference(image));
+  const tags = await client.listTags();
+  const digests: Record<string, string> = {};
+  for (const tag of tags.sort()) digests[tag] = (await client.manifestDigest(tag)) ?? '';
+  return digests;
+}

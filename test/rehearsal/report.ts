@@ -1,0 +1,162 @@
+// What a rehearsal tells its user: a short text report (detected version, tags pushed with their digest,
+// the gate with its counts, the chart version and index URL, time per stage) and one HTML page holding
+// every step's job summary, as GitHub would show them on the run's page.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { marked } from 'marked';
+import type { RunRecord } from './runner.js';
+import { actionSteps, type Stage } from './rehearse.js';
+
+export interface RunFacts {
+  label: string;
+  result: string;
+  detected?: { version: string; isNew: string; reason: string; tags: string[] };
+  image?: {
+    outcome: string;
+    digest: string;
+    gate: string;
+    vulnerabilities: Record<string, { fixable: number; unfixed: number }>;
+    tagsPushed: string[];
+  };
+  chart?: { outcome: string; version: string; indexUrl: string; released: string; digest: string };
+  /** Errors of the steps that failed. */
+  errors: string[];
+}
+
+const lines = (text: string | undefined) =>
+  (text ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+
+export function runFacts(label: string, record: RunRecord): RunFacts {
+  const facts: RunFacts = { label, result: record.result, errors: [] };
+  const detect = actionSteps(record, 'detect-opennebula-release')[0];
+  if (detect?.outcome === 'success') {
+    facts.detected = {
+      version: detect.outputs.version ?? '',
+      isNew: detect.outputs['is-new'] ?? '',
+      reason: detect.outputs.reason ?? '',
+      tags: lines(detect.outputs.tags),
+    };
+  }
+  const build = actionSteps(record, 'build-scan-push').at(-1);
+  if (build) {
+    let vulnerabilities: Record<string, { fixable: number; unfixed: number }>;
+    try {
+      vulnerabilities = JSON.parse(build.outputs.vulnerabilities || '{}');
+    } catch {
+      vulnerabilities = {};
+    }
+    facts.image = {
+      outcome: build.outcome,
+      digest: build.outputs.digest ?? '',
+      gate: build.outputs.gate ?? '',
+      vulnerabilities,
+      tagsPushed: lines(build.outputs['tags-pushed']),
+    };
+  }
+  const release = actionSteps(record, 'helm-release').at(-1);
+  if (release) {
+    facts.chart = {
+      outcome: release.outcome,
+      version: release.outputs['chart-version'] ?? '',
+      indexUrl: release.outputs['index-url'] ?? '',
+      released: release.outputs.released ?? '',
+      digest: release.outputs.digest ?? '',
+    };
+  }
+  for (const job of record.jobs) {
+    for (const step of job.steps) {
+      if (step.outcome === 'failure')
+        facts.errors.push(`${job.id} › ${step.name}: ${step.errors.join('; ')}`);
+    }
+    if (job.result === 'failure' && job.steps.length === 0 && job.note && !job.note.startsWith('calls ')) {
+      facts.errors.push(`${job.id}: ${job.note}`);
+    }
+  }
+  return facts;
+}
+
+function counts(vulnerabilities: Record<string, { fixable: number; unfixed: number }>): string {
+  const entries = Object.entries(vulnerabilities).filter(([, count]) => count.fixable + count.unfixed > 0);
+  if (entries.length === 0) return 'no findings at any severity';
+  return entries
+    .map(([severity, count]) => `${severity} ${count.fixable} fixable/${count.unfixed} unfixed`)
+    .join(', ');
+}
+
+/** The report's lines for one run. */
+export function describeRun(facts: RunFacts, published: Record<string, string>, image: string): string[] {
+  const out = [`${facts.label}: workflow ${facts.result}`];
+  const detected = facts.detected;
+  out.push(
+    detected
+      ? `  detected   ${detected.version || '(none)'} — new: ${detected.isNew}; ${detected.reason}`
+      : '  detected   (detection did not complete)',
+  );
+  if (facts.image) {
+    const { image: built } = facts;
+    out.push(`  gate       ${built.gate || '(none)'} — ${counts(built.vulnerabilities)}`);
+    if (built.tagsPushed.length) {
+      out.push(`  pushed     ${image}@${built.digest}`);
+      for (const tag of built.tagsPushed)
+        out.push(`             ${tag} → ${published[tag.split(':').at(-1)!] ?? '(not in the registry!)'}`);
+    } else {
+      out.push(`  pushed     nothing (build-scan-push ${built.outcome})`);
+    }
+  } else {
+    out.push('  image      not built');
+  }
+  out.push(
+    facts.chart
+      ? `  chart      ${facts.chart.version || '(none)'} (released: ${facts.chart.released || facts.chart.outcome}) — index ${facts.chart.indexUrl || '(none)'}`
+      : '  chart      not published',
+  );
+  for (const error of facts.errors) out.push(`  error      ${error}`);
+  return out;
+}
+
+export function describeStages(stages: Stage[]): string {
+  return stages.map((stage) => `${stage.name} ${(stage.durationMs / 1000).toFixed(1)}s`).join(', ');
+}
+
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** One HTML page: the report, then every step's job summary, run by run, job by job. */
+export function writeSummaryPage(
+  file: string,
+  report: string,
+  runs: Array<{ label: string; record: RunRecord }>,
+): string {
+  const sections: string[] = [];
+  for (const { label, record } of runs) {
+    sections.push(`<h2>${escape(label)} — ${escape(record.result)}</h2>`);
+    for (const job of record.jobs) {
+      const summaries = job.steps.filter((step) => step.summary.trim());
+      const note = job.note ? ` <small>(${escape(job.note)})</small>` : '';
+      sections.push(`<h3>Job ${escape(job.id)}: ${escape(job.result)}${note}</h3>`);
+      for (const step of summaries) {
+        sections.push(
+          `<section class="summary"><h4>${escape(step.name)}</h4>${marked.parse(step.summary, { async: false })}</section>`,
+        );
+      }
+    }
+  }
+  const html = [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><title>Release pipeline rehearsal</title>',
+    '<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}',
+    'pre{background:#f6f8fa;padding:1rem;overflow:auto}table{border-collapse:collapse}',
+    'td,th{border:1px solid #d0d7de;padding:.2rem .5rem}.summary{border-left:3px solid #0969da;padding-left:1rem}</style>',
+    '</head><body><h1>Release pipeline rehearsal</h1>',
+    `<pre>${escape(report)}</pre>`,
+    ...sections,
+    '</body></html>',
+  ].join('\n');
+  writeFileSync(file, html);
+  return file;
+}
+
+export const summaryPagePath = (outDir: string) => join(outDir, 'summary.html');

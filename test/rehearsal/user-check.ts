@@ -1,0 +1,104 @@
+// What a user does with a published release, with the real helm: add the Pages URL as a chart repository,
+// search it, pull the chart, and render it with its default values. The image it names must be the one the
+// run pushed: the same repository (the chart's image.repository is set to the rehearsal's registry, the one
+// value that differs from a real install), the tag the chart's appVersion gives, and in the registry that tag
+// must point at the digest that was built, scanned and pushed.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { requireTool } from '../support/tools.js';
+import type { RunFacts } from './report.js';
+import type { Session } from './rehearse.js';
+
+export interface UserCheck {
+  lines: string[];
+  problems: string[];
+  /** Every image reference helm template rendered. */
+  images: string[];
+}
+
+/** Image references in rendered manifests (containers and init containers of every kind of workload). */
+export function renderedImages(manifests: string): string[] {
+  const images = new Set<string>();
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'image' && typeof value === 'string') images.add(value);
+        else visit(value);
+      }
+    }
+  };
+  for (const document of parseAllDocuments(manifests)) visit(document.toJS());
+  return [...images].sort();
+}
+
+export async function checkAsUser(
+  session: Session,
+  target: { indexUrl: string; image: string; facts: RunFacts; published: Record<string, string> },
+): Promise<UserCheck> {
+  const dir = join(session.settings.outDir, 'user-check');
+  mkdirSync(dir, { recursive: true });
+  const env = {
+    PATH: session.baseEnv.PATH!,
+    HOME: dir,
+    HELM_CONFIG_HOME: join(dir, 'config'),
+    HELM_CACHE_HOME: join(dir, 'cache'),
+    HELM_DATA_HOME: join(dir, 'data'),
+  };
+  const helm = (...args: string[]) =>
+    execFileSync(requireTool('helm'), args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const problems: string[] = [];
+  const repoUrl = target.indexUrl.replace(/\/index\.yaml$/, '');
+  const { version: chartVersion = '', digest = '' } = target.facts.chart ?? {};
+  const appVersion = target.facts.detected?.version ?? '';
+
+  helm('repo', 'add', 'rehearsal', repoUrl);
+  lines.push(`  user       helm repo add rehearsal ${repoUrl}`);
+  const found = JSON.parse(helm('search', 'repo', 'rehearsal/', '--versions', '-o', 'json')) as Array<{
+    name: string;
+    version: string;
+    app_version: string;
+  }>;
+  const entry = found.find((chart) => chart.version === chartVersion);
+  lines.push(
+    `             helm search repo: ${found.map((chart) => `${chart.name} ${chart.version} (app ${chart.app_version})`).join(', ')}`,
+  );
+  if (!entry) problems.push(`helm search repo does not list chart version ${chartVersion}`);
+  else if (entry.app_version !== appVersion)
+    problems.push(`chart ${chartVersion} has appVersion ${entry.app_version}, not ${appVersion}`);
+  const name = entry?.name ?? 'rehearsal/opennebula';
+
+  const pulled = join(dir, 'pulled');
+  helm('pull', name, '--version', chartVersion, '--destination', pulled);
+  const archive = join(pulled, readdirSync(pulled)[0]!);
+  const archiveDigest = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  lines.push(`             helm pull ${name} --version ${chartVersion}: sha256:${archiveDigest}`);
+  if (digest && !digest.endsWith(archiveDigest))
+    problems.push(`the pulled chart is sha256:${archiveDigest}, helm-release published ${digest}`);
+
+  const rendered = helm('template', 'opennebula', archive, '--set', `image.repository=${target.image}`);
+  const images = renderedImages(rendered);
+  const expected = `${target.image}:${appVersion}`;
+  const ours = images.filter(
+    (image) => image.startsWith(`${target.image}:`) || image.startsWith(`${target.image}@`),
+  );
+  lines.push(
+    `             helm template (default values, image.repository=${target.image}): ${ours.join(', ') || '(no image of ours)'}`,
+  );
+  if (ours.length === 0 || ours.some((image) => image !== expected)) {
+    problems.push(`helm template names ${ours.join(', ') || 'no image of ours'}, expected ${expected}`);
+  }
+  const pushed = target.published[appVersion];
+  if (pushed !== target.facts.image?.digest) {
+    problems.push(
+      `${expected} is ${pushed ?? 'not'} in the registry, the run pushed ${target.facts.image?.digest}`,
+    );
+  } else {
+    lines.push(`             ${expected} → ${pushed} in the registry: the pushed image`);
+  }
+  return { lines, problems, images };
+}
