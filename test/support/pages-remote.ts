@@ -1,7 +1,11 @@
 // A bare git repository standing in for a GitHub Pages remote (gh-pages branch). Real git, local path
-// URL: what the helm-release action pushes here is read back with git itself.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// URL: what the helm-release action pushes here is read back with git itself. serve() answers HTTP like
+// GitHub Pages does from the branch's tip (for `helm repo add` and a browser); rejectPushes() makes the
+// next pushes fail as a lost race would; breakFetch() makes fetches fail while the branch is still listed.
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { requireTool } from './tools.js';
@@ -14,8 +18,32 @@ export interface PagesRemote {
   read(path: string): string | undefined;
   /** Commit subjects on the branch, newest first (empty if the branch does not exist). */
   log(): string[];
+  /** The branch tip's commit, or undefined. */
+  tip(): string | undefined;
+  /** Serves the branch tip over HTTP on 127.0.0.1 (/ is index.html), as GitHub Pages would. */
+  serve(): Promise<PagesServer>;
+  /** The next `count` pushes are refused by a pre-receive hook ("[remote rejected]"). */
+  rejectPushes(count?: number): void;
+  /** Fetches fail (objects missing) while ls-remote still lists the branch; returns the repair. */
+  breakFetch(): () => void;
   close(): void;
 }
+
+export interface PagesServer {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** Paths requested, in order. */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  yaml: 'application/x-yaml',
+  yml: 'application/x-yaml',
+  tgz: 'application/gzip',
+  json: 'application/json',
+};
 
 const GIT_ENV = {
   ...process.env,
@@ -82,6 +110,75 @@ export function createPagesRemote(
       return git(['log', '--format=%s', `refs/heads/${branch}`], url)
         .split('\n')
         .filter(Boolean);
+    },
+    tip() {
+      return hasBranch() ? git(['rev-parse', `refs/heads/${branch}`], url).trim() : undefined;
+    },
+    async serve() {
+      const requests: string[] = [];
+      const server = createServer((req, res) => {
+        const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+        requests.push(path);
+        const file = path.endsWith('/') ? `${path.slice(1)}index.html` : path.slice(1);
+        execFile(
+          requireTool('git'),
+          ['show', `refs/heads/${branch}:${file}`],
+          { cwd: url, env: GIT_ENV, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
+          (error, stdout) => {
+            if (error || file.includes('..')) {
+              res.writeHead(404, { 'content-type': 'text/plain' });
+              res.end('404 Not Found\n');
+              return;
+            }
+            const type = CONTENT_TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream';
+            res.writeHead(200, { 'content-type': type });
+            res.end(req.method === 'HEAD' ? undefined : stdout);
+          },
+        );
+      });
+      server.keepAliveTimeout = 1000;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        requests,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      };
+    },
+    rejectPushes(count = 1) {
+      const counter = join(root, 'reject-count');
+      writeFileSync(counter, String(count));
+      const hook = join(url, 'hooks', 'pre-receive');
+      writeFileSync(
+        hook,
+        [
+          '#!/bin/sh',
+          `counter='${counter}'`,
+          '[ -f "$counter" ] || exit 0',
+          'left=$(cat "$counter")',
+          '[ "$left" -gt 0 ] || exit 0',
+          'echo $((left - 1)) > "$counter"',
+          'echo "stand-in: push refused (a concurrent publish won the race)" >&2',
+          'exit 1',
+          '',
+        ].join('\n'),
+      );
+      chmodSync(hook, 0o755);
+    },
+    breakFetch() {
+      const objects = join(url, 'objects');
+      const hidden = join(root, 'objects.hidden');
+      renameSync(objects, hidden);
+      mkdirSync(join(objects, 'info'), { recursive: true });
+      mkdirSync(join(objects, 'pack'));
+      return () => {
+        if (!existsSync(hidden)) return;
+        rmSync(objects, { recursive: true, force: true });
+        renameSync(hidden, objects);
+      };
     },
     close() {
       rmSync(root, { recursive: true, force: true });

@@ -1,0 +1,501 @@
+// helm-release, run as the runner runs it (the bundle, INPUT_* variables), with real helm and real git: the
+// Pages remote is a bare repository, GitHub's releases API a stand-in with recorded shapes, get.helm.sh a
+// local site serving the pinned helm and its .sha256sum. Published charts are read back with helm itself.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runAction, type ActionRun } from '../support/action-runner.js';
+import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
+import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
+import { startRegistry } from '../support/oci-registry.js';
+import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
+import { REPO_ROOT, requireTool } from '../support/tools.js';
+
+const DEMO = join(REPO_ROOT, 'test/fixtures/helm-release/demo');
+const scratch = mkdtempSync(join(tmpdir(), 'helm-release-test-'));
+const toolCache = join(scratch, 'tool-cache');
+let counter = 0;
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'dev',
+  GIT_AUTHOR_EMAIL: 'dev@example.invalid',
+  GIT_COMMITTER_NAME: 'dev',
+  GIT_COMMITTER_EMAIL: 'dev@example.invalid',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** A project repository with the chart at chart/<name>, committed at a fixed time; returns its path. */
+function projectRepo(chartSource = DEMO, name = 'demo'): string {
+  const dir = join(scratch, `project-${(counter += 1)}`);
+  mkdirSync(join(dir, 'chart'), { recursive: true });
+  cpSync(chartSource, join(dir, 'chart', name), { recursive: true });
+  git(dir, 'init', '--quiet', '--initial-branch', 'main');
+  git(dir, 'add', '--all');
+  execFileSync('git', ['commit', '--quiet', '-m', 'chart'], {
+    cwd: dir,
+    env: { ...GIT_ENV, GIT_AUTHOR_DATE: '2026-01-02T03:04:05Z', GIT_COMMITTER_DATE: '2026-01-02T03:04:05Z' },
+  });
+  return dir;
+}
+
+/** A fresh clone: new file modification times, same commit. */
+function freshClone(repo: string): string {
+  const dir = join(scratch, `clone-${(counter += 1)}`);
+  git(scratch, 'clone', '--quiet', repo, dir);
+  return dir;
+}
+
+interface Setup {
+  remote: PagesRemote;
+  github: GitHubStandIn;
+  site: HelmDownloadSite;
+}
+
+function publish(
+  setup: Setup,
+  workspace: string,
+  inputs: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<ActionRun> {
+  return runAction(
+    'helm-release',
+    {
+      chart: 'chart/demo',
+      repository: setup.github.repository,
+      'github-token': setup.github.token,
+      'github-api-url': setup.github.url,
+      'git-remote': setup.remote.url,
+      'pages-url': 'https://example-org.github.io/charts',
+      'helm-download-url': setup.site.url,
+      'helm-version': setup.site.version,
+      ...inputs,
+    },
+    {
+      GITHUB_WORKSPACE: workspace,
+      GITHUB_REPOSITORY: setup.github.repository,
+      GITHUB_SHA: git(workspace, 'rev-parse', 'HEAD').trim(),
+      RUNNER_TOOL_CACHE: toolCache,
+      ...env,
+    },
+  );
+}
+
+function expectSuccess(run: ActionRun): void {
+  expect(run.errors, `${run.stdout}\n${run.stderr}`).toEqual([]);
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+}
+
+interface Index {
+  entries: Record<string, { version: string; digest: string; urls: string[]; appVersion?: string }[]>;
+}
+const readIndexFile = (remote: PagesRemote) => parse(remote.read('index.yaml') ?? '') as Index;
+const versionsOf = (remote: PagesRemote, chart = 'demo') =>
+  (readIndexFile(remote).entries[chart] ?? []).map((entry) => entry.version);
+
+let site: HelmDownloadSite;
+beforeAll(async () => {
+  site = await startHelmDownloadSite();
+});
+afterAll(async () => {
+  await site.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('helm-release: publishing', () => {
+  let setup: Setup;
+  let repo: string;
+  let firstIndex: string;
+  beforeAll(async () => {
+    setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    repo = projectRepo();
+  });
+  afterAll(async () => {
+    setup.remote.close();
+    await setup.github.close();
+  });
+
+  it('first publish: creates the branch, the release (draft, asset, publish) and the index entry', async () => {
+    const run = await publish(setup, repo);
+    expectSuccess(run);
+    expect(run.outputs['chart-version']).toBe('0.1.1');
+    expect(run.outputs.released).toBe('true');
+    expect(run.outputs['index-url']).toBe('https://example-org.github.io/charts/index.yaml');
+    expect(setup.remote.log()).toEqual(['Publish demo 0.1.1']);
+    const index = readIndexFile(setup.remote);
+    const entry = index.entries.demo?.[0];
+    expect(entry?.digest).toBe(run.outputs.digest);
+    expect(entry?.appVersion).toBe('7.4.0');
+    // The published (tagged) download URL, never a draft's untagged one.
+    expect(entry?.urls).toEqual([setup.github.downloadUrl('demo-0.1.1', 'demo-0.1.1.tgz')]);
+    const [release] = setup.github.releases;
+    expect(release).toMatchObject({ tag_name: 'demo-0.1.1', draft: false });
+    expect(release?.assets.map((a) => a.name)).toEqual(['demo-0.1.1.tgz']);
+    // The order: created as a draft, the asset uploaded, then published.
+    const writes = setup.github.requests.filter((r) => r.method !== 'GET').map((r) => r.method);
+    expect(writes).toEqual(['POST', 'POST', 'PATCH']);
+    expect(JSON.parse(setup.github.requests.find((r) => r.method === 'POST')!.body)).toMatchObject({
+      draft: true,
+    });
+    expect(setup.remote.read('index.html')).toContain(
+      'helm repo add charts https://example-org.github.io/charts',
+    );
+    expect(setup.remote.read('artifacthub-repo.yml')).toContain('repositoryID');
+    expect(run.summary).toContain('Published demo 0.1.1');
+    const log = run.stdout.replace(/^::add-mask::.*$/gm, '');
+    for (const text of [log, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
+      expect(text).not.toContain(setup.github.token);
+    }
+    firstIndex = setup.remote.read('index.yaml')!;
+  });
+
+  it('second version: a new appVersion, the first entry kept byte for byte', async () => {
+    const run = await publish(setup, repo, { 'app-version': '7.6.0', bump: 'minor' });
+    expectSuccess(run);
+    expect(run.outputs['chart-version']).toBe('0.2.0');
+    expect(versionsOf(setup.remote)).toEqual(['0.2.0', '0.1.1']);
+    const after = setup.remote.read('index.yaml')!;
+    const kept = firstIndex.split('\n').filter((line) => !line.startsWith('generated:'));
+    for (const line of kept) expect(after.split('\n')).toContain(line);
+    const index = readIndexFile(setup.remote);
+    expect(index.entries.demo?.map((e) => e.appVersion)).toEqual(['7.6.0', '7.4.0']);
+  });
+
+  it('a re-run from a fresh clone packages the same bytes and publishes nothing', async () => {
+    const tip = setup.remote.tip();
+    const releases = setup.github.releases.length;
+    const run = await publish(setup, freshClone(repo), { 'app-version': '7.6.0', bump: 'minor' });
+    expectSuccess(run);
+    expect(run.outputs['chart-version']).toBe('0.2.0');
+    expect(run.outputs.released).toBe('false');
+    expect(run.outputs.digest).toBe(readIndexFile(setup.remote).entries.demo?.[0]?.digest);
+    expect(setup.remote.tip()).toBe(tip);
+    expect(setup.github.releases.length).toBe(releases);
+  });
+
+  it('the same version with other content is refused, naming both digests, and nothing is published', async () => {
+    const clone = freshClone(repo);
+    writeFileSync(join(clone, 'chart/demo/values.yaml'), '# -- A greeting.\ngreeting: changed\n');
+    git(clone, 'commit', '--quiet', '-am', 'change');
+    const tip = setup.remote.tip();
+    const releases = JSON.stringify(setup.github.releases.map((r) => [r.tag_name, r.assets.length]));
+    const run = await publish(setup, clone, { 'chart-version': '0.2.0', 'app-version': '7.6.0' });
+    expect(run.code).toBe(1);
+    const published = readIndexFile(setup.remote).entries.demo?.[0]?.digest ?? 'none';
+    expect(run.errors.join('\n')).toContain(published);
+    expect(run.errors.join('\n')).toMatch(/immutable/);
+    expect(run.errors.join('\n')).toMatch(/digest [0-9a-f]{64}.*digest [0-9a-f]{64}/s);
+    expect(setup.remote.tip()).toBe(tip);
+    expect(JSON.stringify(setup.github.releases.map((r) => [r.tag_name, r.assets.length]))).toBe(releases);
+  });
+
+  it('a rejected push is fetched, re-merged and retried', async () => {
+    setup.remote.rejectPushes(2);
+    const run = await publish(setup, repo, { 'chart-version': '0.3.0' });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/rejected.*retrying/);
+    expect(versionsOf(setup.remote)).toEqual(['0.3.0', '0.2.0', '0.1.1']);
+  });
+
+  it('a dry run computes and prints the index diff and leaves the remote and releases untouched', async () => {
+    const tip = setup.remote.tip();
+    const requests = setup.github.requests.length;
+    const run = await publish(setup, repo, { 'dry-run': 'true', 'app-version': '7.8.0' });
+    expectSuccess(run);
+    expect(run.outputs['chart-version']).toBe('0.3.1');
+    expect(run.outputs.released).toBe('false');
+    expect(run.stdout).toMatch(/^\+ {2}- annotations:$/m);
+    expect(run.stdout).toMatch(/^\+ {4}version: 0\.3\.1$/m);
+    expect(run.summary).toContain('Dry run: demo 0.3.1');
+    expect(setup.remote.tip()).toBe(tip);
+    expect(setup.github.requests.slice(requests).every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  it('a branch that cannot be fetched is an error, and the index stays as it was', async () => {
+    const tip = setup.remote.tip();
+    const before = setup.remote.read('index.yaml');
+    const releases = setup.github.releases.length;
+    const repair = setup.remote.breakFetch();
+    let run: ActionRun;
+    try {
+      run = await publish(setup, repo, { 'chart-version': '0.4.0' });
+    } finally {
+      repair();
+    }
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/pages: fetching gh-pages from .* failed/);
+    expect(setup.remote.tip()).toBe(tip);
+    expect(setup.remote.read('index.yaml')).toBe(before);
+    expect(setup.github.releases.length).toBe(releases);
+  });
+
+  it('bad inputs fail naming the input, before anything is published', async () => {
+    const tip = setup.remote.tip();
+    for (const [inputs, message] of [
+      [{ 'chart-version': '1.0' }, /^chart-version: "1.0" is not a semantic version/],
+      [{ bump: 'huge' }, /^bump: "huge"/],
+      [{ chart: 'chart/missing' }, /^chart: .*chart\/missing has no Chart.yaml/],
+    ] as const) {
+      const run = await publish(setup, repo, inputs);
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(message);
+    }
+    expect(setup.remote.tip()).toBe(tip);
+  });
+});
+
+describe('helm-release: concurrency and big indexes', () => {
+  it('8 concurrent publishers of different versions all end up in the index, which helm reads', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    let server: PagesServer | undefined;
+    try {
+      const repo = projectRepo();
+      const versions = Array.from({ length: 8 }, (_, i) => `1.0.${i}`);
+      const runs = await Promise.all(
+        versions.map((v) => publish(setup, freshClone(repo), { 'chart-version': v })),
+      );
+      for (const run of runs) expectSuccess(run);
+      expect(versionsOf(setup.remote).sort()).toEqual(versions);
+      expect(setup.remote.log()).toHaveLength(8);
+      server = await setup.remote.serve();
+      const helmHome = mkdtempSync(join(scratch, 'helm-home-'));
+      const helm = (...args: string[]) =>
+        execFileSync(requireTool('helm'), args, {
+          env: {
+            ...process.env,
+            HELM_CACHE_HOME: helmHome,
+            HELM_CONFIG_HOME: helmHome,
+            HELM_DATA_HOME: helmHome,
+          },
+          encoding: 'utf8',
+        });
+      helm('repo', 'add', 'concurrent', server.url);
+      const listed = JSON.parse(helm('search', 'repo', 'concurrent/demo', '--versions', '-o', 'json')) as {
+        version: string;
+      }[];
+      expect(listed.map((l) => l.version).sort()).toEqual(versions);
+    } finally {
+      await server?.close();
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('an index with 200 existing versions of several charts keeps every one of them exactly', async () => {
+    const charts = ['alpha', 'demo', 'zeta'];
+    let seeded = 'apiVersion: v1\nentries:\n';
+    for (const chart of charts) {
+      seeded += `  ${chart}:\n`;
+      for (let i = chart === 'demo' ? 66 : 67; i > 0; i -= 1) {
+        seeded +=
+          `  - apiVersion: v2\n    appVersion: 1.${i % 20}\n    created: "2025-01-01T00:00:${String(i % 60).padStart(2, '0')}Z"\n` +
+          `    description: ${chart} version ${i}\n    digest: ${String(i).padStart(64, '0')}\n    name: ${chart}\n` +
+          `    urls:\n    - https://example.org/${chart}-0.0.${i}.tgz\n    version: 0.0.${i}\n`;
+      }
+    }
+    seeded += 'generated: "2025-01-01T00:00:00Z"\n';
+    const setup: Setup = {
+      remote: createPagesRemote({ files: { 'index.yaml': seeded } }),
+      github: await startGitHubApi(),
+      site,
+    };
+    try {
+      const before = parse(seeded) as Index;
+      expect(Object.values(before.entries).flat()).toHaveLength(200);
+      const run = await publish(setup, projectRepo());
+      expectSuccess(run);
+      expect(run.outputs['chart-version']).toBe('0.1.1');
+      const after = readIndexFile(setup.remote);
+      for (const chart of charts) {
+        for (const entry of before.entries[chart] ?? []) expect(after.entries[chart]).toContainEqual(entry);
+      }
+      expect(Object.values(after.entries).flat()).toHaveLength(201);
+      // appVersion 1.10 was written unquoted: it is still 1.10 in the text, not 1.1.
+      expect(setup.remote.read('index.yaml')).toContain('appVersion: 1.10\n');
+      const page = setup.remote.read('index.html') ?? '';
+      expect(page).toContain('id="alpha"');
+      expect(page).toContain('>0.0.66<');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+});
+
+describe('helm-release: releases, downloads and registries', () => {
+  it('works where releases are immutable: the asset goes up while the release is a draft', async () => {
+    const setup: Setup = {
+      remote: createPagesRemote(),
+      github: await startGitHubApi({ immutableReleases: true }),
+      site,
+    };
+    try {
+      const repo = projectRepo();
+      const run = await publish(setup, repo);
+      expectSuccess(run);
+      expect(setup.github.releases[0]).toMatchObject({ immutable: true, draft: false });
+      expect(setup.github.releases[0]?.assets).toHaveLength(1);
+      // Re-running against the immutable release is a no-op, not a failed upload.
+      const again = await publish(setup, freshClone(repo), { 'chart-version': '0.1.1' });
+      expectSuccess(again);
+      expect(again.outputs.released).toBe('false');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('follows the releases listing to its last page, finding an older release of the same version', async () => {
+    const setup: Setup = {
+      remote: createPagesRemote(),
+      github: await startGitHubApi({ maxPerPage: 10 }),
+      site,
+    };
+    try {
+      const repo = projectRepo();
+      const first = await publish(setup, repo, { 'chart-version': '0.5.0' });
+      expectSuccess(first);
+      for (let i = 0; i < 25; i += 1) setup.github.addRelease(`other-${i}`);
+      // The index is lost (e.g. a hand-made branch reset): the release is on page 3 and still found.
+      const remote2 = createPagesRemote();
+      try {
+        const again = await publish({ ...setup, remote: remote2 }, repo, { 'chart-version': '0.5.0' });
+        expectSuccess(again);
+        expect(setup.github.releases.filter((r) => r.tag_name === 'demo-0.5.0')).toHaveLength(1);
+        expect(setup.github.requests.some((r) => r.url.includes('page=3'))).toBe(true);
+        expect(versionsOf(remote2)).toEqual(['0.5.0']);
+      } finally {
+        remote2.close();
+      }
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('refuses a tampered helm download and publishes nothing', async () => {
+    const tampered = await startHelmDownloadSite({ tampered: true });
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site: tampered };
+    try {
+      const run = await publish(
+        setup,
+        projectRepo(),
+        {},
+        { RUNNER_TOOL_CACHE: join(scratch, 'empty-cache') },
+      );
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(
+        /has SHA-256 [0-9a-f]{64}, but .* lists [0-9a-f]{64}; refusing to run it/,
+      );
+      expect(setup.remote.log()).toEqual([]);
+      expect(setup.github.releases).toEqual([]);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await tampered.close();
+    }
+  });
+
+  it('pushes to an OCI registry, and skips the push when the same package is there', async () => {
+    const registry = await startRegistry();
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const repo = projectRepo();
+      const oci = `oci://${registry.host}/charts`;
+      const run = await publish(setup, repo, { 'oci-registry': oci });
+      expectSuccess(run);
+      expect(run.outputs['oci-ref']).toBe(`${oci}/demo:0.1.1`);
+      expect(await registry.tags('charts/demo')).toEqual(['0.1.1']);
+      const again = await publish(setup, freshClone(repo), { 'oci-registry': oci, 'chart-version': '0.1.1' });
+      expectSuccess(again);
+      expect(again.outputs.released).toBe('false');
+      expect(again.stdout).toContain('already in the registry with this package');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await registry.close();
+    }
+  });
+});
+
+describe('helm-release: the published repository, read by helm and a browser', () => {
+  let setup: Setup;
+  let server: PagesServer;
+  let pagesUrl: string;
+  beforeAll(async () => {
+    setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    server = await setup.remote.serve();
+    pagesUrl = server.url;
+    // The real chart, copied: never edited in place.
+    const repo = projectRepo(join(REPO_ROOT, 'chart/opennebula'), 'opennebula');
+    for (const appVersion of ['7.2.0', '7.4.0']) {
+      const run = await publish(setup, repo, {
+        chart: 'chart/opennebula',
+        'app-version': appVersion,
+        'pages-url': pagesUrl,
+      });
+      expectSuccess(run);
+    }
+  });
+  afterAll(async () => {
+    await server.close();
+    setup.remote.close();
+    await setup.github.close();
+  });
+
+  it('helm repo add, helm pull and helm template work against the served branch', () => {
+    const home = mkdtempSync(join(scratch, 'helm-home-'));
+    const helm = (...args: string[]) =>
+      execFileSync(requireTool('helm'), args, {
+        cwd: home,
+        env: { ...process.env, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home },
+        encoding: 'utf8',
+      });
+    helm('repo', 'add', 'published', pagesUrl);
+    helm('pull', 'published/opennebula', '--version', '0.1.2', '--destination', home);
+    const rendered = helm('template', 'one', join(home, 'opennebula-0.1.2.tgz'));
+    expect(rendered).toContain('kind: StatefulSet');
+    expect(rendered).toMatch(/image: "?[^\s"]*opennebula:7\.4\.0"?/);
+    const older = helm('show', 'chart', 'published/opennebula', '--version', '0.1.1');
+    expect(older).toMatch(/appVersion: "?7\.2\.0"?/);
+  });
+
+  it('the landing page renders in chromium without console errors, listing every version and the right commands', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.push(error.message));
+      const response = await page.goto(`${pagesUrl}/`);
+      expect(response?.status()).toBe(200);
+      expect(await page.title()).toBe('opennebula Helm chart repository');
+      const versions = await page.locator('#opennebula tbody tr td:first-child').allInnerTexts();
+      expect(versions).toEqual(['0.1.2', '0.1.1']);
+      const appVersions = await page.locator('#opennebula tbody tr td:nth-child(2)').allInnerTexts();
+      expect(appVersions).toEqual(['7.4.0', '7.2.0']);
+      const commands = (await page.locator('#opennebula pre code').first().innerText()).split('\n');
+      expect(commands).toEqual([
+        `helm repo add charts ${pagesUrl}`,
+        'helm repo update',
+        'helm install opennebula charts/opennebula --version 0.1.2',
+      ]);
+      const metadata = page.locator('a', { hasText: 'Artifact Hub metadata' });
+      expect(await metadata.getAttribute('href')).toBe('artifacthub-repo.yml');
+      const linked = await page.request.get(`${pagesUrl}/artifacthub-repo.yml`);
+      expect(linked.status()).toBe(200);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
