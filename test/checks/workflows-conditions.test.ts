@@ -268,6 +268,58 @@ describe('release.yml: detect → publish', () => {
     expect(image!.outputs.pushed).toBe('true');
     expect(chart!.ran).toBe(true);
   });
+  it('a re-run of all jobs after the Pages push failed: detect says not new, the chart is still published', () => {
+    const { publish, image, chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        github: { run_attempt: '2' },
+        files: [],
+        steps: {
+          'detect.detect': detected(false),
+          'image.already': { outputs: { 'is-new': 'false' } },
+          'chart.published': { outputs: { exists: 'false' } },
+        },
+      }),
+    );
+    expect(publish.ran).toBe(true);
+    expect(ran(image, 'build')).toBe(false);
+    expect(image!.outputs.pushed).toBe('true');
+    expect(ran(chart, 'published')).toBe(true);
+    expect(ran(chart, 'release')).toBe(true);
+  });
+
+  it('a re-run of a run that had finished: nothing is rebuilt and no second chart version is published', () => {
+    const { image, chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        github: { run_attempt: '2' },
+        files: [],
+        steps: {
+          'detect.detect': detected(false),
+          'image.already': { outputs: { 'is-new': 'false' } },
+          'chart.published': { outputs: { exists: 'true' } },
+        },
+      }),
+    );
+    expect(ran(image, 'build')).toBe(false);
+    expect(chart!.ran).toBe(true);
+    expect(ran(chart, 'release')).toBe(false);
+  });
+
+  it('the first publish (no Pages branch yet): the chart is published', () => {
+    const { chart } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        steps: {
+          'detect.detect': detected(true),
+          'image.build': gatePassed,
+          'chart.pages': { outcome: 'failure' },
+        },
+      }),
+    );
+    expect(ran(chart, 'published')).toBe(false);
+    expect(ran(chart, 'release')).toBe(true);
+  });
 });
 
 describe('security-rebuild.yml: every series, overwrite, independent legs', () => {

@@ -205,7 +205,16 @@ export interface JobRun {
 }
 
 type Json = Record<string, unknown>;
-type Step = { id?: string; name?: string; uses?: string; run?: string; if?: string; with?: Json; env?: Json };
+type Step = {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Json;
+  env?: Json;
+  'continue-on-error'?: boolean | string;
+};
 type Job = {
   if?: string;
   needs?: string | string[];
@@ -261,9 +270,13 @@ export function runSteps(
       outputs = stepPlan?.outputs ?? {};
       withValues = textMap(step.with, ctx, files);
       env = textMap(step.env, ctx, files);
-      if (outcome === 'failure') failed = true;
     }
-    if (step.id) stepsContext[step.id] = { outputs, outcome, conclusion: outcome };
+    // continue-on-error: the outcome stays 'failure', the conclusion (and the job's status) is success.
+    const tolerated =
+      outcome === 'failure' && interpolate(step['continue-on-error'] ?? false, ctx, { files }) === true;
+    if (outcome === 'failure' && !tolerated) failed = true;
+    const conclusion = tolerated ? 'success' : outcome;
+    if (step.id) stepsContext[step.id] = { outputs, outcome, conclusion };
     runs.push({ id: step.id, name, ran, outcome, with: withValues, env });
   }
   return { steps: runs, stepsContext, failed };
