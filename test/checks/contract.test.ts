@@ -388,6 +388,25 @@ describe('the contract between workflows, templates, the root action and action.
     expect(files.filter((file) => file.startsWith('workflows-templates/')).length).toBeGreaterThan(0);
   });
 
+  it('gives every starter template its GitHub metadata (name, description, iconName, categories)', () => {
+    const templates = Object.keys(model).filter((file) => file.startsWith('workflows-templates/'));
+    expect(templates.length).toBeGreaterThanOrEqual(3);
+    const metadata = projectFiles('workflows-templates/*.properties.json');
+    expect(metadata.sort()).toEqual(
+      templates.map((file) => file.replace(/\.yml$/, '.properties.json')).sort(),
+    );
+    for (const file of metadata) {
+      const properties = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as Record<string, unknown>;
+      for (const key of ['name', 'description', 'iconName']) {
+        expect(typeof properties[key] === 'string' && properties[key] !== '', `${file}: ${key}`).toBe(true);
+      }
+      expect(
+        Array.isArray(properties.categories) && properties.categories.length > 0,
+        `${file}: categories`,
+      ).toBe(true);
+    }
+  });
+
   it('holds: no undeclared or missing input, no unresolved output, every third-party action SHA-pinned', () => {
     expect(checkContract(model)).toEqual([]);
   });
