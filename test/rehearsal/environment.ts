@@ -88,7 +88,9 @@ export function snapshotWorkingTree(target: string, repo = REPO_ROOT): { dir: st
     .split('\0')
     .filter(Boolean);
   const present = listed.filter((file) => existsSync(join(repo, file)));
-  const deleted = listed.filter((file) => !existsSync(join(repo, file)));
+  // Deleted in the working tree, staged or not: neither listed as present nor there.
+  const inHead = git(['ls-tree', '-r', '-z', '--name-only', head], repo).split('\0').filter(Boolean);
+  const deleted = [...new Set([...listed, ...inHead])].filter((file) => !existsSync(join(repo, file)));
   execFileSync('sh', ['-c', 'tar --null -T - -cf - | tar -xf - -C "$1"', 'sh', target], {
     cwd: repo,
     input: present.join('\0'),

@@ -53,9 +53,26 @@ export async function checkLiveReachability(
         return undefined;
       } catch (error) {
         const cause = (error as { cause?: { message?: string; code?: string } }).cause;
-        return `${name}: ${url} (${cause?.code ?? cause?.message ?? (error as Error).message})`;
+        return `${name}: ${url} (${why(cause?.code) ?? cause?.message ?? (error as Error).message})`;
       }
     }),
   );
   return answers.filter((answer): answer is string => answer !== undefined);
+}
+
+function why(code: string | undefined): string | undefined {
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'its host name does not resolve: no DNS or no network';
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+      return 'network unreachable';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'no answer to the connection';
+    default:
+      return code;
+  }
 }

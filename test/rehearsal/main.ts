@@ -54,16 +54,22 @@ export async function rehearse(settings: SessionSettings): Promise<RehearsalOutc
 async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   const image = session.standIns!.image;
   const problems: string[] = [];
+  const pages = session.standIns!.pages;
   const first = await runPipeline(session, 'run-1');
   const afterFirst = await publishedTags(image);
+  const pagesAfterFirst = pages.tip();
   const facts = runFacts('run 1', first.record);
   if (first.record.result !== 'success') problems.push(`run 1 finished ${first.record.result}`);
   let userCheck: UserCheck | undefined;
   if (facts.chart?.indexUrl && facts.image?.digest) {
-    userCheck = await timed(session, 'user check', () =>
-      checkAsUser(session, { indexUrl: facts.chart!.indexUrl, image, facts, published: afterFirst }),
-    );
-    problems.push(...userCheck.problems);
+    try {
+      userCheck = await timed(session, 'user check', () =>
+        checkAsUser(session, { indexUrl: facts.chart!.indexUrl, image, facts, published: afterFirst }),
+      );
+      problems.push(...userCheck.problems);
+    } catch (error) {
+      problems.push(`user check: ${error instanceof Error ? error.message : String(error)}`);
+    }
   } else {
     problems.push('run 1 published no chart, so there is nothing to install');
   }
@@ -73,13 +79,15 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   if (secondFacts.detected?.isNew !== 'false')
     problems.push('run 2 did not find everything already published');
   if (JSON.stringify(afterSecond) !== JSON.stringify(afterFirst)) problems.push('run 2 changed the registry');
+  const pagesUnchanged = pages.tip() === pagesAfterFirst;
+  if (!pagesUnchanged) problems.push('run 2 changed the Pages branch');
   if (secondFacts.image || secondFacts.chart) problems.push('run 2 built or published something');
   if (second.record.result !== 'success') problems.push(`run 2 finished ${second.record.result}`);
   const report = [
     ...describeRun(facts, afterFirst, image),
     ...(userCheck ? userCheck.lines : []),
     ...describeRun(secondFacts, afterSecond, image),
-    `  registry   unchanged: ${JSON.stringify(afterSecond) === JSON.stringify(afterFirst)}`,
+    `  registry   unchanged: ${JSON.stringify(afterSecond) === JSON.stringify(afterFirst)}; Pages branch unchanged: ${pagesUnchanged}`,
     `stages: ${describeStages(session.stages)}`,
     ...problems.map((problem) => `PROBLEM: ${problem}`),
   ].join('\n');

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient, parseImageReference } from '../../actions/shared/src/registry.js';
-import { startStandIn, type StandIn } from '../support/http-stand-in.js';
 import type { Value } from '../support/github-expressions.js';
 import {
   baseEnvironment,
@@ -20,6 +19,8 @@ import { startStandIns, type StandIns } from './stand-ins.js';
 import { REPO_ROOT } from '../support/tools.js';
 
 export const RELEASE_WORKFLOW = '.github/workflows/release.yml';
+/** github.repository of the rehearsed runs: the GitHub stand-in holds its releases. */
+export const REPOSITORY = 'rehearsal/opennebula-kubernetes';
 /** The small offline image context: COPY-only, builds without network (shared with build-scan-push's tests). */
 export const OFFLINE_CONTEXT = join(REPO_ROOT, 'test/fixtures/build-scan-push/clean');
 
@@ -44,8 +45,6 @@ export interface Session {
   readonly checkoutSource: string;
   readonly head: string;
   readonly standIns?: StandIns;
-  /** The GitHub API the runner points GITHUB_API_URL at. */
-  readonly githubApi?: StandIn;
   readonly baseEnv: Record<string, string>;
   readonly token: string;
   readonly stages: Stage[];
@@ -96,21 +95,19 @@ export async function openSession(input: SessionSettings): Promise<Session> {
     stages,
   };
   if (settings.live) return session;
-  const started = await timed(session, 'stand-ins', async () => {
-    const standIns = await startStandIns();
-    const githubApi = await startStandIn();
-    return { standIns, githubApi };
-  });
-  settings.log(
-    `[rehearsal] OpenNebula site ${started.standIns.repositoryUrl}, registry ${started.standIns.registry.url}, ` +
-      `Trivy downloads ${started.standIns.trivyDownloadUrl}, GitHub API ${started.githubApi.url}`,
+  const standIns = await timed(session, 'stand-ins', () =>
+    startStandIns({ repository: REPOSITORY, token: session.token }),
   );
-  return { ...session, ...started };
+  settings.log(
+    `[rehearsal] stand-ins: OpenNebula site ${standIns.repositoryUrl}, registry ${standIns.registry.url}, ` +
+      `Trivy downloads ${standIns.trivyDownloadUrl}, GitHub API ${standIns.github.url}, ` +
+      `Helm downloads ${standIns.helmSite.url}, Pages ${standIns.pagesSite.url} (branch in ${standIns.pages.url})`,
+  );
+  return { ...session, standIns };
 }
 
 export async function closeSession(session: Session): Promise<void> {
   await session.standIns?.close();
-  await session.githubApi?.close();
 }
 
 /** Inputs of this repository's actions pointed at the stand-ins (and the builder and context found here). */
@@ -125,6 +122,12 @@ export function redirections(session: Session): Record<string, Record<string, st
       context: session.settings.context ?? OFFLINE_CONTEXT,
       'trivy-download-url': standIns.trivyDownloadUrl,
       'trivy-db-repositories': standIns.trivyDb,
+    },
+    'helm-release': {
+      'git-remote': standIns.pages.url,
+      'pages-url': standIns.pagesSite.url,
+      'helm-download-url': standIns.helmSite.url,
+      'helm-version': standIns.helmSite.version,
     },
   };
 }
@@ -155,10 +158,12 @@ export async function runPipeline(
       runDir,
       event,
       github: {
-        repository: 'rehearsal/opennebula-kubernetes',
+        repository: REPOSITORY,
         sha: session.head,
         token: session.token,
-        ...(session.githubApi ? { api_url: session.githubApi.url } : {}),
+        ...(session.standIns
+          ? { api_url: session.standIns.github.url, server_url: session.standIns.serverUrl }
+          : {}),
       },
       vars: { IMAGES: session.standIns?.image ?? session.liveImage ?? '' },
       secrets: {},

@@ -1,11 +1,14 @@
 // The upstreams of the release pipeline, started on 127.0.0.1 from the project's shared stand-ins in
 // test/support (never copies): the OpenNebula download site, a real OCI registry (Debian docker-registry)
 // that receives the images and serves the Trivy database the way the real mirrors do, Trivy's download
-// site, and — as their stand-ins land in test/support — the GitHub releases API, Helm's download site and
-// the Pages remote served over HTTP. Also the table of action inputs the rehearsal points at them.
+// site, the GitHub releases API (which also serves release downloads), Helm's download site, and the Pages
+// remote (a bare git repository) served over HTTP as GitHub Pages serves its branch.
+import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
+import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
 import { CURRENT_SITE, siteRoutesFor, type SiteSpec } from '../support/opennebula-repo.js';
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
+import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
 import { publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
 
 /** The image repository the rehearsal publishes to, inside its registry. */
@@ -21,12 +24,28 @@ export interface StandIns {
   /** The vulnerability database reference (build-scan-push's trivy-db-repositories). */
   readonly trivyDb: string;
   readonly trivyDownloadUrl: string;
+  readonly github: GitHubStandIn;
+  /** GITHUB_SERVER_URL: release downloads (the chart archives the index points at) come from here. */
+  readonly serverUrl: string;
+  readonly helmSite: HelmDownloadSite;
+  /** The Pages branch's remote (git-remote) and its HTTP site (pages-url). */
+  readonly pages: PagesRemote;
+  readonly pagesSite: PagesServer;
   /** Replaces what the OpenNebula site carries (a new upstream release appearing). */
   setSite(spec: SiteSpec): void;
   close(): Promise<void>;
 }
 
-export async function startStandIns(spec: SiteSpec = CURRENT_SITE): Promise<StandIns> {
+export interface StandInOptions {
+  site?: SiteSpec;
+  /** owner/name the releases are created in (the github.repository of the run). */
+  repository: string;
+  /** The job token the GitHub stand-in accepts. */
+  token: string;
+}
+
+export async function startStandIns(options: StandInOptions): Promise<StandIns> {
+  const spec = options.site ?? CURRENT_SITE;
   const closers: Array<() => Promise<void> | void> = [];
   try {
     let siteRoutes = siteRoutesFor(spec);
@@ -38,6 +57,14 @@ export async function startStandIns(spec: SiteSpec = CURRENT_SITE): Promise<Stan
     closers.push(() => trivySite.close());
     const trivyDownloadUrl = serveTrivyDownloads(trivySite);
     const trivyDb = await publishTrivyDb(registry);
+    const github = await startGitHubApi({ repository: options.repository, token: options.token });
+    closers.push(() => github.close());
+    const helmSite = await startHelmDownloadSite();
+    closers.push(() => helmSite.close());
+    const pages = createPagesRemote();
+    closers.push(() => pages.close());
+    const pagesSite = await pages.serve();
+    closers.push(() => pagesSite.close());
     return {
       site,
       repositoryUrl: `${site.url}/repo`,
@@ -45,6 +72,11 @@ export async function startStandIns(spec: SiteSpec = CURRENT_SITE): Promise<Stan
       image: `${registry.host}/${IMAGE_PATH}`,
       trivyDb,
       trivyDownloadUrl,
+      github,
+      serverUrl: `${github.url}/download`,
+      helmSite,
+      pages,
+      pagesSite,
       setSite(next) {
         const routes = siteRoutesFor(next);
         for (const path of Object.keys(siteRoutes)) if (!(path in routes)) site.unroute(path);

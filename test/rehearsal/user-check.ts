@@ -3,10 +3,11 @@
 // run pushed: the same repository (the chart's image.repository is set to the rehearsal's registry, the one
 // value that differs from a real install), the tag the chart's appVersion gives, and in the registry that tag
 // must point at the digest that was built, scanned and pushed.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { requireTool } from '../support/tools.js';
 import type { RunFacts } from './report.js';
@@ -48,17 +49,30 @@ export async function checkAsUser(
     HELM_CACHE_HOME: join(dir, 'cache'),
     HELM_DATA_HOME: join(dir, 'data'),
   };
-  const helm = (...args: string[]) =>
-    execFileSync(requireTool('helm'), args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // Asynchronous: the stand-ins that answer helm live in this process's event loop.
+  const helm = async (...args: string[]) => {
+    try {
+      const { stdout } = await promisify(execFile)(requireTool('helm'), args, {
+        env,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return stdout;
+    } catch (error) {
+      const failure = error as { stderr?: string; message: string };
+      throw new Error(`helm ${args.join(' ')}: ${failure.stderr?.trim() || failure.message}`, {
+        cause: error,
+      });
+    }
+  };
   const lines: string[] = [];
   const problems: string[] = [];
   const repoUrl = target.indexUrl.replace(/\/index\.yaml$/, '');
   const { version: chartVersion = '', digest = '' } = target.facts.chart ?? {};
   const appVersion = target.facts.detected?.version ?? '';
 
-  helm('repo', 'add', 'rehearsal', repoUrl);
+  await helm('repo', 'add', 'rehearsal', repoUrl);
   lines.push(`  user       helm repo add rehearsal ${repoUrl}`);
-  const found = JSON.parse(helm('search', 'repo', 'rehearsal/', '--versions', '-o', 'json')) as Array<{
+  const found = JSON.parse(await helm('search', 'repo', 'rehearsal/', '--versions', '-o', 'json')) as Array<{
     name: string;
     version: string;
     app_version: string;
@@ -73,14 +87,15 @@ export async function checkAsUser(
   const name = entry?.name ?? 'rehearsal/opennebula';
 
   const pulled = join(dir, 'pulled');
-  helm('pull', name, '--version', chartVersion, '--destination', pulled);
+  mkdirSync(pulled, { recursive: true });
+  await helm('pull', name, '--version', chartVersion, '--destination', pulled);
   const archive = join(pulled, readdirSync(pulled)[0]!);
   const archiveDigest = createHash('sha256').update(readFileSync(archive)).digest('hex');
   lines.push(`             helm pull ${name} --version ${chartVersion}: sha256:${archiveDigest}`);
   if (digest && !digest.endsWith(archiveDigest))
     problems.push(`the pulled chart is sha256:${archiveDigest}, helm-release published ${digest}`);
 
-  const rendered = helm('template', 'opennebula', archive, '--set', `image.repository=${target.image}`);
+  const rendered = await helm('template', 'opennebula', archive, '--set', `image.repository=${target.image}`);
   const images = renderedImages(rendered);
   const expected = `${target.image}:${appVersion}`;
   const ours = images.filter(
