@@ -2,8 +2,13 @@
 // the real YAML files with GitHub's expression evaluator (test/support/github-expressions.ts) for the cases
 // that matter: a new version, nothing new, force, dry-run, pull requests from forks, a fork without the IMAGES
 // variable, a failed gate, a failed build, a re-run after the image was pushed, and the weekly rebuild.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import {
+  callInputs,
   evaluateIf,
   runSteps,
   runWorkflow,
@@ -479,5 +484,68 @@ describe('the evaluator itself', () => {
 
   it('rejects what GitHub rejects (an unknown function)', () => {
     expect(() => evaluateIf('nosuch()', {})).toThrow();
+  });
+});
+
+describe('these tests catch a changed condition (mutated copies of publish-opennebula.yml)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'workflow-mutants-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const original = readFileSync('.github/workflows/publish-opennebula.yml', 'utf8');
+  type Publish = {
+    jobs: {
+      chart: { if?: string };
+      image: { env: Record<string, string>; steps: Array<{ name?: string; if?: string }> };
+    };
+  };
+
+  /** Runs a copy of publish-opennebula.yml changed by `mutate`, as release.yml calls it for a new version. */
+  function publishCopy(
+    mutate: (doc: Publish) => void,
+    steps: Record<string, StepPlan>,
+    event: Partial<Scenario> & { event?: string; github?: Record<string, Value> } = {},
+  ) {
+    const doc = parse(original) as Publish;
+    mutate(doc);
+    const path = join(dir, `publish-${Math.random().toString(36).slice(2)}.yml`);
+    writeFileSync(path, stringify(doc));
+    const s = scenario({ inputs: NO_INPUTS, steps, ...event });
+    const given = { images: 'ghcr.io/o/opennebula', version: '7.4.1', series: '7.4', tags: TAGS };
+    return runWorkflow(path, s, callInputs(path, given), {});
+  }
+  const failedGate = { 'image.build': { outcome: 'failure' as const, outputs: { gate: 'failed' } } };
+
+  it('unchanged, a failed gate publishes no chart and still uploads the SARIF', () => {
+    const jobs = publishCopy(() => {}, failedGate);
+    expect(jobs.chart![0]!.ran).toBe(false);
+    expect(ran(jobs.image![0], 'Upload the findings to code scanning')).toBe(true);
+  });
+
+  it('a chart job on always() would publish a chart after a failed gate', () => {
+    const jobs = publishCopy((doc) => (doc.jobs.chart.if = 'always()'), failedGate);
+    expect(jobs.chart![0]!.ran).toBe(true);
+  });
+
+  it('a SARIF upload without always() would be skipped after a failed gate', () => {
+    const jobs = publishCopy((doc) => {
+      const upload = doc.jobs.image.steps.find((step) => step.name?.startsWith('Upload'));
+      upload!.if = "steps.build.outcome != 'skipped'";
+    }, failedGate);
+    expect(ran(jobs.image![0], 'Upload the findings to code scanning')).toBe(false);
+  });
+
+  it('PUBLISH without its pull-request rule would push from a pull request whose caller left push at true', () => {
+    const pullRequest = {
+      event: 'pull_request',
+      github: { event: { pull_request: { head: { repo: {} } } } },
+    };
+    const unchanged = publishCopy(() => {}, { 'image.build': gatePassed }, pullRequest);
+    expect(stepOf(unchanged.image![0]!, 'build').with.push).toBe('false');
+    const mutated = publishCopy(
+      (doc) => (doc.jobs.image.env.PUBLISH = "${{ inputs.push && !inputs.dry-run && inputs.images != '' }}"),
+      { 'image.build': gatePassed },
+      pullRequest,
+    );
+    expect(stepOf(mutated.image![0]!, 'build').with.push).toBe('true');
+    expect(mutated.chart![0]!.ran).toBe(true);
   });
 });

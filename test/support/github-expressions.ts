@@ -5,7 +5,7 @@
 // expressions makes a string). Below them, a walk of a workflow's jobs and steps that decides what runs the
 // way the runner does (see runWorkflow).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 import type { FunctionDefinition, FunctionInfo } from '@actions/expressions/funcs/info';
 import { TokenType } from '@actions/expressions/lexer';
@@ -234,7 +234,7 @@ export type WorkflowDoc = {
 };
 
 export const loadYaml = <T = WorkflowDoc>(path: string): T =>
-  parseYaml(readFileSync(join(REPO_ROOT, path), 'utf8')) as T;
+  parseYaml(readFileSync(resolve(REPO_ROOT, path), 'utf8')) as T;
 
 const needsOf = (job: Job) => (job.needs === undefined ? [] : [job.needs].flat());
 
@@ -286,12 +286,12 @@ export function runSteps(
 export function runWorkflow(
   path: string,
   scenario: Scenario,
-  callInputs?: Record<string, Value>,
-  callSecrets?: Record<string, string>,
+  calledWith?: Record<string, Value>,
+  calledSecrets?: Record<string, string>,
 ): Record<string, JobRun[]> {
   const doc = loadYaml(path);
-  const inputs: Record<string, Value> = callInputs ?? scenario.inputs ?? {};
-  const secrets = callSecrets ?? scenario.secrets ?? {};
+  const inputs: Record<string, Value> = calledWith ?? scenario.inputs ?? {};
+  const secrets = calledSecrets ?? scenario.secrets ?? {};
   const base: Contexts = { github: scenario.github, inputs, vars: scenario.vars ?? {}, secrets };
   const results: Record<string, JobRun[]> = {};
   const pending = Object.keys(doc.jobs);
@@ -302,6 +302,26 @@ export function runWorkflow(
     results[name] = runJob(path, name, doc.jobs[name]!, base, results, scenario);
   }
   return results;
+}
+
+/**
+ * The inputs a reusable workflow (a path under the repository, or absolute) receives for these `with:` values:
+ * typed as the runner types them (a string input gets the text form, null → ''; a boolean stays one), with
+ * the declared defaults for what is not given.
+ */
+export function callInputs(path: string, given: Record<string, Value>): Record<string, Value> {
+  const declared = loadYaml(path).on?.workflow_call?.inputs ?? {};
+  const inputs: Record<string, Value> = {};
+  for (const [input, spec] of Object.entries(declared)) {
+    const value = input in given ? given[input]! : (spec.default ?? null);
+    inputs[input] =
+      spec.type === 'boolean'
+        ? value === true || value === 'true'
+        : spec.type === 'number'
+          ? Number(value)
+          : asText(value);
+  }
+  return inputs;
 }
 
 function aggregate(runs: JobRun[]): { result: JobRun['result']; outputs: Record<string, string> } {
@@ -343,19 +363,9 @@ function runJob(
     const called = job.uses.startsWith('./') ? job.uses.slice(2) : undefined;
     if (!called)
       throw new Error(`${path}: ${name}: only local reusable workflows are simulated (${job.uses})`);
-    const declared = loadYaml(called).on?.workflow_call?.inputs ?? {};
-    const withValues: Record<string, Value> = {};
-    for (const [input, spec] of Object.entries(declared)) {
-      const given = job.with?.[input];
-      const value = given === undefined ? (spec.default ?? null) : interpolate(given, ctx);
-      // Typed as the runner types them: a string input gets the text form (null → ''), a boolean stays one.
-      withValues[input] =
-        spec.type === 'boolean'
-          ? value === true || value === 'true'
-          : spec.type === 'number'
-            ? Number(value)
-            : asText(value);
-    }
+    const given: Record<string, Value> = {};
+    for (const [input, value] of Object.entries(job.with ?? {})) given[input] = interpolate(value, ctx);
+    const withValues = callInputs(called, given);
     const secrets =
       job.secrets === 'inherit' ? (base.secrets as Record<string, string>) : textMap(job.secrets, ctx);
     const jobs = runWorkflow(called, scenario, withValues, secrets);
