@@ -69,7 +69,7 @@ export function loadModel(): Model {
 type Target = { kind: 'action' | 'workflow' | 'third-party' | 'unknown'; file?: string };
 
 /** What a `uses:` names: one of our actions or reusable workflows (by path in this repository), or not. */
-function resolve(uses: string, from: string): Target {
+function resolve(uses: string): Target {
   const own = `${OWN_REPOSITORY}/`;
   let path: string | undefined;
   if (uses.startsWith('./')) path = uses.slice(2);
@@ -83,7 +83,6 @@ function resolve(uses: string, from: string): Target {
     path = '';
   if (path === undefined) return { kind: uses.startsWith('docker://') ? 'unknown' : 'third-party' };
   if (/^\.github\/workflows\/[^/]+\.ya?ml$/.test(path)) return { kind: 'workflow', file: path };
-  void from;
   return { kind: 'action', file: path === '' ? 'action.yml' : `${path.replace(/\/$/, '')}/action.yml` };
 }
 
@@ -123,7 +122,7 @@ export function checkContract(model: Model): string[] {
     for (const [index, step] of steps.entries()) {
       const at = `${where} step ${step.id ?? step.name ?? index + 1}`;
       if (step.uses) {
-        const target = resolve(step.uses, file);
+        const target = resolve(step.uses);
         if (target.kind === 'third-party') {
           if (!SHA_PINNED.test(step.uses)) problem(at, `${step.uses} is not pinned by a full commit SHA`);
           if (step.id) outputs.set(step.id, { names: 'any', from: step.uses });
@@ -254,7 +253,7 @@ export function checkContract(model: Model): string[] {
     const jobOutputs = new Map<string, Set<string>>();
     for (const [name, job] of Object.entries(doc.jobs)) {
       if (job.uses) {
-        const target = resolve(job.uses, file);
+        const target = resolve(job.uses);
         if (target.kind === 'workflow') {
           const called = model[target.file!];
           jobOutputs.set(name, new Set(Object.keys(called?.on?.workflow_call?.outputs ?? {})));
@@ -274,7 +273,7 @@ export function checkContract(model: Model): string[] {
       }
       checkInputRefs(at, job, declaredInputs);
       if (job.uses) {
-        const target = resolve(job.uses, file);
+        const target = resolve(job.uses);
         if (target.kind !== 'workflow') {
           problem(at, `${job.uses} is not a reusable workflow of this repository`);
           continue;
@@ -330,15 +329,15 @@ export function checkContract(model: Model): string[] {
 export function usages(model: Model): { inputs: Array<[string, string]>; outputs: Array<[string, string]> } {
   const inputs = new Map<string, [string, string]>();
   const outputs = new Map<string, [string, string]>();
-  for (const [file, doc] of Object.entries(model)) {
+  for (const doc of Object.values(model)) {
     const jobs = [...Object.values(doc.jobs ?? {}).map((job) => job.steps ?? []), doc.runs?.steps ?? []];
     for (const steps of jobs) {
       const ids = new Map<string, string>();
       for (const step of steps) {
         let actionFile: string | undefined;
         let passed: string[] = [];
-        if (step.uses && resolve(step.uses, file).kind === 'action') {
-          actionFile = resolve(step.uses, file).file!;
+        if (step.uses && resolve(step.uses).kind === 'action') {
+          actionFile = resolve(step.uses).file!;
           passed = Object.keys(step.with ?? {});
         } else if (step.run && BUNDLE_RUN.test(step.run)) {
           actionFile = `${BUNDLE_RUN.exec(step.run)![1]}/action.yml`;
