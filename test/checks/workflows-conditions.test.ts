@@ -405,6 +405,34 @@ describe('security-rebuild.yml: every series, overwrite, independent legs', () =
   });
 });
 
+describe('the starter templates call the same reusable workflows with the same decisions', () => {
+  it('opennebula-release.yml: a new version is published, nothing new is not, force rebuilds', () => {
+    const run = (s: Scenario) => runWorkflow('workflows-templates/opennebula-release.yml', s).publish![0]!;
+    const published = run(
+      scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(true), 'image.build': gatePassed } }),
+    );
+    expect(published.jobs!.chart![0]!.ran).toBe(true);
+    expect(run(scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(false) } })).ran).toBe(false);
+    const forced = run(
+      scenario({
+        event: 'workflow_dispatch',
+        inputs: { version: '7.4.1', force: true, 'dry-run': false },
+        steps: { 'detect.detect': detected(true), 'image.build': gatePassed },
+      }),
+    );
+    expect(stepOf(forced.jobs!.image![0]!, 'build').with.overwrite).toBe('true');
+  });
+
+  it('opennebula-security-rebuild.yml: every series of the matrix', () => {
+    const matrix = JSON.stringify([{ version: '7.4.1', series: '7.4', tags: TAGS }]);
+    const jobs = runWorkflow(
+      'workflows-templates/opennebula-security-rebuild.yml',
+      scenario({ inputs: {}, steps: { 'detect.detect': detected(false, { matrix }) } }),
+    );
+    expect(stepOf(jobs.rebuild![0]!.jobs!.rebuild![0]!, 'build').with.overwrite).toBe('true');
+  });
+});
+
 describe('the root action (one job)', () => {
   type Action = {
     inputs: Record<string, { default?: string }>;

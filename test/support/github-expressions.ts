@@ -360,9 +360,11 @@ function runJob(
       : undefined;
 
   if (job.uses) {
-    const called = job.uses.startsWith('./') ? job.uses.slice(2) : undefined;
-    if (!called)
-      throw new Error(`${path}: ${name}: only local reusable workflows are simulated (${job.uses})`);
+    // `owner/repo/.github/workflows/x.yml@ref` (the starter templates): this repository's copy of x.yml, which
+    // is what the ref names once released.
+    const byName = /^[\w.-]+\/[\w.-]+\/(\.github\/workflows\/[^@/]+)@[\w./-]+$/.exec(job.uses);
+    const called = job.uses.startsWith('./') ? job.uses.slice(2) : byName?.[1];
+    if (!called) throw new Error(`${path}: ${name}: cannot simulate ${job.uses}`);
     const given: Record<string, Value> = {};
     for (const [input, value] of Object.entries(job.with ?? {})) given[input] = interpolate(value, ctx);
     const withValues = callInputs(called, given);
