@@ -372,6 +372,10 @@ describe('security-rebuild.yml: every series, overwrite, independent legs', () =
     }
     expect(legs.map((leg) => leg.result)).toEqual(['success', 'failure']);
     expect(stepOf(legs[1]!, 'Summary of this series').env).toMatchObject({ SERIES: '7.2', GATE: 'failed' });
+    for (const leg of legs) expect(ran(leg, "Keep this series' row for the run's summary")).toBe(true);
+    const report = call.jobs!.report![0]!;
+    expect(report.ran).toBe(true);
+    expect(stepOf(report, 'Summary of every series').env.RESULT).toBe('failure');
     const doc = loadYaml<{ jobs: { rebuild: { strategy: { 'fail-fast': boolean } } } }>(
       '.github/workflows/rebuild-opennebula.yml',
     );
