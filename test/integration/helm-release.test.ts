@@ -1,7 +1,8 @@
 // helm-release, run as the runner runs it (the bundle, INPUT_* variables), with real helm and real git: the
 // Pages remote is a bare repository, GitHub's releases API a stand-in with recorded shapes, get.helm.sh a
 // local site serving the pinned helm and its .sha256sum. Published charts are read back with helm itself.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,19 @@ const DEMO = join(REPO_ROOT, 'test/fixtures/helm-release/demo');
 const scratch = mkdtempSync(join(tmpdir(), 'helm-release-test-'));
 const toolCache = join(scratch, 'tool-cache');
 let counter = 0;
+
+// helm talks to servers in this process: it must run asynchronously, or nobody answers it.
+const execFileAsync = promisify(execFile);
+function helmIn(home: string) {
+  return async (...args: string[]) =>
+    (
+      await execFileAsync(requireTool('helm'), args, {
+        cwd: home,
+        env: { ...process.env, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home },
+        encoding: 'utf8',
+      })
+    ).stdout;
+}
 
 const GIT_ENV = {
   ...process.env,
@@ -256,6 +270,8 @@ describe('helm-release: concurrency and big indexes', () => {
     let server: PagesServer | undefined;
     try {
       const repo = projectRepo();
+      // Each runner job has its own tool cache; these 8 share one, so it is filled first.
+      expectSuccess(await publish(setup, repo, { 'dry-run': 'true' }));
       const versions = Array.from({ length: 8 }, (_, i) => `1.0.${i}`);
       const runs = await Promise.all(
         versions.map((v) => publish(setup, freshClone(repo), { 'chart-version': v })),
@@ -265,18 +281,11 @@ describe('helm-release: concurrency and big indexes', () => {
       expect(setup.remote.log()).toHaveLength(8);
       server = await setup.remote.serve();
       const helmHome = mkdtempSync(join(scratch, 'helm-home-'));
-      const helm = (...args: string[]) =>
-        execFileSync(requireTool('helm'), args, {
-          env: {
-            ...process.env,
-            HELM_CACHE_HOME: helmHome,
-            HELM_CONFIG_HOME: helmHome,
-            HELM_DATA_HOME: helmHome,
-          },
-          encoding: 'utf8',
-        });
-      helm('repo', 'add', 'concurrent', server.url);
-      const listed = JSON.parse(helm('search', 'repo', 'concurrent/demo', '--versions', '-o', 'json')) as {
+      const helm = helmIn(helmHome);
+      await helm('repo', 'add', 'concurrent', server.url);
+      const listed = JSON.parse(
+        await helm('search', 'repo', 'concurrent/demo', '--versions', '-o', 'json'),
+      ) as {
         version: string;
       }[];
       expect(listed.map((l) => l.version).sort()).toEqual(versions);
@@ -449,20 +458,15 @@ describe('helm-release: the published repository, read by helm and a browser', (
     await setup.github.close();
   });
 
-  it('helm repo add, helm pull and helm template work against the served branch', () => {
+  it('helm repo add, helm pull and helm template work against the served branch', async () => {
     const home = mkdtempSync(join(scratch, 'helm-home-'));
-    const helm = (...args: string[]) =>
-      execFileSync(requireTool('helm'), args, {
-        cwd: home,
-        env: { ...process.env, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home },
-        encoding: 'utf8',
-      });
-    helm('repo', 'add', 'published', pagesUrl);
-    helm('pull', 'published/opennebula', '--version', '0.1.2', '--destination', home);
-    const rendered = helm('template', 'one', join(home, 'opennebula-0.1.2.tgz'));
+    const helm = helmIn(home);
+    await helm('repo', 'add', 'published', pagesUrl);
+    await helm('pull', 'published/opennebula', '--version', '0.1.2', '--destination', home);
+    const rendered = await helm('template', 'one', join(home, 'opennebula-0.1.2.tgz'));
     expect(rendered).toContain('kind: StatefulSet');
     expect(rendered).toMatch(/image: "?[^\s"]*opennebula:7\.4\.0"?/);
-    const older = helm('show', 'chart', 'published/opennebula', '--version', '0.1.1');
+    const older = await helm('show', 'chart', 'published/opennebula', '--version', '0.1.1');
     expect(older).toMatch(/appVersion: "?7\.2\.0"?/);
   });
 
