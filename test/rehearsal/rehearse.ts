@@ -111,7 +111,7 @@ export async function closeSession(session: Session): Promise<void> {
 }
 
 /** Inputs of this repository's actions pointed at the stand-ins (and the builder and context found here). */
-export function redirections(session: Session): Record<string, Record<string, string>> {
+export function redirections(session: Session, context?: string): Record<string, Record<string, string>> {
   const build: Record<string, string> = { builder: session.builder };
   const { standIns } = session;
   if (!standIns) return { 'build-scan-push': build };
@@ -119,7 +119,7 @@ export function redirections(session: Session): Record<string, Record<string, st
     'detect-opennebula-release': { 'repository-url': standIns.repositoryUrl },
     'build-scan-push': {
       ...build,
-      context: session.settings.context ?? OFFLINE_CONTEXT,
+      context: context ?? session.settings.context ?? OFFLINE_CONTEXT,
       'trivy-download-url': standIns.trivyDownloadUrl,
       'trivy-db-repositories': standIns.trivyDb,
     },
@@ -142,7 +142,12 @@ export interface PipelineRun {
 export async function runPipeline(
   session: Session,
   label: string,
-  options: { previous?: RunRecord; event?: { name: string; inputs?: Record<string, Value> } } = {},
+  options: {
+    previous?: RunRecord;
+    event?: { name: string; inputs?: Record<string, Value> };
+    /** Build context of this run (offline), instead of the session's. */
+    context?: string;
+  } = {},
 ): Promise<PipelineRun> {
   const runDir = join(session.settings.outDir, label);
   const { log } = session.settings;
@@ -168,7 +173,7 @@ export async function runPipeline(
       vars: { IMAGES: session.standIns?.image ?? session.liveImage ?? '' },
       secrets: {},
       baseEnv: session.baseEnv,
-      inputOverrides: redirections(session),
+      inputOverrides: redirections(session, options.context),
       ...(options.previous ? { previous: options.previous } : {}),
       onJob: (job, phase) =>
         log(`[rehearsal]   job ${job.id}: ${phase === 'start' ? 'started' : describeJob(job)}`),
