@@ -2,7 +2,7 @@
 // scenario rendered and validated against the Kubernetes 1.29 and 1.36 schemas (unknown fields rejected),
 // the values schema, the generated README, the packaged files and deterministic rendering.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,12 +47,15 @@ describe('scenarios', () => {
       'persistence-off',
       'ingress-tls',
       'gateway-api',
-      'loadbalancer-monitord',
+      'hypervisors-loadbalancer',
+      'hypervisors-nodeport',
+      'hypervisors-hostnetwork',
       'tproxy',
       'user-ssh-keys',
       'backups',
       'networkpolicy-pdb',
       'fullname-override',
+      'restore',
     ]) {
       expect(SCENARIOS, name).toContain(`${name}-values.yaml`);
     }
@@ -83,6 +86,14 @@ describe('scenarios', () => {
 });
 
 describe('names', () => {
+  /** Names of the Secrets the credentials Job makes. */
+  const generatedSecrets = (docs: Manifest[]) => {
+    const job = docs.find((d) => d.kind === 'Job' && d.metadata.name.endsWith('-credentials')) as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+    };
+    const env = job.spec.template.spec.containers[0]!.env.find((e) => e.name === 'GENERATED_SECRETS')!;
+    return (JSON.parse(env.value) as { name: string }[]).map((s) => s.name);
+  };
   const resources = (args: string[], release = 'one') => manifests(render('helm', release, args));
   const env = (docs: Manifest[], name: string) => {
     const sts = docs.find(
@@ -98,13 +109,14 @@ describe('names', () => {
     expect(env(resources([], 'mariadb-lab'), 'DB_HOST')).toBe('mariadb-lab.cloud.svc.cluster.local');
     const names = resources([], 'mariadb-lab').map((d) => `${d.kind}/${d.metadata.name}`);
     expect(names).toContain('Service/mariadb-lab');
-    expect(names).toContain('Secret/mariadb-lab');
+    expect(generatedSecrets(resources([], 'mariadb-lab'))).toEqual(['mariadb-lab-opennebula-oneadmin', 'mariadb-lab']);
   });
 
   it('follows fullnameOverride for the front-end and the database', () => {
     const docs = resources(['-f', join(CHART, 'ci/fullname-override-values.yaml')]);
     const names = docs.map((d) => `${d.kind}/${d.metadata.name}`);
-    expect(names).toEqual(expect.arrayContaining(['StatefulSet/cloud', 'StatefulSet/cloud-db', 'Service/cloud-db', 'Secret/cloud-oneadmin']));
+    expect(names).toEqual(expect.arrayContaining(['StatefulSet/cloud', 'StatefulSet/cloud-db', 'Service/cloud-db', 'Job/cloud-credentials']));
+    expect(generatedSecrets(docs)).toEqual(['cloud-oneadmin', 'cloud-db']);
     expect(env(docs, 'DB_HOST')).toBe('cloud-db.cloud.svc.cluster.local');
     expect(env(docs, 'HOSTNAME')).toBe('cloud-0.cloud-headless.cloud.svc.cluster.local');
   });
@@ -130,7 +142,7 @@ describe('values schema', () => {
     (JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, { type?: unknown }> }).properties,
   );
 
-  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext'].includes(s)), 'opennebula.oneadmin', 'services.monitord', 'mariadb.image'])(
+  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext', 'global'].includes(s)), 'opennebula.oneadmin', 'hypervisors.nodePorts', 'mariadb.image'])(
     'rejects an unknown key in %s',
     (section) => {
       const out = failure('helm', ['template', 'one', CHART, '--set', `${section}.notAKey=1`]);
@@ -140,12 +152,18 @@ describe('values schema', () => {
 
   it.each([
     ['persistence.enabled', 'yes'],
-    ['services.monitord.port', 'x'],
+    ['hypervisors.monitordPort', 'x'],
+    ['hypervisors.exposure', 'ClusterIP'],
     ['services.api.type', 'Internal'],
     ['opennebula.logLevel', '7'],
     ['opennebula.ssh.port', '22'],
     ['image.pullPolicy', 'Sometimes'],
     ['mariadb.maxConnections', '10'],
+    // Kubernetes quantities know k (decimal) and Ki (binary), not K.
+    ['persistence.size', '10K'],
+    ['mariadb.persistence.size', '8K'],
+    ['backup.persistence.size', '1K'],
+    ['uploads.sizeLimit', '1K'],
   ])('rejects %s=%s', (key, value) => {
     const out = failure('helm', ['template', 'one', CHART, '--set-string', `${key}=${value}`]);
     expect(out).toMatch(/values don't meet the specifications of the schema/);
@@ -153,21 +171,14 @@ describe('values schema', () => {
 });
 
 describe('rendering', () => {
-  const stripGenerated = (text: string) =>
-    manifests(text).map((doc) => (doc.kind === 'Secret' ? { ...doc, data: Object.keys((doc.data as object) ?? {}) } : doc));
-
-  it('gives identical output for identical inputs, apart from generated secrets', () => {
-    const args = ['-f', join(CHART, 'ci/backups-values.yaml')];
-    const first = render('helm', 'one', args);
-    const second = render('helm', 'one', args);
-    expect(first).not.toBe(second); // the generated passwords and key differ
-    expect(stripGenerated(first)).toEqual(stripGenerated(second));
+  it.each(SCENARIOS)('%s: identical output on every render (GitOps renderers have no lookup)', (scenario) => {
+    const args = ['-f', join(CHART, 'ci', scenario)];
+    expect(render('helm', 'one', args)).toBe(render('helm', 'one', args));
   });
 
-  it('never renders a default password', () => {
-    const a = manifests(render('helm', 'one')).find((d) => d.metadata.name === 'one-opennebula-oneadmin')!;
-    const b = manifests(render('helm', 'one')).find((d) => d.metadata.name === 'one-opennebula-oneadmin')!;
-    expect(a.data).not.toEqual(b.data);
+  it.each(SCENARIOS)('%s: renders no Secret, so no password, default or generated', (scenario) => {
+    const docs = manifests(render('helm', 'one', ['-f', join(CHART, 'ci', scenario)]));
+    expect(docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name)).toEqual([]);
   });
 });
 
@@ -212,5 +223,46 @@ describe('chart files', () => {
     expect(listing).toContain('opennebula/charts/mariadb/templates/statefulset.yaml');
     expect(listing).toContain('opennebula/values.schema.json');
     expect(listing).not.toMatch(/opennebula\/tests\/|opennebula\/ci\/|README\.md\.gotmpl/);
+  });
+});
+
+describe('as a dependency of an umbrella chart', () => {
+  let umbrella: string;
+  beforeAll(() => {
+    umbrella = mkdtempSync(join(tmpdir(), 'umbrella-'));
+    mkdirSync(join(umbrella, 'templates'));
+    writeFileSync(
+      join(umbrella, 'Chart.yaml'),
+      ['apiVersion: v2', 'name: platform', 'version: 1.0.0', 'dependencies:', '  - name: opennebula', '    version: 0.1.0', `    repository: file://${CHART}`, ''].join('\n'),
+    );
+    // What umbrella charts commonly set for every subchart: a global pull secret and other global keys.
+    writeFileSync(
+      join(umbrella, 'values.yaml'),
+      ['global:', '  imagePullSecrets:', '    - name: platform-registry', '  storageClass: fast', 'opennebula:', '  backup:', '    enabled: true', ''].join('\n'),
+    );
+    runTool('helm', ['dependency', 'build', umbrella]);
+  });
+  afterAll(() => rmSync(umbrella, { recursive: true, force: true }));
+
+  it('accepts global values and pulls every image with global.imagePullSecrets', () => {
+    const docs = manifests(runTool('helm', ['template', 'platform', umbrella, '--namespace', 'cloud']));
+    const pods = docs.flatMap((doc) => {
+      const spec = doc.spec as { template?: { spec: object }; jobTemplate?: { spec: { template: { spec: object } } }; containers?: unknown } | undefined;
+      if (doc.kind === 'Pod') return [[doc.metadata.name, spec]];
+      if (spec?.template) return [[doc.metadata.name, spec.template.spec]];
+      if (spec?.jobTemplate) return [[doc.metadata.name, spec.jobTemplate.spec.template.spec]];
+      return [];
+    }) as [string, { imagePullSecrets?: { name: string }[] }][];
+    expect(pods.map(([name]) => name)).toEqual(expect.arrayContaining(['platform-opennebula', 'platform-mariadb', 'platform-opennebula-backup']));
+    for (const [name, spec] of pods) expect(spec.imagePullSecrets, name).toEqual([{ name: 'platform-registry' }]);
+  });
+
+  it("adds the chart's own imagePullSecrets to the global ones, for MariaDB too", () => {
+    const docs = manifests(
+      runTool('helm', ['template', 'platform', umbrella, '--set', 'opennebula.imagePullSecrets[0].name=one-registry', '--set', 'opennebula.mariadb.imagePullSecrets[0].name=db-registry']),
+    );
+    const specOf = (name: string) => (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === name)!.spec as { template: { spec: { imagePullSecrets: unknown } } }).template.spec.imagePullSecrets;
+    expect(specOf('platform-opennebula')).toEqual([{ name: 'platform-registry' }, { name: 'one-registry' }]);
+    expect(specOf('platform-mariadb')).toEqual([{ name: 'platform-registry' }, { name: 'db-registry' }]);
   });
 });

@@ -53,6 +53,9 @@ const SAMPLE_STRINGS: Record<string, string> = {
   digest: `sha256:${'a'.repeat(64)}`,
   pullPolicy: 'Always',
   externalTrafficPolicy: 'Local',
+  exposure: 'NodePort',
+  timeZone: 'Europe/Madrid',
+  backup: 'opennebula-20250202T000000Z',
   size: '33Gi',
   sizeLimit: '33Gi',
   schedule: '5 4 * * *',
@@ -78,10 +81,11 @@ const ALL_ON = {
   ingress: { enabled: true },
   httpRoute: { enabled: true, parentRefs: [{ name: 'gateway' }] },
   backup: { enabled: true },
+  restore: { enabled: true, backup: 'opennebula-20250101T000000Z' },
   networkPolicy: { enabled: true },
   podDisruptionBudget: { enabled: true },
   opennebula: { tproxy: { enabled: true, remoteAddress: '192.0.2.1' } },
-  services: { monitord: { type: 'LoadBalancer' } },
+  hypervisors: { nodePorts: { monitord: 30124, ssh: 30022 } },
 };
 const EXTERNAL_DB = {
   ...ALL_ON,

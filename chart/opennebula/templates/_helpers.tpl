@@ -81,12 +81,37 @@ app.kubernetes.io/component: frontend
 {{- end -}}
 {{- end -}}
 
-{{/* The front-end's stable host name: the pod's FQDN through the headless Service. */}}
+{{/*
+The front-end's name for oned's drivers (HOSTNAME): the hypervisor-facing address, else the pod's FQDN
+through the headless Service (reachable in the cluster only).
+*/}}
 {{- define "opennebula.hostname" -}}
-{{- if .Values.opennebula.hostname -}}
-{{- .Values.opennebula.hostname -}}
+{{- if .Values.hypervisors.address -}}
+{{- .Values.hypervisors.address -}}
 {{- else -}}
 {{- printf "%s-0.%s.%s.svc.%s" (include "opennebula.statefulSetName" .) (include "opennebula.headlessName" .) .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The port monitord listens on and advertises (MONITOR_PORT): with NodePort, its node port. */}}
+{{- define "opennebula.monitordPort" -}}
+{{- $h := .Values.hypervisors -}}
+{{- if eq $h.exposure "NodePort" -}}
+{{- required "hypervisors.nodePorts.monitord is required with hypervisors.exposure=NodePort: monitord listens on the port it tells hypervisors to send to, so that port must be the node port (30000-32767)" $h.nodePorts.monitord -}}
+{{- else -}}
+{{- $h.monitordPort -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The port hypervisors SSH to at hypervisors.address. */}}
+{{- define "opennebula.hypervisorSshPort" -}}
+{{- $h := .Values.hypervisors -}}
+{{- if eq $h.exposure "NodePort" -}}
+{{- required "hypervisors.nodePorts.ssh is required with hypervisors.exposure=NodePort: hypervisors must be told the SSH port (a node port cannot be 22)" $h.nodePorts.ssh -}}
+{{- else if eq $h.exposure "HostNetwork" -}}
+{{- .Values.opennebula.ssh.port -}}
+{{- else -}}
+{{- $h.sshPort -}}
 {{- end -}}
 {{- end -}}
 
@@ -143,21 +168,21 @@ app.kubernetes.io/component: frontend
 {{- default (include "opennebula.componentName" (dict "context" . "suffix" "oneadmin")) .Values.opennebula.oneadmin.existingSecret -}}
 {{- end -}}
 
-{{- define "opennebula.ssh.secretName" -}}
-{{- default (include "opennebula.componentName" (dict "context" . "suffix" "ssh")) .Values.opennebula.ssh.existingSecret -}}
-{{- end -}}
 
 {{/*
-A secret value kept across upgrades: the live Secret's (lookup) if there is one, else `generate`.
-`helm template` and GitOps renderers cannot look up, so they produce a new value on every render.
+The Secrets the credentials Job makes when they do not exist (JSON for GENERATED_SECRETS): the oneadmin
+password, and the bundled MariaDB's passwords; none for those given as existingSecret.
 */}}
-{{- define "opennebula.keptSecret" -}}
-{{- $secret := lookup "v1" "Secret" .context.Release.Namespace .name -}}
-{{- if and $secret $secret.data (hasKey $secret.data .key) -}}
-{{- index $secret.data .key | b64dec -}}
-{{- else -}}
-{{- .generate -}}
+{{- define "opennebula.generatedSecrets" -}}
+{{- $labels := dict "app.kubernetes.io/name" (include "opennebula.name" .) "app.kubernetes.io/instance" .Release.Name "app.kubernetes.io/part-of" "opennebula" -}}
+{{- $secrets := list -}}
+{{- if not .Values.opennebula.oneadmin.existingSecret -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.oneadmin.secretName" .) "keys" (list .Values.opennebula.oneadmin.passwordKey) "labels" $labels) -}}
 {{- end -}}
+{{- if and .Values.mariadb.enabled (not .Values.mariadb.existingSecret) -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.mariadb.fullname" .) "keys" (list "password" "root-password") "labels" $labels) -}}
+{{- end -}}
+{{- toJson $secrets -}}
 {{- end -}}
 
 {{/* Environment every OpenNebula container gets (the image's settings, see docker/README.md). */}}
@@ -179,9 +204,9 @@ A secret value kept across upgrades: the live Secret's (lookup) if there is one,
 - name: ONE_LOG_LEVEL
   value: {{ .Values.opennebula.logLevel | quote }}
 - name: MONITOR_ADDRESS
-  value: {{ default "auto" .Values.opennebula.monitord.address | quote }}
+  value: {{ default "auto" .Values.hypervisors.address | quote }}
 - name: MONITOR_PORT
-  value: {{ .Values.services.monitord.port | quote }}
+  value: {{ include "opennebula.monitordPort" . | quote }}
 {{- with .Values.opennebula.onegate.endpoint }}
 - name: ONEGATE_ENDPOINT
   value: {{ . | quote }}
@@ -219,4 +244,76 @@ A secret value kept across upgrades: the live Secret's (lookup) if there is one,
 {{- with .Values.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* A Kubernetes quantity (1.5Gi, 1536Mi, 2G, 500k) in bytes, so sizes compare as the API server stores them. */}}
+{{- define "opennebula.quantityBytes" -}}
+{{- $quantity := toString . -}}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $quantity -}}
+{{- $suffix := trimPrefix $number $quantity -}}
+{{- $factors := dict "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- if or (not $number) (not (hasKey $factors $suffix)) -}}
+{{- fail (printf "%q is not a storage quantity Kubernetes accepts (e.g. 20Gi, 1536Mi, 500G)" $quantity) -}}
+{{- end -}}
+{{- mulf (float64 $number) (index $factors $suffix) -}}
+{{- end -}}
+
+{{/*
+volumeClaimTemplates cannot change on a live StatefulSet: say so, and how to resize, before Kubernetes
+refuses. Sizes compare as quantities: the API server keeps 1.5Gi as 1536Mi and 1024Mi as 1Gi.
+Arguments: context, statefulSet (its name), value (the size asked for), key (its values path).
+*/}}
+{{- define "opennebula.storageGuard" -}}
+{{- $live := lookup "apps/v1" "StatefulSet" .context.Release.Namespace .statefulSet -}}
+{{- range ($live | default dict | dig "spec" "volumeClaimTemplates" list) -}}
+{{- if eq .metadata.name "data" -}}
+{{- $stored := toString .spec.resources.requests.storage -}}
+{{- if ne (include "opennebula.quantityBytes" $stored) (include "opennebula.quantityBytes" $.value) -}}
+{{- fail (printf `%s cannot change from %s to %s on an installed release: a StatefulSet's volumeClaimTemplates are immutable. Resize the claim instead (kubectl -n %s patch pvc data-%s-0 -p '{"spec":{"resources":{"requests":{"storage":"%s"}}}}', if its StorageClass allows expansion) and keep %s at %s.` $.key $stored (toString $.value) $.context.Release.Namespace $.statefulSet (toString $.value) $.key $stored) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pull secrets: an umbrella chart's global.imagePullSecrets, then the chart's own; `{name: x}` or `x`. */}}
+{{- define "opennebula.imagePullSecrets" -}}
+{{- $names := list -}}
+{{- range concat (((.Values.global | default dict).imagePullSecrets) | default list) (.Values.imagePullSecrets | default list) -}}
+{{- $name := kindIs "map" . | ternary (get (. | default dict) "name") . -}}
+{{- if not (has $name $names) -}}{{- $names = append $names $name -}}{{- end -}}
+{{- end -}}
+{{- if $names }}
+imagePullSecrets:
+{{- range $names }}
+  - name: {{ . | quote }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* The backup claim: backup.persistence.existingClaim, else the one the chart makes. */}}
+{{- define "opennebula.backupClaim" -}}
+{{- default (include "opennebula.componentName" (dict "context" . "suffix" "backup")) .Values.backup.persistence.existingClaim -}}
+{{- end -}}
+
+{{/* Environment of the backup and restore scripts (files/backup.sh, files/restore.sh). */}}
+{{- define "opennebula.backupEnv" -}}
+- name: DB_HOST
+  value: {{ include "opennebula.db.host" . | quote }}
+- name: DB_PORT
+  value: {{ include "opennebula.db.port" . | quote }}
+- name: DB_NAME
+  value: {{ include "opennebula.db.name" . | quote }}
+- name: DB_USER
+  value: {{ include "opennebula.db.user" . | quote }}
+- name: DB_PASSWORD_FILE
+  value: /run/secrets/opennebula-db/password
+- name: BACKUP_DIR
+  value: /backups
+- name: ONE_DIR
+  value: {{ ternary "/var/lib/one" "" .Values.persistence.enabled | quote }}
+{{- end -}}
+
+{{/* The front-end's data claim, for the backup and restore pods. */}}
+{{- define "opennebula.dataClaim" -}}
+{{- default (printf "data-%s-0" (include "opennebula.statefulSetName" .)) .Values.persistence.existingClaim -}}
 {{- end -}}

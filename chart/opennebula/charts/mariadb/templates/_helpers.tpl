@@ -36,21 +36,24 @@ app.kubernetes.io/component: database
 {{- end -}}
 
 {{/*
-The Secret holding the passwords: existingSecret, else ours.
+The Secret holding the passwords: existingSecret, else the one the parent chart's credentials Job makes
+(named like the release's MariaDB, with `password` and `root-password`).
 */}}
 {{- define "mariadb.secretName" -}}
 {{- default (include "mariadb.fullname" .) .Values.existingSecret -}}
 {{- end -}}
 
-{{/*
-A password kept across upgrades: the value in the live Secret if there is one (lookup), else a new random
-one. `helm template` and GitOps renderers cannot look up, so they generate a new one on every render.
-*/}}
-{{- define "mariadb.password" -}}
-{{- $secret := lookup "v1" "Secret" .context.Release.Namespace (include "mariadb.fullname" .context) -}}
-{{- if and $secret $secret.data (hasKey $secret.data .key) -}}
-{{- index $secret.data .key | b64dec -}}
-{{- else -}}
-{{- randAlphaNum 32 -}}
+{{/* Pull secrets: an umbrella chart's global.imagePullSecrets, then mariadb.imagePullSecrets; `{name: x}` or `x`. */}}
+{{- define "mariadb.imagePullSecrets" -}}
+{{- $names := list -}}
+{{- range concat (((.Values.global | default dict).imagePullSecrets) | default list) (.Values.imagePullSecrets | default list) -}}
+{{- $name := kindIs "map" . | ternary (get (. | default dict) "name") . -}}
+{{- if not (has $name $names) -}}{{- $names = append $names $name -}}{{- end -}}
+{{- end -}}
+{{- if $names }}
+imagePullSecrets:
+{{- range $names }}
+  - name: {{ . | quote }}
+{{- end }}
 {{- end -}}
 {{- end -}}

@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# The backup CronJob's script (bash): a consistent dump of OpenNebula's database and a copy of oneadmin's
+# credentials directory (/var/lib/one/.one: one_key and the service accounts' auth files, without which a
+# restored database cannot be used), each verified before it is published; older backups are removed
+# only after that, so the newest good backup always stays. Any failure fails the Job, loudly.
+# Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR BACKUP_RETENTION ONE_DIR
+# (ONE_DIR empty: the credentials are not on a volume this Job can read, and only the database is saved).
+set -Eeuo pipefail
+umask 077
+
+fail() {
+	echo "backup FAILED: $*" >&2
+	exit 1
+}
+
+for name in DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR BACKUP_RETENTION; do
+	[ -n "${!name:-}" ] || fail "$name is not set"
+done
+[[ "$BACKUP_RETENTION" =~ ^[1-9][0-9]*$ ]] || fail "BACKUP_RETENTION must be a whole number of at least 1, got '$BACKUP_RETENTION'"
+[ -r "$DB_PASSWORD_FILE" ] || fail "cannot read the database password file $DB_PASSWORD_FILE"
+{ [ -d "$BACKUP_DIR" ] && [ -w "$BACKUP_DIR" ]; } || fail "the backup directory $BACKUP_DIR is missing or not writable"
+
+work="$(mktemp -d)"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+dump="$BACKUP_DIR/opennebula-$stamp.sql.gz"
+credentials="$BACKUP_DIR/opennebula-$stamp.one.tar.gz"
+trap 'rm -rf "$work" "$dump.part" "$credentials.part"' EXIT
+
+# The password goes to the client in an option file, never on a command line or in the environment.
+{
+	echo '[client]'
+	printf 'password="%s"\n' "$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' "$DB_PASSWORD_FILE")"
+} >"$work/client.cnf"
+
+echo "dumping database $DB_NAME from $DB_HOST:$DB_PORT"
+mariadb-dump --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" \
+	--single-transaction --routines --triggers "$DB_NAME" 2>"$work/dump.err" | gzip >"$dump.part" ||
+	fail "mariadb-dump of $DB_NAME on $DB_HOST:$DB_PORT failed: $(cat "$work/dump.err")"
+
+# Verified: the archive is whole, and mariadb-dump wrote its trailer (it does so only when it finished).
+gzip -t "$dump.part" || fail "the dump $dump.part is not a complete gzip file"
+trailer="$(gzip -dc "$dump.part" | tail -n 1)"
+[[ "$trailer" == "-- Dump completed"* ]] || fail "the dump has no completion trailer (last line: '$trailer')"
+gzip -dc "$dump.part" | grep -q '^CREATE TABLE' || fail "the dump of $DB_NAME holds no table: is it OpenNebula's database?"
+mv "$dump.part" "$dump"
+echo "wrote $dump ($(stat -c %s "$dump") bytes)"
+
+if [ -n "${ONE_DIR:-}" ]; then
+	[ -f "$ONE_DIR/.one/one_key" ] || fail "$ONE_DIR/.one/one_key is missing: is the front-end's volume mounted at $ONE_DIR?"
+	tar -C "$ONE_DIR" -czf "$credentials.part" .one || fail "could not archive $ONE_DIR/.one"
+	tar -tzf "$credentials.part" .one/one_key >/dev/null || fail "the credentials archive does not hold .one/one_key"
+	mv "$credentials.part" "$credentials"
+	echo "wrote $credentials"
+fi
+
+# Retention: only now that this backup is verified, keep the newest BACKUP_RETENTION ones (names sort by
+# time); leftovers of interrupted runs go too.
+rm -f "$BACKUP_DIR"/opennebula-*.part
+mapfile -t dumps < <(find "$BACKUP_DIR" -maxdepth 1 -name 'opennebula-*.sql.gz' -printf '%f\n' | sort -r)
+for old in "${dumps[@]:$BACKUP_RETENTION}"; do
+	[ "$old" != "${dump##*/}" ] || continue
+	rm -v -f "$BACKUP_DIR/$old" "$BACKUP_DIR/${old%.sql.gz}.one.tar.gz"
+done

@@ -1,0 +1,243 @@
+// The backup CronJob's and the restore Job's scripts as the chart renders them, run with bash against a
+// real MariaDB server (Debian's mariadbd): verified dumps, the credentials directory saved beside them,
+// retention that never removes the newest good backup, a loud failure (no published file) when the
+// database is down, and a restore that gives back exactly the backed-up database and credentials.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import * as mariadb from '../support/mariadb.js';
+import { REPO_ROOT, runTool } from '../support/tools.js';
+
+const CHART = join(REPO_ROOT, 'chart/opennebula');
+
+type CronJob = {
+  spec: {
+    jobTemplate: {
+      spec: { template: { spec: { containers: { command: string[]; args: string[]; env: { name: string; value?: string }[] }[] } } };
+    };
+  };
+};
+
+type PodSpec = { containers: { command: string[]; args: string[]; env: { name: string; value?: string }[] }[] };
+
+function renderedScript(template = 'templates/backup.yaml', values: string[] = []): { command: string[]; env: Record<string, string> } {
+  const text = runTool('helm', ['template', 'one', CHART, '--show-only', template, '--set', 'backup.enabled=true', ...values.flatMap((v) => ['--set', v])]);
+  const doc = text
+    .split(/^---$/m)
+    .map((d) => parse(d) as { kind?: string } | null)
+    .find((d) => d?.kind === 'CronJob' || d?.kind === 'Job') as unknown as CronJob & { spec: { template: { spec: PodSpec } } };
+  const pod = doc.kind === 'CronJob' ? doc.spec.jobTemplate.spec.template.spec : doc.spec.template.spec;
+  const container = pod.containers[0]!;
+  return {
+    command: [...container.command, ...container.args],
+    env: Object.fromEntries(container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!])),
+  };
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let db: mariadb.MariaDb;
+let work: string;
+let backups: string;
+let one: string;
+const script = renderedScript();
+
+beforeAll(async () => {
+  db = await mariadb.start();
+  await db.sql(
+    [
+      'CREATE DATABASE opennebula;',
+      "CREATE USER 'oneadmin'@'127.0.0.1' IDENTIFIED BY 'db-pass\"word';",
+      "GRANT ALL ON opennebula.* TO 'oneadmin'@'127.0.0.1';",
+      'CREATE TABLE opennebula.pool_control (tablename VARCHAR(32) PRIMARY KEY, last_oid BIGINT);',
+      "INSERT INTO opennebula.pool_control VALUES ('vm_pool', 41), ('host_pool', 3);",
+    ].join('\n'),
+  );
+}, 120_000);
+afterAll(async () => {
+  await db?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+beforeEach(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+  work = mkdtempSync(join(tmpdir(), 'backup-'));
+  backups = join(work, 'backups');
+  one = join(work, 'one');
+  mkdirSync(backups);
+  mkdirSync(join(one, '.one'), { recursive: true });
+  writeFileSync(join(one, '.one', 'one_key'), 'key-material\n');
+  writeFileSync(join(one, '.one', 'sunstone_auth'), 'serveradmin:secret\n');
+  writeFileSync(join(work, 'password'), 'db-pass"word');
+});
+
+function backup(overrides: Record<string, string> = {}, rendered = script): Promise<Run> {
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...rendered.env,
+    DB_HOST: '127.0.0.1',
+    DB_PORT: String(db.port),
+    DB_PASSWORD_FILE: join(work, 'password'),
+    BACKUP_DIR: backups,
+    ONE_DIR: one,
+    BACKUP_RETENTION: '3',
+    ...overrides,
+  };
+  return new Promise((resolve) => {
+    execFile(rendered.command[0]!, rendered.command.slice(1), { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const files = () => readdirSync(backups).sort();
+
+describe('backup script', () => {
+  it('renders with pipefail, reading every path from its environment', () => {
+    expect(script.command.slice(0, 2)).toEqual(['/bin/bash', '-c']);
+    expect(script.command[2]).toMatch(/set -Eeuo pipefail/);
+    expect(script.env).toMatchObject({ DB_NAME: 'opennebula', DB_USER: 'oneadmin', BACKUP_DIR: '/backups' });
+  });
+
+  it('writes a verified dump that restores, and the credentials directory', async () => {
+    const run = await backup();
+    expect(run.code, run.stderr).toBe(0);
+    const [credentials, dump] = files();
+    expect(dump).toMatch(/^opennebula-\d{8}T\d{6}Z\.sql\.gz$/);
+    expect(credentials).toBe(dump!.replace('.sql.gz', '.one.tar.gz'));
+    expect(statSync(join(backups, dump!)).mode & 0o077).toBe(0);
+    const listing = runTool('tar', ['-tzf', join(backups, credentials!)]);
+    expect(listing).toMatch(/\.one\/one_key/);
+    expect(listing).toMatch(/\.one\/sunstone_auth/);
+    // The dump restores into an empty database with the same rows.
+    await db.sql('CREATE DATABASE restored;');
+    await db.sql(gunzipSync(readFileSync(join(backups, dump!))).toString(), { database: 'restored' });
+    expect(await db.sql('SELECT tablename, last_oid FROM restored.pool_control ORDER BY tablename')).toBe('host_pool\t3\nvm_pool\t41\n');
+    await db.sql('DROP DATABASE restored;');
+  });
+
+  it('fails loudly, publishes nothing and keeps every backup when the database is down', async () => {
+    writeFileSync(join(backups, 'opennebula-20250101T000000Z.sql.gz'), 'an older good dump');
+    const down = await mariadb.start();
+    const port = down.port;
+    await down.stop();
+    const run = await backup({ DB_PORT: String(port), BACKUP_RETENTION: '1' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/backup FAILED: mariadb-dump of opennebula on 127\.0\.0\.1:\d+ failed: .*Can't connect/);
+    expect(files()).toEqual(['opennebula-20250101T000000Z.sql.gz']);
+  }, 60_000);
+
+  it('fails on a wrong password without publishing a dump', async () => {
+    writeFileSync(join(work, 'password'), 'not-the-password');
+    const run = await backup();
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/Access denied for user 'oneadmin'/);
+    expect(files()).toEqual([]);
+  });
+
+  it('refuses a database without tables and a front-end volume without one_key', async () => {
+    await db.sql("CREATE DATABASE empty_db; GRANT ALL ON empty_db.* TO 'oneadmin'@'127.0.0.1';");
+    const empty = await backup({ DB_NAME: 'empty_db' });
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toMatch(/holds no table/);
+    rmSync(join(one, '.one', 'one_key'));
+    const keyless = await backup();
+    expect(keyless.code).not.toBe(0);
+    expect(keyless.stderr).toMatch(/one_key is missing/);
+    expect(files().filter((f) => f.endsWith('.one.tar.gz'))).toEqual([]);
+  });
+
+  it('keeps the newest BACKUP_RETENTION backups and removes leftovers of interrupted runs', async () => {
+    for (const stamp of ['20250101T000000Z', '20250102T000000Z', '20250103T000000Z']) {
+      writeFileSync(join(backups, `opennebula-${stamp}.sql.gz`), 'old');
+      writeFileSync(join(backups, `opennebula-${stamp}.one.tar.gz`), 'old');
+    }
+    writeFileSync(join(backups, 'opennebula-20250104T000000Z.sql.gz.part'), 'interrupted');
+    const run = await backup({ BACKUP_RETENTION: '2' });
+    expect(run.code, run.stderr).toBe(0);
+    const left = files();
+    expect(left.filter((f) => f.startsWith('opennebula-2025'))).toEqual([
+      'opennebula-20250103T000000Z.one.tar.gz',
+      'opennebula-20250103T000000Z.sql.gz',
+    ]);
+    expect(left).toHaveLength(4);
+    expect(left.some((f) => f.endsWith('.part'))).toBe(false);
+  });
+
+  it('rejects a retention below 1 before dumping anything', async () => {
+    const run = await backup({ BACKUP_RETENTION: '0' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/BACKUP_RETENTION must be a whole number of at least 1, got '0'/);
+    expect(files()).toEqual([]);
+  });
+
+  it('refuses a missing backup directory (the claim is not mounted)', async () => {
+    const run = await backup({ BACKUP_DIR: join(work, 'not-mounted') });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/the backup directory .*not-mounted is missing or not writable/);
+  });
+});
+
+describe('restore script', () => {
+  const restoreScript = () => renderedScript('templates/restore.yaml', ['restore.enabled=true', 'restore.backup=opennebula-20250101T000000Z']);
+  const restore = (name: string, overrides: Record<string, string> = {}) => backup({ RESTORE_BACKUP: name, ...overrides }, restoreScript());
+  const rows = () => db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename');
+
+  it('renders the chosen backup, with pipefail', () => {
+    const rendered = restoreScript();
+    expect(rendered.command[2]).toMatch(/set -Eeuo pipefail/);
+    expect(rendered.env).toMatchObject({ RESTORE_BACKUP: 'opennebula-20250101T000000Z', ONE_DIR: '/var/lib/one' });
+  });
+
+  it('gives back the backed-up database (tables added since dropped) and credentials', async () => {
+    const before = await rows();
+    expect((await backup()).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    // What an upgrade or an accident does afterwards.
+    await db.sql("UPDATE opennebula.pool_control SET last_oid = 99; CREATE TABLE opennebula.newer_schema (x INT);");
+    writeFileSync(join(one, '.one', 'one_key'), 'rotated\n');
+    const run = await restore(name);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/set restore.enabled=false/);
+    expect(await rows()).toBe(before);
+    expect(await db.sql("SHOW TABLES FROM opennebula LIKE 'newer_schema'")).toBe('');
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+  });
+
+  it('changes nothing when the backup is incomplete or missing, and names it', async () => {
+    const before = await rows();
+    writeFileSync(join(one, '.one', 'one_key'), 'current\n');
+    const truncated = 'opennebula-20250101T000000Z';
+    // What a dump cut off by a full volume looks like.
+    writeFileSync(join(backups, `${truncated}.sql.gz`), gzipSync('-- MariaDB dump\n'.repeat(500)).subarray(0, 30));
+    const broken = await restore(truncated);
+    expect(broken.code).not.toBe(0);
+    expect(broken.stderr).toMatch(/restore FAILED: .*opennebula-20250101T000000Z\.sql\.gz is not a complete gzip file/);
+    const missing = await restore('opennebula-20250102T000000Z');
+    expect(missing.stderr).toMatch(/restore FAILED: there is no .*opennebula-20250102T000000Z\.sql\.gz/);
+    const bad = await restore('../etc/passwd');
+    expect(bad.stderr).toMatch(/RESTORE_BACKUP must name a backup as opennebula-<YYYYMMDDTHHMMSSZ>, got '\.\.\/etc\/passwd'/);
+    expect(await rows()).toBe(before);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+  });
+
+  it('fails loudly when the database is down, before touching the credentials', async () => {
+    expect((await backup()).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    writeFileSync(join(one, '.one', 'one_key'), 'current\n');
+    const down = await mariadb.start();
+    const port = down.port;
+    await down.stop();
+    const run = await restore(name, { DB_PORT: String(port) });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/restore FAILED: cannot reach database opennebula on 127\.0\.0\.1:\d+/);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+  }, 60_000);
+});
