@@ -2,6 +2,7 @@
 // Pages remote is a bare repository, GitHub's releases API a stand-in with recorded shapes, get.helm.sh a
 // local site serving the pinned helm and its .sha256sum. Published charts are read back with helm itself.
 import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -382,6 +383,30 @@ describe('helm-release: releases, downloads and registries', () => {
       } finally {
         remote2.close();
       }
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('finishes a draft an interrupted run left behind instead of creating a second release', async () => {
+    const setup: Setup = {
+      remote: createPagesRemote(),
+      github: await startGitHubApi({ immutableReleases: true }),
+      site,
+    };
+    try {
+      const stale = setup.github.addRelease(
+        'demo-0.1.1',
+        { name: 'demo-0.1.1.tgz', data: Buffer.from('partial upload') },
+        { draft: true },
+      );
+      const run = await publish(setup, projectRepo());
+      expectSuccess(run);
+      expect(setup.github.releases).toHaveLength(1);
+      expect(stale).toMatchObject({ draft: false, immutable: true });
+      expect(stale.assets).toHaveLength(1);
+      expect(createHash('sha256').update(stale.assets[0]!.data).digest('hex')).toBe(run.outputs.digest);
     } finally {
       setup.remote.close();
       await setup.github.close();

@@ -187,6 +187,33 @@ describe('index merge', () => {
     expect((parse(bare.text) as { entries: { a: unknown[] } }).entries.a).toHaveLength(2);
   });
 
+  it('splices into other block layouts too: indented sequences, comments, quoted chart names', () => {
+    const text = [
+      '# kept',
+      'apiVersion: v1',
+      'entries:',
+      '    "b-chart":',
+      '      - name: b-chart',
+      '        version: 2.0.0 # a comment',
+      '        digest: x',
+      '',
+      '      # between entries',
+      '      - name: b-chart',
+      '        version: 1.0.0',
+      'generated: 2020-01-01T00:00:00Z',
+      '',
+    ].join('\n');
+    const merged = mergeIndex(text, entry('b-chart', '1.5.0'), 'g').text;
+    const lines = merged.split('\n');
+    for (const line of text.split('\n').filter((l) => !l.startsWith('generated')))
+      expect(lines).toContain(line);
+    const parsed = parse(merged) as { entries: Record<string, { version: string }[]> };
+    expect(parsed.entries['b-chart']?.map((e) => e.version)).toEqual(['2.0.0', '1.5.0', '1.0.0']);
+    expect(chartVersions(text, 'b-chart').map((v) => v.version)).toEqual(['2.0.0', '1.0.0']);
+    const added = parse(mergeIndex(text, entry('a', '1.0.0'), 'g').text) as { entries: object };
+    expect(Object.keys(added.entries)).toEqual(['a', 'b-chart']);
+  });
+
   it('refuses an index that is not YAML rather than starting an empty one', () => {
     expect(() => mergeIndex('entries: [unclosed\n', entry('a', '1.0.0'), 'g')).toThrow(/not valid YAML/);
   });

@@ -79,8 +79,8 @@ class Lines {
     return i < this.starts.length ? this.starts[i]! : this.text.length;
   }
   end(i: number): number {
-    const next = i + 1 < this.starts.length ? this.starts[i + 1]! - 1 : this.text.length;
-    return this.text.charCodeAt(next - 1) === 10 ? next - 1 : next;
+    if (i + 1 < this.starts.length) return this.starts[i + 1]! - 1;
+    return this.text.endsWith('\n') ? this.text.length - 1 : this.text.length;
   }
   line(i: number): string {
     return this.text.slice(this.start(i), this.end(i));
