@@ -458,6 +458,39 @@ describe('helm-release: releases, downloads and registries', () => {
   });
 });
 
+describe('helm-release: a registry that needs a login', () => {
+  it('logs helm in with the Docker config credentials (password on stdin, never printed) and pushes', async () => {
+    const registry = await startRegistry({ auth: true });
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const { username, password } = registry.credentials!;
+      const dockerConfig = mkdtempSync(join(scratch, 'docker-config-'));
+      const auth = Buffer.from(`${username}:${password}`).toString('base64');
+      writeFileSync(
+        join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [registry.host]: { auth } } }),
+      );
+      const oci = `oci://${registry.host}/charts`;
+      const run = await publish(
+        setup,
+        projectRepo(),
+        { 'oci-registry': oci },
+        { DOCKER_CONFIG: dockerConfig },
+      );
+      expectSuccess(run);
+      const tags = await fetch(`${registry.url}/v2/charts/demo/tags/list`, {
+        headers: { authorization: `Basic ${auth}` },
+      });
+      expect(((await tags.json()) as { tags: string[] }).tags).toEqual(['0.1.1']);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(password);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await registry.close();
+    }
+  });
+});
+
 describe('helm-release: the published repository, read by helm and a browser', () => {
   let setup: Setup;
   let server: PagesServer;
