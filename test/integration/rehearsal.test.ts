@@ -3,6 +3,7 @@
 // a user would see it. Beside the full rehearsal: a failed gate (nothing published), a new upstream release
 // between two runs (exactly it is published), and a Pages push that is refused (the re-run of the failed
 // job completes the release).
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,17 +11,16 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CURRENT_SITE } from '../support/opennebula-repo.js';
 import { REPO_ROOT } from '../support/tools.js';
-import { rehearse } from '../rehearsal/main.js';
 import {
   actionSteps,
   closeSession,
   openSession,
   publishedTags,
   runPipeline,
-  type PipelineRun,
   type Session,
 } from '../rehearsal/rehearse.js';
 import { runFacts } from '../rehearsal/report.js';
+import type { RunRecord } from '../rehearsal/runner.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/build-scan-push');
 
@@ -50,15 +50,31 @@ const chartIndex = (session: Session): Record<string, IndexEntry[]> =>
     }
   ).entries;
 
+/** The command `npm run main` runs (test/run-main.sh hands over to it), as a user runs it. */
+function runMainCommand(outDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      [join(REPO_ROOT, 'test/rehearsal/rehearse.sh'), '--out', outDir],
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
 rehearsed('npm run main: the offline rehearsal', () => {
   it('publishes the newest release as a user finds it, and a second run right after publishes nothing', async () => {
-    const lines: string[] = [];
-    const outcome = await rehearse({ outDir: join(scratch, 'main'), log: (line) => lines.push(line) });
-    expect(outcome.problems).toEqual([]);
-    expect(outcome.ok).toBe(true);
-    const [first, second] = outcome.runs as [PipelineRun, PipelineRun];
-    expect(first.record.result).toBe('success');
-    const facts = runFacts('run 1', first.record);
+    const outDir = join(scratch, 'main');
+    const result = await runMainCommand(outDir);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = readFileSync(join(outDir, 'report.txt'), 'utf8');
+    expect(result.stdout).toContain(report.trim());
+    expect(report).not.toContain('PROBLEM');
+    const runs = JSON.parse(readFileSync(join(outDir, 'runs.json'), 'utf8')) as RunRecord[];
+    expect(runs).toHaveLength(2);
+    const [first, second] = runs as [RunRecord, RunRecord];
+    expect(first.result).toBe('success');
+    const facts = runFacts('run 1', first);
     expect(facts.detected).toMatchObject({
       version: '7.4.0',
       isNew: 'true',
@@ -73,39 +89,39 @@ rehearsed('npm run main: the offline rehearsal', () => {
     ]);
     expect(facts.chart).toMatchObject({ version: '0.1.1', released: 'true' });
     // The report states what the registry and helm saw, not only what the actions said.
-    expect(outcome.report).toMatch(/detected {3}7\.4\.0 — new: true/);
-    expect(outcome.report).toMatch(/gate {7}passed/);
-    expect(outcome.report).toMatch(new RegExp(`opennebula:7\\.4\\.0 → ${facts.image!.digest}`));
-    expect(outcome.report).toMatch(
+    expect(report).toMatch(/detected {3}7\.4\.0 — new: true/);
+    expect(report).toMatch(/gate {7}passed/);
+    expect(report).toMatch(new RegExp(`opennebula:7\\.4\\.0 → ${facts.image!.digest}`));
+    expect(report).toMatch(
       /chart {6}0\.1\.1 \(released: true\) — index http:\/\/127\.0\.0\.1:\d+\/index\.yaml/,
     );
-    expect(outcome.report).toMatch(/helm search repo: rehearsal\/opennebula 0\.1\.1 \(app 7\.4\.0\)/);
-    expect(outcome.report).toMatch(/helm template .*: 127\.0\.0\.1:\d+\/rehearsal\/opennebula:7\.4\.0\n/);
-    expect(outcome.report).toMatch(/in the registry: the pushed image/);
-    expect(outcome.report).toMatch(
+    expect(report).toMatch(/helm search repo: rehearsal\/opennebula 0\.1\.1 \(app 7\.4\.0\)/);
+    expect(report).toMatch(/helm template .*: 127\.0\.0\.1:\d+\/rehearsal\/opennebula:7\.4\.0\n/);
+    expect(report).toMatch(/in the registry: the pushed image/);
+    expect(report).toMatch(
       /stages: prepare [\d.]+s, stand-ins [\d.]+s, run-1 [\d.]+s, user check [\d.]+s, run-2/,
     );
     // The second run: detection says published, nothing built, nothing changed.
-    const again = runFacts('run 2', second.record);
+    const again = runFacts('run 2', second);
     expect(again.detected?.isNew).toBe('false');
     expect(again.image).toBeUndefined();
-    expect(second.record.jobs.find((job) => job.id === 'publish')?.result).toBe('skipped');
-    expect(outcome.report).toMatch(/registry {3}unchanged: true; Pages branch unchanged: true/);
+    expect(second.jobs.find((job) => job.id === 'publish')?.result).toBe('skipped');
+    expect(report).toMatch(/registry {3}unchanged: true; Pages branch unchanged: true/);
     // Progress: a line per stage and per job.
-    expect(lines).toContain('[rehearsal] stand-ins …');
-    expect(lines.some((line) => /^\[rehearsal\] {3}job publish\/chart: success/.test(line))).toBe(true);
+    expect(result.stderr).toMatch(/^\[rehearsal\] install: \d+s$/m);
+    expect(result.stderr).toMatch(/^\[rehearsal\] stand-ins: [\d.]+s$/m);
+    expect(result.stderr).toMatch(/^\[rehearsal\] {3}job publish\/chart: success/m);
     // One page with every step's job summary.
-    const page = readFileSync(outcome.page, 'utf8');
-    expect(page).toContain('<h1>Release pipeline rehearsal</h1>');
-    for (const step of first.record.jobs.flatMap((job) => job.steps).filter((s) => s.summary.trim())) {
-      expect(page).toContain(
-        `<h4>${step.name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</h4>`,
-      );
+    const page = readFileSync(join(outDir, 'summary.html'), 'utf8');
+    expect(result.stdout).toContain(`Job summaries: ${join(outDir, 'summary.html')}`);
+    const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    for (const step of first.jobs.flatMap((job) => job.steps).filter((s) => s.summary.trim())) {
+      expect(page).toContain(`<h4>${escape(step.name)}</h4>`);
     }
     expect(page).toMatch(/Gate passed; pushed:/);
     // The SARIF went to code scanning's stand-in, the SBOM and SARIF to the artifact.
-    expect(readdirSync(join(first.runDir, 'code-scanning'))).toEqual(['trivy-7.4']);
-    expect(readdirSync(join(first.runDir, 'artifacts', 'scan-7.4.0')).sort()).toEqual([
+    expect(readdirSync(join(outDir, 'run-1', 'code-scanning'))).toEqual(['trivy-7.4']);
+    expect(readdirSync(join(outDir, 'run-1', 'artifacts', 'scan-7.4.0')).sort()).toEqual([
       'sbom.cdx.json',
       'trivy-results.sarif',
     ]);

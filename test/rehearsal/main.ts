@@ -5,7 +5,7 @@
 //
 // Usage: node --import ./test/rehearsal/register.mjs test/rehearsal/main.ts [--live] [--out DIR]
 //        [--context DIR] [--verbose]
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -142,9 +142,18 @@ async function main(): Promise<number> {
       if (values.verbose || !line.startsWith('[rehearsal]     ')) console.error(line);
     },
   });
+  writeFileSync(join(outDir, 'report.txt'), `${outcome.report}\n`);
+  writeFileSync(
+    join(outDir, 'runs.json'),
+    JSON.stringify(
+      outcome.runs.map(({ label, record }) => ({ label, ...record })),
+      null,
+      2,
+    ),
+  );
   console.log(`\n${outcome.report}`);
   console.log(`\nJob summaries: ${outcome.page}`);
-  console.log(`Run files and logs: ${outDir}`);
+  console.log(`Run files and logs: ${outDir} (report.txt, runs.json: every job, step, output and log path)`);
   return outcome.ok ? 0 : 1;
 }
 

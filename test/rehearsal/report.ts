@@ -148,7 +148,7 @@ export function writeSummaryPage(
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><title>Release pipeline rehearsal</title>',
     '<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}',
-    'pre{background:#f6f8fa;padding:1rem;overflow:auto}table{border-collapse:collapse}',
+    'pre{background:#f6f8fa;padding:1rem;overflow:auto;white-space:pre-wrap}table{border-collapse:collapse}',
     'td,th{border:1px solid #d0d7de;padding:.2rem .5rem}.summary{border-left:3px solid #0969da;padding-left:1rem}</style>',
     '</head><body><h1>Release pipeline rehearsal</h1>',
     `<pre>${escape(report)}</pre>`,
