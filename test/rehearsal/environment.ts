@@ -57,6 +57,10 @@ export function baseEnvironment(options: {
     env.BUILDAH_ISOLATION = process.env.BUILDAH_ISOLATION || 'chroot';
     env.STORAGE_DRIVER = process.env.STORAGE_DRIVER || 'vfs';
   }
+  // How to reach the builder (rootless podman's runtime directory, a remote docker): settings, not secrets.
+  for (const name of ['XDG_RUNTIME_DIR', 'DOCKER_HOST', 'CONTAINER_HOST']) {
+    if (process.env[name]) env[name] = process.env[name]!;
+  }
   if (options.live) {
     for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) {
       if (process.env[name]) env[name] = process.env[name]!;

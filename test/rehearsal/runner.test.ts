@@ -143,12 +143,13 @@ describe('running a workflow', () => {
     expect(job(forced, 'detect').outputs.version).toBe('7.2.1');
   });
 
-  it('fails a step, skips the rest but always() and failure() steps, and honours continue-on-error', async () => {
+  it('fails a step, skips the rest but always() and failure() steps, honours continue-on-error and defaults.run', async () => {
     const record = await run('statuses.yml');
     expect(record.result).toBe('failure');
     const build = job(record, 'build');
     expect(build.result).toBe('failure');
     expect(build.steps.map((s) => [s.id, s.outcome, s.conclusion])).toEqual([
+      ['shell', 'success', 'success'],
       ['tolerated', 'failure', 'success'],
       ['scan', 'failure', 'failure'],
       ['after-failure', 'skipped', 'skipped'],
@@ -162,7 +163,10 @@ describe('running a workflow', () => {
     expect(existsSync(join(runDir, 'code-scanning/trivy-7.4/results.sarif'))).toBe(true);
     expect(job(record, 'after').result).toBe('skipped');
     expect(job(record, 'cleanup').result).toBe('success');
-    expect(step(record, 'cleanup', '__step1').summary).toBe('gate failed\n');
+    expect(step(record, 'cleanup', '__step3').summary).toBe('gate failed\n');
+    // defaults.run: the workflow's shell (sh) for build, the job's shell and directory for cleanup.
+    expect(step(record, 'build', 'shell').outputs).toEqual({ bash: 'none' });
+    expect(step(record, 'cleanup', 'where').outputs).toEqual({ dir: 'sub shell=bash' });
   });
 
   it('expands a matrix from an output and fails a step whose action has no local equivalent, naming it', async () => {

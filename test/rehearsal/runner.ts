@@ -363,7 +363,8 @@ export class WorkflowRunner {
       env[name] = asText(interpolate(value, jobContexts));
     for (const [name, value] of Object.entries(job.env ?? {}))
       env[name] = asText(interpolate(value, jobContexts));
-    const plan: StepPlan = { env, path: [], workspace, job: id };
+    const runDefaults = { ...scope.workflow.defaults?.run, ...job.defaults?.run };
+    const plan: StepPlan = { env, path: [], workspace, job: id, runDefaults };
     for (const [index, step] of (job.steps ?? []).entries()) {
       this.stepCount += 1;
       const stepDir = join(

@@ -18,6 +18,8 @@ export interface StepPlan {
   path: string[];
   workspace: string;
   job: string;
+  /** The job's (else the workflow's) defaults.run. */
+  runDefaults: { shell?: string; 'working-directory'?: string };
 }
 
 interface Execution {
@@ -94,7 +96,7 @@ export async function executeStep(
       stepEnv[name] = asText(interpolate(value, contexts));
     const stepContexts = { ...contexts, env: stepEnv };
     const env = processEnv(runner, plan, stepEnv, files, record.id, stepDir);
-    execution = await run(runner, step, stepContexts, env, plan.workspace, stepDir);
+    execution = await run(runner, step, stepContexts, env, plan, stepDir);
   } catch (error) {
     execution = {
       outcome: 'failure',
@@ -178,16 +180,18 @@ async function run(
   step: Step,
   contexts: Contexts,
   env: Record<string, string>,
-  workspace: string,
+  plan: StepPlan,
   stepDir: string,
 ): Promise<Execution> {
+  const { workspace } = plan;
   mkdirSync(env.RUNNER_TEMP!, { recursive: true });
   const timeoutMs = step['timeout-minutes'] ? step['timeout-minutes'] * 60_000 : undefined;
   if (step.run !== undefined) {
-    const cwd = step['working-directory'] ? resolve(workspace, step['working-directory']) : workspace;
+    const directory = step['working-directory'] ?? plan.runDefaults['working-directory'];
+    const cwd = directory ? resolve(workspace, directory) : workspace;
     const script = join(stepDir, 'script.sh');
     writeFileSync(script, String(step.run));
-    const [command, ...args] = shellCommand(step.shell, script);
+    const [command, ...args] = shellCommand(step.shell ?? plan.runDefaults.shell, script);
     return spawnStep(runner, command!, args, { cwd, env, timeoutMs });
   }
   if (!step.uses) throw new Error('a step needs run: or uses:');

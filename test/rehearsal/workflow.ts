@@ -19,8 +19,14 @@ export interface Step {
   'timeout-minutes'?: number;
 }
 
+/** `defaults.run` of a workflow or job: the shell and working directory of its `run:` steps. */
+export interface RunDefaults {
+  run?: { shell?: string; 'working-directory'?: string };
+}
+
 export interface Job {
   name?: string;
+  defaults?: RunDefaults;
   needs?: string | string[];
   if?: string | boolean;
   uses?: string;
@@ -43,6 +49,7 @@ export interface InputSpec {
 export interface Workflow {
   name?: string;
   on?: unknown;
+  defaults?: RunDefaults;
   env?: Record<string, unknown>;
   jobs: Record<string, Job>;
 }
