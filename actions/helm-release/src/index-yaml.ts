@@ -191,6 +191,17 @@ function scan(text: string): Layout | undefined {
   };
 }
 
+/** Text that is a plain YAML scalar as it stands (no indicator first, no comment, no mapping colon). */
+function isPlainSafe(text: string): boolean {
+  return (
+    text !== '' &&
+    !/^[&*!|>%@`{[\]}"',#?:-]/.test(text) &&
+    !text.includes(' #') &&
+    !text.includes(': ') &&
+    !text.endsWith(':')
+  );
+}
+
 /** A scalar as written: plain text raw (so 1.10 stays "1.10"), quoted text unquoted; otherwise undefined. */
 function scalarValue(key: string, first: string, continuation: string[]): string | undefined {
   const value = first.trim();
@@ -209,9 +220,13 @@ function scalarValue(key: string, first: string, continuation: string[]): string
       !value.slice(1, -1).match(/(^|[^'])'([^']|$)/)
     ) {
       return value.slice(1, -1).replace(/''/g, "'");
-    } else if (!/^[&*!|>%@`{[\]"',#?:-]/.test(value) && !value.includes(' #') && !value.includes(': ')) {
+    } else if (isPlainSafe(value)) {
       return value;
     }
+  }
+  // A plain scalar folded over several lines (helm wraps long descriptions): lines joined by spaces.
+  if (isPlainSafe(value) && continuation.every((line) => line.trim() !== '' && isPlainSafe(line.trim()))) {
+    return [value, ...continuation.map((line) => line.trim())].join(' ');
   }
   const parsed = parse(`${key}: ${first}\n${continuation.join('\n')}`, { schema: 'failsafe' }) as Record<
     string,
@@ -261,7 +276,10 @@ function readItem(lines: Lines, item: Item, wanted: Set<string>): PublishedVersi
     while (continuation.length > 0 && continuation[continuation.length - 1]!.trim() === '')
       continuation.pop();
     const first = line.slice(keyStart + match[0].length);
-    if (key === 'urls') {
+    const listed = first.trim() === '' ? continuation.map((line) => /^\s*- (\S+)\s*$/.exec(line)?.[1]) : [];
+    if (key === 'urls' && listed.length > 0 && listed.every((url) => url !== undefined && isPlainSafe(url))) {
+      found.urls = listed as string[];
+    } else if (key === 'urls') {
       const parsed = parse(`urls: ${first}\n${continuation.join('\n')}`, { schema: 'failsafe' }) as {
         urls?: unknown;
       };
