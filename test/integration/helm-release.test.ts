@@ -265,6 +265,36 @@ describe('helm-release: publishing', () => {
   });
 });
 
+describe('helm-release: an existing Pages branch', () => {
+  it('keeps the files already there, and never replaces an index it cannot read', async () => {
+    const github = await startGitHubApi();
+    const withSite = createPagesRemote({
+      files: { 'README.md': 'docs\n', 'artifacthub-repo.yml': 'repositoryID: abc\n' },
+    });
+    const broken = createPagesRemote({ files: { 'index.yaml': 'apiVersion: v1\nentries: [unclosed\n' } });
+    try {
+      const repo = projectRepo();
+      const run = await publish({ remote: withSite, github, site }, repo);
+      expectSuccess(run);
+      expect(withSite.read('README.md')).toBe('docs\n');
+      expect(withSite.read('artifacthub-repo.yml')).toBe('repositoryID: abc\n');
+      expect(versionsOf(withSite)).toEqual(['0.1.1']);
+      const tip = broken.tip();
+      const failed = await publish({ remote: broken, github, site }, repo, {
+        'chart-version': '0.9.0',
+      });
+      expect(failed.code).toBe(1);
+      expect(failed.errors.join('\n')).toMatch(/index.yaml is not valid YAML/);
+      expect(broken.tip()).toBe(tip);
+      expect(github.releases.map((r) => r.tag_name)).toEqual(['demo-0.1.1']);
+    } finally {
+      withSite.close();
+      broken.close();
+      await github.close();
+    }
+  });
+});
+
 describe('helm-release: concurrency and big indexes', () => {
   it('8 concurrent publishers of different versions all end up in the index, which helm reads', async () => {
     const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };

@@ -10,7 +10,12 @@ import {
   mergeIndex,
   readIndex,
 } from '../../actions/helm-release/src/index-yaml.js';
-import { defaultPagesUrl, isValidBranch, parseInputs } from '../../actions/helm-release/src/inputs.js';
+import {
+  DEFAULTS,
+  defaultPagesUrl,
+  isValidBranch,
+  parseInputs,
+} from '../../actions/helm-release/src/inputs.js';
 import { renderLandingPage } from '../../actions/helm-release/src/landing.js';
 import { highestVersion, nextVersion } from '../../actions/helm-release/src/next-version.js';
 import { isRejectedPush, retryDelay } from '../../actions/helm-release/src/pages.js';
@@ -64,6 +69,33 @@ describe('inputs', () => {
     expect(parsed.appVersion).toBe('6.10.0.1');
     expect(parsed.helmVersion).toBe('4.2.4');
     expect(parsed.dryRun).toBe(true);
+  });
+
+  it('has the defaults action.yml declares (one source of truth)', () => {
+    const action = parse(readFileSync(join(REPO_ROOT, 'actions/helm-release/action.yml'), 'utf8')) as {
+      inputs: Record<string, { default?: string }>;
+    };
+    for (const [name, value] of Object.entries(DEFAULTS))
+      expect(action.inputs[name]?.default, name).toBe(value);
+    const names = Object.keys(action.inputs).sort();
+    expect(names).toEqual(
+      [
+        'chart',
+        'app-version',
+        'chart-version',
+        'bump',
+        'pages-branch',
+        'pages-url',
+        'repository',
+        'github-token',
+        'github-api-url',
+        'git-remote',
+        'oci-registry',
+        'helm-version',
+        'helm-download-url',
+        'dry-run',
+      ].sort(),
+    );
   });
 
   it('derives Pages URLs and checks branch names', () => {
