@@ -20,6 +20,11 @@ export interface LocalActionContext {
   readonly workspace: string;
   /** The working tree as checkout would fetch it (a clone of HEAD with the uncommitted changes on top). */
   readonly checkoutSource: string;
+  /** The repository's remote as git on a runner reaches it, for checkouts of other branches (gh-pages). */
+  readonly repositoryRemote?: string;
+  /** github.repository and github.ref of the run. */
+  readonly repository: string;
+  readonly ref: string;
   /** The run's output directory: code-scanning uploads and artifacts land under it. */
   readonly outputDir: string;
   /** The step's environment (HOME, DOCKER_CONFIG, PATH ...). */
@@ -44,12 +49,41 @@ function copyTree(source: string, target: string): void {
 
 function checkout(context: LocalActionContext): Record<string, string> {
   const target = inWorkspace(context, context.inputs.path || '.');
+  const { repository = '', ref = '' } = context.inputs;
+  if (repository && repository !== context.repository) {
+    throw new Error(`checkout of another repository (${repository}) is not rehearsed`);
+  }
+  if (ref && ref !== context.ref && ref !== context.ref.replace(/^refs\/heads\//, '')) {
+    return checkoutBranch(context, ref, target);
+  }
   copyTree(context.checkoutSource, target);
-  const ref = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: target, encoding: 'utf8' }).trim();
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: target, encoding: 'utf8' }).trim();
   context.log(
-    `checked out the working tree (HEAD ${ref.slice(0, 12)} plus uncommitted changes) into ${target}`,
+    `checked out the working tree (HEAD ${commit.slice(0, 12)} plus uncommitted changes) into ${target}`,
   );
-  return { ref: 'HEAD', commit: ref };
+  return { ref: 'HEAD', commit };
+}
+
+/** Another branch of the repository (the Pages branch), from the repository's remote, as checkout does. */
+function checkoutBranch(context: LocalActionContext, ref: string, target: string): Record<string, string> {
+  if (!context.repositoryRemote)
+    throw new Error(`checkout of ref ${ref}: the rehearsal has no remote for it`);
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    execFileSync(
+      'git',
+      ['clone', '--quiet', '--depth', '1', '--branch', ref, context.repositoryRemote, target],
+      { env: { ...context.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }, stdio: 'pipe' },
+    );
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new Error(`checkout of ref ${ref} from ${context.repositoryRemote} failed: ${stderr}`, {
+      cause: error,
+    });
+  }
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: target, encoding: 'utf8' }).trim();
+  context.log(`checked out ${ref} (${commit.slice(0, 12)}) from ${context.repositoryRemote} into ${target}`);
+  return { ref, commit };
 }
 
 function toolPresent(context: LocalActionContext, tool: string, what: string): void {

@@ -161,6 +161,8 @@ export async function runPipeline(
       checkoutSource: session.checkoutSource,
       workflow: RELEASE_WORKFLOW,
       runDir,
+      // The repository on GitHub holds the Pages branch: the stand-in's bare repository is its remote.
+      ...(session.standIns ? { repositoryRemote: session.standIns.pages.url } : {}),
       event,
       github: {
         repository: REPOSITORY,

@@ -178,6 +178,29 @@ describe('running a workflow', () => {
     expect(unknown.errors[0]).toMatch(/no local equivalent of example\/not-rehearsed .*local-actions\.ts/);
   });
 
+  it("checks out another branch from the repository's remote, and fails that step when it does not exist", async () => {
+    const remote = join(scratch, 'pages.git');
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, { cwd, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } });
+    execFileSync('git', ['init', '--quiet', '--bare', remote]);
+    const missing = await run('pages.yml', { repositoryRemote: remote });
+    expect(step(missing, 'read', 'pages').outcome).toBe('failure');
+    expect(step(missing, 'read', 'pages').errors[0]).toMatch(
+      /checkout of ref gh-pages from .*pages\.git failed/,
+    );
+    expect(step(missing, 'read', 'index').outcome).toBe('skipped');
+    expect(missing.result).toBe('success');
+
+    const seed = join(scratch, 'seed');
+    execFileSync('git', ['init', '--quiet', '--initial-branch', 'gh-pages', seed]);
+    execFileSync('sh', ['-c', 'echo "entries: {}" > index.yaml'], { cwd: seed });
+    git(seed, 'add', 'index.yaml');
+    git(seed, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'pages');
+    git(seed, 'push', '--quiet', remote, 'gh-pages');
+    const found = await run('pages.yml', { repositoryRemote: remote });
+    expect(step(found, 'read', 'index').outputs).toEqual({ index: 'entries: {}' });
+  });
+
   it('refuses to redirect an input the action does not declare', async () => {
     const record = await run('pipeline.yml', {
       vars: { IS_NEW: 'false' },

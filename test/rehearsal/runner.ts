@@ -68,6 +68,8 @@ export interface RunOptions {
   checkoutSource: string;
   /** Workflow path relative to the repository, e.g. .github/workflows/release.yml. */
   workflow: string;
+  /** The repository's remote as git reaches it, for checkouts of its other branches (e.g. gh-pages). */
+  repositoryRemote?: string;
   /** Where workspaces, step files, logs, artifacts and code-scanning uploads go. */
   runDir: string;
   event: { name: string; inputs?: Record<string, Value>; payload?: Record<string, Value> };
