@@ -180,7 +180,11 @@ export async function runPipeline(
       onJob: (job, phase) =>
         log(`[rehearsal]   job ${job.id}: ${phase === 'start' ? 'started' : describeJob(job)}`),
       onStep: (step, phase) => {
-        if (phase === 'end') log(`[rehearsal]     ${step.name}: ${describeStep(step)}`);
+        if (phase !== 'end') return;
+        log(`[rehearsal]     ${step.name}: ${describeStep(step)}`);
+        for (const [input, value] of Object.entries(step.redirected)) {
+          log(`[rehearsal]       input ${input} → ${value}`);
+        }
       },
     }).run(),
   );

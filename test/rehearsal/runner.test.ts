@@ -114,6 +114,9 @@ describe('running a workflow', () => {
       endpoint: 'http://127.0.0.1:9/stand-in',
     });
     expect(step(record, 'detect', 'echo').redirected).toEqual({ endpoint: 'http://127.0.0.1:9/stand-in' });
+    expect(readFileSync(step(record, 'detect', 'echo').log, 'utf8')).toMatch(
+      /^rehearsal: input endpoint redirected to http:\/\/127\.0\.0\.1:9\/stand-in\n/,
+    );
     expect(step(record, 'detect', 'decide').summary).toBe('### decided 7.4.0\n');
     expect(step(record, 'publish/image', 'push').outputs).toEqual({ pushed: 'true', typed: 'true' });
     expect(job(record, 'publish').outputs).toEqual({ pushed: 'true', chart: 'success' });

@@ -123,7 +123,10 @@ export async function executeStep(
       .reverse(),
   );
   const warnings = execution.warnings.map((warning) => `warning: ${warning}\n`).join('');
-  writeFileSync(record.log, runner.mask(warnings + execution.log));
+  const redirected = Object.entries(record.redirected)
+    .map(([input, value]) => `rehearsal: input ${input} redirected to ${value}\n`)
+    .join('');
+  writeFileSync(record.log, runner.mask(redirected + warnings + execution.log));
   record.durationMs = Date.now() - started;
   options.onStep?.(record, 'end');
   return record;
