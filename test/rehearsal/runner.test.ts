@@ -118,7 +118,11 @@ describe('running a workflow', () => {
       /^rehearsal: input endpoint redirected to http:\/\/127\.0\.0\.1:9\/stand-in\n/,
     );
     expect(step(record, 'detect', 'decide').summary).toBe('### decided 7.4.0\n');
-    expect(step(record, 'publish/image', 'push').outputs).toEqual({ pushed: 'true', typed: 'true' });
+    expect(step(record, 'publish/image', 'push').outputs).toEqual({
+      token: 'set',
+      pushed: 'true',
+      typed: 'true',
+    });
     expect(job(record, 'publish').outputs).toEqual({ pushed: 'true', chart: 'success' });
     expect(step(record, 'publish/chart', '__step1').summary).toBe('chart for 7.4.0\n');
     expect(step(record, 'report', '__step1').summary).toBe('publish success, pushed true\n');

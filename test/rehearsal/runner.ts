@@ -151,7 +151,9 @@ export class WorkflowRunner {
         : {};
     mkdirSync(options.runDir, { recursive: true });
     writeFileSync(join(options.runDir, 'event.json'), JSON.stringify(this.github.event));
-    const states = await this.runJobs({ path: '', workflow, inputs, secrets: options.secrets ?? {} });
+    // GITHUB_TOKEN is a secret every workflow has, called ones included.
+    const secrets = { GITHUB_TOKEN: asText(this.github.token ?? ''), ...options.secrets };
+    const states = await this.runJobs({ path: '', workflow, inputs, secrets });
     return {
       workflow: options.workflow,
       attempt: Number(this.github.run_attempt),
@@ -299,7 +301,7 @@ export class WorkflowRunner {
       if (!(name in declared)) throw new Error(`${where}: secret "${name}" is not declared by the workflow`);
       secrets[name] = asText(interpolate(value, contexts));
     }
-    return secrets;
+    return { GITHUB_TOKEN: scope.secrets.GITHUB_TOKEN ?? '', ...secrets };
   }
 
   private async runMatrix(job: Job, path: string, scope: Scope, contexts: Contexts): Promise<JobState> {
