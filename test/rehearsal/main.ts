@@ -23,6 +23,7 @@ import {
   type SessionSettings,
 } from './rehearse.js';
 import { describeRun, describeStages, runFacts, summaryPagePath, writeSummaryPage } from './report.js';
+import { stopRunningSteps } from './steps.js';
 import { checkAsUser, type UserCheck } from './user-check.js';
 
 export interface RehearsalOutcome {
@@ -42,11 +43,15 @@ export function chartDefaultImage(): string {
 }
 
 /** Runs the rehearsal; the session is opened and closed here. */
+let openedSession: Session | undefined;
+
 export async function rehearse(settings: SessionSettings): Promise<RehearsalOutcome> {
   const session = await openSession(settings);
+  openedSession = session;
   try {
     return settings.live ? await rehearseLive(session) : await rehearseOffline(session);
   } finally {
+    openedSession = undefined;
     await closeSession(session);
   }
 }
@@ -158,6 +163,15 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.dirname, 'main.ts')) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n[rehearsal] ${signal}: stopping the running step and the stand-ins`);
+      stopRunningSteps();
+      const stopped = openedSession ? closeSession(openedSession) : Promise.resolve();
+      const deadline = new Promise((done) => setTimeout(done, 5000));
+      void Promise.race([stopped, deadline]).finally(() => process.exit(130));
+    });
+  }
   main().then(
     (code) => process.exit(code),
     (error: unknown) => {

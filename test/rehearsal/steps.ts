@@ -320,6 +320,20 @@ function runLocalEquivalent(
   };
 }
 
+/** Process groups of the steps running now (each step runs in its own group, so a timeout stops all of it). */
+const running = new Set<number>();
+
+/** Stops every running step's processes (on Ctrl-C: a builder must not outlive the rehearsal). */
+export function stopRunningSteps(signal: NodeJS.Signals = 'SIGTERM'): void {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function spawnStep(
   runner: WorkflowRunner,
   command: string,
@@ -333,6 +347,7 @@ function spawnStep(
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    if (child.pid) running.add(child.pid);
     let log = '';
     const errors: string[] = [];
     const warnings: string[] = [];
@@ -356,6 +371,7 @@ function spawnStep(
           }, options.timeoutMs);
     child.on('error', (error) => errors.push(`${command}: ${error.message}`));
     child.on('close', (code, signal) => {
+      if (child.pid) running.delete(child.pid);
       if (timer) clearTimeout(timer);
       if (pending) workflowCommand(runner, pending, errors, warnings);
       if (code !== 0 && errors.length === 0) {
