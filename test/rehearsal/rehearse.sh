@@ -27,8 +27,10 @@ if ! command -v buildah >/dev/null && ! command -v podman >/dev/null && ! comman
 fi
 if [ ${#missing[@]} -gt 0 ]; then
 	if grep -q -- '--only' test/tools/install.sh; then
-		echo "[rehearsal] install: test/tools/install.sh --only ${needed[*]} (missing: ${missing[*]})" >&2
-		bash test/tools/install.sh --only "${needed[@]}" >&2
+		# The pinned tools, and the Debian packages of the stand-ins and the builder.
+		only=("${needed[@]}" git docker-registry buildah)
+		echo "[rehearsal] install: test/tools/install.sh --only ${only[*]} (missing: ${missing[*]})" >&2
+		bash test/tools/install.sh --only "${only[@]}" >&2
 	else
 		echo "[rehearsal] install: test/tools/install.sh (missing: ${missing[*]})" >&2
 		bash test/tools/install.sh >&2
