@@ -29,7 +29,8 @@ it.each(['helm', 'helm3'])('lifecycle with %s', async (helm) => {
   };
   await timed('install --wait (defaults)', ['install', 'one', CHART, '--wait', '--timeout', '180s']);
   await timed('helm test', ['test', 'one', '--timeout', '120s']);
-  await timed('upgrade --wait (service type, probes)', [
+  const nodePorts = helm === 'helm' ? ['31200', '31201'] : ['31202', '31203'];
+  await timed('upgrade --wait (hypervisors NodePort, probes)', [
     'upgrade',
     'one',
     CHART,
@@ -37,7 +38,11 @@ it.each(['helm', 'helm3'])('lifecycle with %s', async (helm) => {
     '--timeout',
     '180s',
     '--set',
-    'services.monitord.type=LoadBalancer',
+    'hypervisors.exposure=NodePort',
+    '--set',
+    `hypervisors.nodePorts.monitord=${nodePorts[0]}`,
+    '--set',
+    `hypervisors.nodePorts.ssh=${nodePorts[1]}`,
     '--set',
     'probes.periodSeconds=30',
   ]);

@@ -46,6 +46,12 @@ const SAMPLE_LISTS: Record<string, Json[]> = {
   hostnames: ['other.example.org'],
   hosts: ['other.example.org'],
   accessModes: ['ReadWriteMany'],
+  // NetworkPolicy peers and rules.
+  fireedge: [{ ipBlock: { cidr: '10.1.0.0/16' } }],
+  api: [{ ipBlock: { cidr: '10.2.0.0/16' } }],
+  onegate: [{ ipBlock: { cidr: '10.3.0.0/16' } }],
+  hypervisors: [{ ipBlock: { cidr: '10.4.0.0/16' } }],
+  extra: [{ ports: [{ port: 443, protocol: 'TCP' }] }],
 };
 
 const SAMPLE_STRINGS: Record<string, string> = {
@@ -82,7 +88,7 @@ const ALL_ON = {
   httpRoute: { enabled: true, parentRefs: [{ name: 'gateway' }] },
   backup: { enabled: true },
   restore: { enabled: true, backup: 'opennebula-20250101T000000Z' },
-  networkPolicy: { enabled: true },
+  networkPolicy: { enabled: true, egress: { enabled: true } },
   podDisruptionBudget: { enabled: true },
   opennebula: { tproxy: { enabled: true, remoteAddress: '192.0.2.1' } },
   hypervisors: { nodePorts: { monitord: 30124, ssh: 30022 } },

@@ -134,7 +134,6 @@ install_kwok() {
 install_kubeconform() { go_install "github.com/yannh/kubeconform/cmd/kubeconform@$1" -ldflags "-s -w -X main.version=$1"; }
 install_helm_docs() { go_install "github.com/norwoodj/helm-docs/cmd/helm-docs@$1" -ldflags "-s -w"; }
 install_actionlint() { go_install "github.com/rhysd/actionlint/cmd/actionlint@$1" -ldflags "-s -w -X github.com/rhysd/actionlint.version=$1"; }
-install_kube_linter() { go_install "golang.stackrox.io/kube-linter/cmd/kube-linter@$1" -ldflags "-s -w"; }
 # Trivy imports encoding/json/v2, still behind GOEXPERIMENT=jsonv2 (as in its own goreleaser.yml).
 install_trivy() { GOEXPERIMENT=jsonv2 go_install "github.com/aquasecurity/trivy/cmd/trivy@$1" -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${1#v}"; }
 
@@ -228,7 +227,6 @@ install_step trivy "$TRIVY_VERSION" install_trivy
 install_step kube-apiserver "$KUBERNETES_VERSION $(sha256sum "$here/kubernetes/go.sum" | cut -c1-16)" install_kubernetes
 install_step etcd "$ETCD_VERSION" install_etcd
 install_step kwokctl "$KWOK_VERSION" install_kwok
-install_step kube-linter "$KUBE_LINTER_VERSION" install_kube_linter
 
 # Further tools, one file per concern (e.g. OpenNebula built from source, the Trivy test database). Each part
 # may use the functions above; its Debian packages are listed beside it in <part>.packages (see versions.sh).

@@ -10,7 +10,6 @@ HELM_UNITTEST_VERSION=v1.1.2     # github.com/helm-unittest/helm-unittest, pinne
 KUBECONFORM_VERSION=v0.8.0       # github.com/yannh/kubeconform
 HELM_DOCS_VERSION=v1.14.2        # github.com/norwoodj/helm-docs (the chart README is generated)
 ACTIONLINT_VERSION=v1.7.12       # github.com/rhysd/actionlint
-KUBE_LINTER_VERSION=v0.8.3       # golang.stackrox.io/kube-linter (see OPTIONAL_TOOLS)
 TRIVY_VERSION=v0.74.0            # github.com/aquasecurity/trivy
 
 # Kubernetes versions whose JSON schemas kubeconform validates against: the oldest and the newest the chart
@@ -35,7 +34,4 @@ done
 unset _packages
 
 # Tools whose failure to install is reported but does not fail install.sh, because no test needs them yet.
-# kube-linter: its module host (golang.stackrox.io) is refused by some Go module proxies (it is on this
-# project's development machines); the chart's lint test will require it, and fail naming it, once the
-# chart exists.
-OPTIONAL_TOOLS="kube-linter"
+OPTIONAL_TOOLS=""

@@ -232,12 +232,22 @@ password, and the bundled MariaDB's passwords; none for those given as existingS
 {{- end }}
 {{- end -}}
 
-{{/* Mounts every OpenNebula container shares. */}}
+{{/* Mounts every OpenNebula container shares (the root file system is read-only: see the volumes). */}}
 {{- define "opennebula.volumeMounts" -}}
 - name: data
   mountPath: /var/lib/one
 - name: run
   mountPath: /run/one
+- name: etc-one
+  mountPath: /etc/one
+- name: sshd-config
+  mountPath: /etc/ssh/sshd_config.d
+- name: logs
+  mountPath: /var/log/one
+- name: lock
+  mountPath: /var/lock/one
+- name: tmp
+  mountPath: /tmp
 - name: db-password
   mountPath: /run/secrets/opennebula-db
   readOnly: true
