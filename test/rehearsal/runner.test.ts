@@ -208,6 +208,15 @@ describe('running a workflow', () => {
     expect(step(found, 'read', 'index').outputs).toEqual({ index: 'entries: {}' });
   });
 
+  it('fails a reusable-workflow call with an undeclared input, naming it, as GitHub refuses it', async () => {
+    const record = await run('bad-call.yml');
+    expect(record.result).toBe('failure');
+    expect(job(record, 'call').note).toBe(
+      'call (./.github/workflows/called.yml): input "colour" is not declared by the workflow',
+    );
+    expect(step(record, 'after', '__step1').summary).toBe('call failure\n');
+  });
+
   it('refuses to redirect an input the action does not declare', async () => {
     const record = await run('pipeline.yml', {
       vars: { IS_NEW: 'false' },

@@ -249,22 +249,23 @@ export class WorkflowRunner {
   private async runReusable(job: Job, path: string, scope: Scope, contexts: Contexts): Promise<JobState> {
     const started = Date.now();
     const uses = job.uses!;
-    if (!uses.startsWith('./')) {
-      this.record({
-        id: path,
-        name: job.name ?? path,
-        result: 'failure',
-        note: `remote reusable workflow ${uses}`,
-      });
+    const file = uses.split('@')[0]!;
+    let called: Workflow;
+    let inputs: Record<string, Value>;
+    let secrets: Record<string, string>;
+    try {
+      if (!uses.startsWith('./')) throw new Error(`remote reusable workflow ${uses} is not rehearsed`);
+      // What GitHub checks before the call starts: the file, its declared inputs and secrets.
+      called = loadWorkflow(join(this.options.checkoutSource, file));
+      const given = Object.fromEntries(
+        Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]),
+      );
+      inputs = typedInputs(eventInputs(called, 'workflow_call'), given, `${path} (${file})`);
+      secrets = this.passedSecrets(job, called, scope, contexts, `${path} (${file})`);
+    } catch (error) {
+      this.record({ id: path, name: job.name ?? path, result: 'failure', note: message(error) });
       return { result: 'failure', outputs: {}, failedAncestor: false };
     }
-    const file = uses.split('@')[0]!;
-    const called = loadWorkflow(join(this.options.checkoutSource, file));
-    const given = Object.fromEntries(
-      Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]),
-    );
-    const inputs = typedInputs(eventInputs(called, 'workflow_call'), given, `${path} (${file})`);
-    const secrets = this.passedSecrets(job, called, scope, contexts, `${path} (${file})`);
     const inner = await this.runJobs({ path, workflow: called, inputs, secrets });
     const jobsContext: Record<string, Value> = {};
     for (const [id, state] of Object.entries(inner))
