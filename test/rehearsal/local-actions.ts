@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -118,28 +119,68 @@ function uploadSarif(context: LocalActionContext): Record<string, string> {
   return { 'sarif-id': `local-${category}` };
 }
 
+/** The directory upload-artifact stores paths relative to: the deepest one holding every path given. */
+export function artifactRoot(paths: Array<{ path: string; directory: boolean }>): string {
+  const dirs = paths.map(({ path, directory }) => (directory ? path : dirname(path)).split('/'));
+  const common: string[] = [];
+  for (let i = 0; dirs.every((parts) => i < parts.length && parts[i] === dirs[0]![i]); i += 1) {
+    common.push(dirs[0]![i]!);
+  }
+  return common.join('/') || '/';
+}
+
 function uploadArtifact(context: LocalActionContext): Record<string, string> {
   const name = context.inputs.name || 'artifact';
   const target = join(context.outputDir, 'artifacts', name);
-  const paths = (context.inputs.path ?? '')
+  const found = (context.inputs.path ?? '')
     .split('\n')
     .map((line) => line.trim())
-    .filter(Boolean);
-  let copied = 0;
-  for (const path of paths) {
-    const source = inWorkspace(context, path);
-    if (!existsSync(source)) continue;
-    const destination = join(target, relative(context.workspace, source).replace(/^(\.\.\/)+/, ''));
-    mkdirSync(dirname(destination), { recursive: true });
-    if (statSync(source).isDirectory()) copyTree(source, destination);
-    else copyFileSync(source, destination);
-    copied += 1;
-  }
+    .filter(Boolean)
+    .map((path) => inWorkspace(context, path))
+    .filter((path) => existsSync(path))
+    .map((path) => ({ path, directory: statSync(path).isDirectory() }));
   const missing = context.inputs['if-no-files-found'] || 'warn';
-  if (copied === 0 && missing === 'error') throw new Error(`upload-artifact: no files found for ${name}`);
-  if (copied === 0) context.log(`upload-artifact: no files found for ${name}`);
-  else context.log(`artifact ${name} → ${target} (${copied} path(s))`);
+  if (found.length === 0) {
+    if (missing === 'error') throw new Error(`upload-artifact: no files found for ${name}`);
+    context.log(`upload-artifact: no files found for ${name}`);
+    return {};
+  }
+  if (existsSync(target) && context.inputs.overwrite !== 'true') {
+    throw new Error(`upload-artifact: an artifact named ${name} already exists (set overwrite: true)`);
+  }
+  rmSync(target, { recursive: true, force: true });
+  const root = artifactRoot(found);
+  for (const { path, directory } of found) {
+    const destination = join(target, relative(root, path));
+    mkdirSync(dirname(destination), { recursive: true });
+    if (directory) copyTree(path, destination);
+    else copyFileSync(path, destination);
+  }
+  context.log(`artifact ${name} → ${target} (${found.length} path(s))`);
   return { 'artifact-id': name };
+}
+
+/** actions/download-artifact: artifacts of this run (by name, or by pattern) copied into path. */
+function downloadArtifact(context: LocalActionContext): Record<string, string> {
+  const store = join(context.outputDir, 'artifacts');
+  const all = existsSync(store) ? readdirSync(store) : [];
+  const { name = '', pattern = '' } = context.inputs;
+  const glob = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  const chosen = name
+    ? all.filter((artifact) => artifact === name)
+    : all.filter((artifact) => !pattern || glob.test(artifact));
+  if (name && chosen.length === 0)
+    throw new Error(`download-artifact: no artifact named ${name} in this run`);
+  const path = inWorkspace(context, context.inputs.path || '.');
+  const merge = context.inputs['merge-multiple'] === 'true' || !!name;
+  for (const artifact of chosen) copyTree(join(store, artifact), merge ? path : join(path, artifact));
+  context.log(`downloaded ${chosen.length} artifact(s) into ${path}: ${chosen.join(', ') || '(none)'}`);
+  return { 'download-path': path };
 }
 
 /** docker/login-action: the registry's credentials in the Docker config file the builders and actions read. */
@@ -193,6 +234,10 @@ export const LOCAL_ACTIONS: Record<string, LocalAction> = {
     run: uploadSarif,
   },
   'actions/upload-artifact': { description: 'a copy under <run>/artifacts/<name>/', run: uploadArtifact },
+  'actions/download-artifact': {
+    description: "a copy from this run's <run>/artifacts/",
+    run: downloadArtifact,
+  },
 };
 
 /** `owner/repo[/path]@ref` → the table key `owner/repo[/path]`. */

@@ -147,6 +147,8 @@ export async function runPipeline(
     event?: { name: string; inputs?: Record<string, Value> };
     /** Build context of this run (offline), instead of the session's. */
     context?: string;
+    /** Another workflow of the repository (default release.yml). */
+    workflow?: string;
   } = {},
 ): Promise<PipelineRun> {
   const runDir = join(session.settings.outDir, label);
@@ -159,7 +161,7 @@ export async function runPipeline(
   const record = await timed(session, label, () =>
     new WorkflowRunner({
       checkoutSource: session.checkoutSource,
-      workflow: RELEASE_WORKFLOW,
+      workflow: options.workflow ?? RELEASE_WORKFLOW,
       runDir,
       // The repository on GitHub holds the Pages branch: the stand-in's bare repository is its remote.
       ...(session.standIns ? { repositoryRemote: session.standIns.pages.url } : {}),

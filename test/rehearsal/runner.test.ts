@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/tools.js';
 import { WorkflowRunner, type RunOptions, type RunRecord } from './runner.js';
+import { artifactRoot } from './local-actions.js';
 import { expandMatrix, jobOrder, typedInputs } from './workflow.js';
 
 let repo: string;
@@ -206,6 +207,20 @@ describe('running a workflow', () => {
     git(seed, 'push', '--quiet', remote, 'gh-pages');
     const found = await run('pages.yml', { repositoryRemote: remote });
     expect(step(found, 'read', 'index').outputs).toEqual({ index: 'entries: {}' });
+  });
+
+  it('passes artifacts between jobs: directories stored from their own root, downloaded by pattern and merged', async () => {
+    const record = await run('artifacts.yml');
+    expect(record.result).toBe('success');
+    expect(record.jobs.map((j) => j.id)).toEqual(['leg (7.2)', 'leg (7.4)', 'report']);
+    expect(step(record, 'report', '__step2').summary).toBe('row 7.2\nrow 7.4\n');
+    expect(artifactRoot([{ path: '/w/rows', directory: true }])).toBe('/w/rows');
+    expect(
+      artifactRoot([
+        { path: '/w/sbom.json', directory: false },
+        { path: '/w/out/x.sarif', directory: false },
+      ]),
+    ).toBe('/w');
   });
 
   it('fails a reusable-workflow call with an undeclared input, naming it, as GitHub refuses it', async () => {

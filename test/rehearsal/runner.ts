@@ -318,7 +318,9 @@ export class WorkflowRunner {
     let outputs: Record<string, string> = {};
     for (const [index, combination] of combinations.entries()) {
       const label = Object.keys(combination).length
-        ? `${path} (${Object.values(combination).map(asText).join(', ')})`
+        ? `${path} (${Object.values(combination)
+            .map((value) => asText(value).replace(/\s+/g, ' '))
+            .join(', ')})`
         : path;
       if (failFast && results.includes('failure')) {
         this.record({
