@@ -108,6 +108,11 @@ for f in usr/bin/oned usr/lib/one/mads/onemonitord usr/bin/onedb usr/bin/onehost
 done
 # The Augeas lens onedb reads oned.conf with, where the packages put it.
 install -D -m 0644 share/augeas/oned.aug "$stage/usr/share/augeas/lenses/oned.aug"
+# Every Ruby program starts with `require 'load_opennebula_paths'`, which the packages resolve to the
+# setup of their bundled gems; here Debian's gems are on Ruby's own paths, so it has nothing to do.
+mkdir -p "$stage/usr/lib/ruby/vendor_ruby"
+printf '%s\n' "# Debian's gems are on Ruby's default paths: nothing to set up." \
+	>"$stage/usr/lib/ruby/vendor_ruby/load_opennebula_paths.rb"
 printf '%s\n' "$version" >"$stage/usr/share/one/source-version"
 rm -rf "$prefix"
 mkdir -p "$prefix"
