@@ -109,10 +109,25 @@ done
 # The Augeas lens onedb reads oned.conf with, where the packages put it.
 install -D -m 0644 share/augeas/oned.aug "$stage/usr/share/augeas/lenses/oned.aug"
 # Every Ruby program starts with `require 'load_opennebula_paths'`, which the packages resolve to the
-# setup of their bundled gems; here Debian's gems are on Ruby's own paths, so it has nothing to do.
+# setup of their bundled gems. Here Debian's gems are on Ruby's own paths; the one difference that
+# matters is Debian 12's ruby-augeas 0.5, whose Augeas.open is what onedb calls Augeas.create (0.6+).
 mkdir -p "$stage/usr/lib/ruby/vendor_ruby"
-printf '%s\n' "# Debian's gems are on Ruby's default paths: nothing to set up." \
-	>"$stage/usr/lib/ruby/vendor_ruby/load_opennebula_paths.rb"
+cat >"$stage/usr/lib/ruby/vendor_ruby/load_opennebula_paths.rb" <<'RUBY'
+# Written by test/tools/opennebula/build.sh: OpenNebula on Debian's gems.
+begin
+    require 'augeas'
+    unless Augeas.respond_to?(:create)
+        def Augeas.create(opts = {}, &block)
+            flags = Augeas::NONE
+            flags |= Augeas::NO_MODL_AUTOLOAD if opts[:no_modl_autoload]
+            flags |= Augeas::NO_LOAD if opts[:no_load]
+            open(opts[:root], opts[:loadpath], flags, &block)
+        end
+    end
+rescue LoadError
+    nil
+end
+RUBY
 printf '%s\n' "$version" >"$stage/usr/share/one/source-version"
 rm -rf "$prefix"
 mkdir -p "$prefix"

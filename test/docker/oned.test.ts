@@ -1,0 +1,373 @@
+// The image's roles against real OpenNebula 7.4.0 (oned, monitord, onedb, OneFlow, OneGate built from
+// source by test/tools/opennebula/build.sh) and a real MariaDB, in the image's layout as uid 9869 (see
+// test/support/opennebula.ts). The first run builds OpenNebula (about 15 minutes on 2 cores); later runs
+// reuse the cached build.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as mariadb from '../support/mariadb.js';
+import {
+  createRig,
+  eventually,
+  xmlrpc,
+  ONEADMIN_UID,
+  type Rig,
+  type Running,
+} from '../support/opennebula.js';
+
+const VERSION = '7.4.0';
+const PASSWORD = 'first-Pass_word';
+let db: mariadb.MariaDb;
+
+beforeAll(async () => {
+  db = await mariadb.start();
+}, 3_600_000);
+afterAll(async () => {
+  await db?.stop();
+});
+
+/** A database and its user, as the chart's MariaDB (or an operator) provides them. */
+async function database(name: string, options: { create?: boolean; userPassword?: string } = {}) {
+  const password = options.userPassword ?? `db-${name}-pw`;
+  if (options.create ?? true) await db.sql(`CREATE DATABASE ${name}`);
+  await db.sql(
+    `CREATE USER 'u_${name}'@'%' IDENTIFIED BY '${password.replace(/'/g, "\\'")}'; GRANT ALL PRIVILEGES ON ${name}.* TO 'u_${name}'@'%';`,
+  );
+  return {
+    DB_BACKEND: 'mysql',
+    DB_HOST: '127.0.0.1',
+    DB_PORT: String(db.port),
+    DB_NAME: name,
+    DB_USER: `u_${name}`,
+    DB_PASSWORD: password,
+    HOSTNAME: 'localhost',
+    DB_WAIT_TIMEOUT: '20',
+  };
+}
+
+const login = (password: string) => xmlrpc(2633, 'one.user.info', [`oneadmin:${password}`, -1]);
+
+async function startOned(rig: Rig, env: Record<string, string>): Promise<Running> {
+  const oned = rig.start(['oned'], { env });
+  await eventually(
+    async () => (await login(PASSWORD).catch(() => undefined))?.ok,
+    120_000,
+    `oned answering as oneadmin:\n${oned.output().slice(-3000)}`,
+  ).catch(async (error: Error) => {
+    await oned.stop(5_000);
+    if (process.env.ONED_DEBUG_LOG) writeFileSync(process.env.ONED_DEBUG_LOG, oned.output());
+    throw new Error(`${error.message}\n--- oned output ---\n${oned.output().slice(-5000)}`);
+  });
+  return oned;
+}
+
+describe(`OpenNebula ${VERSION}: first boot and restart`, () => {
+  let rig: Rig;
+  let env: Record<string, string>;
+  let oned: Running | undefined;
+
+  beforeAll(async () => {
+    rig = createRig(VERSION);
+    env = { ...(await database('first')), ONEADMIN_PASSWORD: PASSWORD };
+  }, 3_600_000);
+  afterAll(async () => {
+    await oned?.stop(30_000);
+    await rig?.close();
+  });
+
+  it('first boot on an empty database: oneadmin logs in, oned writes the serveradmin files, probe passes', async () => {
+    const init = await rig.run(['init'], { env });
+    expect(init.code, init.output).toBe(0);
+    expect(init.output).toMatch(/seeded the oneadmin password/);
+    oned = await startOned(rig, env);
+    for (const name of ['sunstone_auth', 'oneflow_auth', 'onegate_auth', 'one_key']) {
+      expect(existsSync(join(rig.volume, '.one', name)), name).toBe(true);
+    }
+    expect((await login('wrong')).ok).toBe(false);
+    const probe = await rig.run(['probe', 'oned'], { env: { ONE_PROBE_AUTH: `oneadmin:${PASSWORD}` } });
+    expect(probe.code, probe.output).toBe(0);
+    expect(probe.stdout).toBe(`OpenNebula ${VERSION}\n`);
+  });
+
+  it('OneFlow and OneGate start with the serveradmin credentials and answer', async () => {
+    expect(oned, 'first boot ran').toBeDefined();
+    const oneflow = rig.start(['oneflow'], { env });
+    const onegate = rig.start(['onegate'], { env });
+    try {
+      const flow = await eventually(
+        async () => {
+          const response = await fetch('http://127.0.0.1:2474/service', {
+            headers: { authorization: `Basic ${Buffer.from(`oneadmin:${PASSWORD}`).toString('base64')}` },
+          });
+          return response.status === 200 ? response.json() : undefined;
+        },
+        90_000,
+        `OneFlow answering:\n${oneflow.output().slice(-3000)}`,
+      );
+      expect(flow).toHaveProperty('DOCUMENT_POOL');
+      const gate = await eventually(
+        async () => (await fetch('http://127.0.0.1:5030/vm')).status,
+        90_000,
+        `OneGate answering:\n${onegate.output().slice(-3000)}`,
+      );
+      // No token: OneGate answers 401 after asking oned, which it does with onegate_auth.
+      expect(gate).toBe(401);
+    } finally {
+      await Promise.all([oneflow.stop(10_000), onegate.stop(10_000)]);
+    }
+  });
+
+  it('restart with state: nothing is re-seeded, one_key is unchanged, a new ONEADMIN_PASSWORD is ignored', async () => {
+    expect(oned, 'first boot ran').toBeDefined();
+    const key = readFileSync(join(rig.volume, '.one/one_key'), 'utf8');
+    const auth = readFileSync(join(rig.volume, '.one/one_auth'), 'utf8');
+    expect(await oned!.stop(60_000)).toBe(0);
+    oned = undefined;
+    const restartEnv = { ...env, ONEADMIN_PASSWORD: 'another-password' };
+    const init = await rig.run(['init'], { env: restartEnv });
+    expect(init.code, init.output).toBe(0);
+    expect(init.output).toMatch(/database schema is current for OpenNebula 7\.4\.0/);
+    expect(init.output).not.toMatch(/seeded/);
+    oned = await startOned(rig, restartEnv);
+    expect(readFileSync(join(rig.volume, '.one/one_key'), 'utf8')).toBe(key);
+    expect(readFileSync(join(rig.volume, '.one/one_auth'), 'utf8')).toBe(auth);
+    expect((await login('another-password')).ok).toBe(false);
+  });
+
+  it('keeps the database and oneadmin passwords out of the daemons environment', async () => {
+    expect(oned, 'restart ran').toBeDefined();
+    const [pid] = oned!.pids('/usr/bin/oned');
+    expect(pid, oned!.output()).toBeDefined();
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ.filter((e) => /^(DB_PASSWORD|ONEADMIN_PASSWORD)/.test(e))).toEqual([]);
+  });
+
+  it('probe oned without credentials does not fill the log with authentication errors', async () => {
+    expect(oned, 'restart ran').toBeDefined();
+    const before = oned!.output().length;
+    const probe = await rig.run(['probe', 'oned']);
+    expect(probe.code, probe.output).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(oned!.output().slice(before)).not.toMatch(/auth|denied|Error/i);
+  });
+
+  it("streams monitord's log (its own streams are closed by oned) into oned's output", async () => {
+    expect(oned, 'restart ran').toBeDefined();
+    const [pid] = oned!.pids('/usr/bin/oned');
+    // The container's file, seen through oned's root.
+    const log = `/proc/${pid}/root/var/log/one/monitor.log`;
+    const first = await eventually(
+      async () =>
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .find((line) => line.trim()),
+      30_000,
+      `a line in ${log}`,
+    );
+    await oned!.waitFor(new RegExp(first.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 10_000);
+  });
+
+  it('refuses a database newer than the image, with the restore instructions', async () => {
+    expect(oned, 'restart ran').toBeDefined();
+    expect(await oned!.stop(60_000)).toBe(0);
+    oned = undefined;
+    await db.sql(
+      "UPDATE db_versioning SET version = '99.0.0'; UPDATE local_db_versioning SET version = '99.0.0';",
+      {
+        database: 'first',
+      },
+    );
+    const init = await rig.run(['init'], { env });
+    expect(init.code).not.toBe(0);
+    expect(init.output).toMatch(/written by a newer OpenNebula than this image's 7\.4\.0/);
+    expect(init.output).toMatch(/onedb restore --force \/var\/lib\/one\/backups\//);
+  });
+});
+
+describe(`OpenNebula ${VERSION}: an external database that does not exist yet`, () => {
+  it('is created by init when the user may, and oned bootstraps it', async () => {
+    const rig = createRig(VERSION);
+    let oned: Running | undefined;
+    try {
+      const env = { ...(await database('notyet', { create: false })), ONEADMIN_PASSWORD: PASSWORD };
+      expect(await db.sql("SHOW DATABASES LIKE 'notyet'")).toBe('');
+      const init = await rig.run(['init'], { env });
+      expect(init.code, init.output).toBe(0);
+      expect(init.output).toMatch(/created database notyet on 127\.0\.0\.1:/);
+      oned = await startOned(rig, env);
+      expect(Number(await db.sql('SELECT COUNT(*) FROM user_pool', { database: 'notyet' }))).toBeGreaterThan(
+        0,
+      );
+    } finally {
+      await oned?.stop(30_000);
+      await rig.close();
+    }
+  });
+
+  it('is reported, naming what to do, when the user may not create it', async () => {
+    const rig = createRig(VERSION);
+    try {
+      const env = { ...(await database('granted', { create: false })), DB_NAME: 'other_db' };
+      const init = await rig.run(['init'], { env });
+      expect(init.code).not.toBe(0);
+      expect(init.output).toMatch(
+        /database other_db does not exist on 127\.0\.0\.1:\d+ and u_granted may not create it \(or has no privileges on it\): create it \(CREATE DATABASE other_db\)/,
+      );
+    } finally {
+      await rig.close();
+    }
+  });
+});
+
+describe(`OpenNebula ${VERSION}: refusals`, () => {
+  it('leftover serveradmin files beside an empty database are refused with the documented message', async () => {
+    const rig = createRig(VERSION);
+    try {
+      const env = { ...(await database('leftover')), ONEADMIN_PASSWORD: PASSWORD };
+      mkdirSync(join(rig.volume, '.one'), { recursive: true });
+      chownSync(join(rig.volume, '.one'), ONEADMIN_UID, ONEADMIN_UID);
+      writeFileSync(join(rig.volume, '.one/oneflow_auth'), 'serveradmin:from-before\n');
+      const init = await rig.run(['init'], { env });
+      expect(init.code).not.toBe(0);
+      expect(init.output).toMatch(/the database is empty but \/var\/lib\/one\/\.one\/oneflow_auth exists/);
+    } finally {
+      await rig.close();
+    }
+  });
+});
+
+describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it, a hook run by hem`, () => {
+  let rig: Rig;
+  let env: Record<string, string>;
+  const running: Running[] = [];
+  const session = `oneadmin:${PASSWORD}`;
+  const call = async (method: string, ...params: (string | number | boolean)[]) => {
+    const answer = await xmlrpc(2633, method, [session, ...params]);
+    if (!answer.ok) throw new Error(`${method} failed: ${answer.body}`);
+    return answer.value;
+  };
+
+  beforeAll(async () => {
+    // The operator's configuration for testing: OpenNebula's dummy drivers, as its packaged files show.
+    rig = createRig(VERSION, {
+      editEtc: (etc) => {
+        writeFileSync(
+          join(etc, 'monitord.conf'),
+          `${readFileSync(join(etc, 'monitord.conf'), 'utf8')}\nIM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh", ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]\n`,
+        );
+        writeFileSync(
+          join(etc, 'oned.conf'),
+          `${readFileSync(join(etc, 'oned.conf'), 'utf8')}\nVM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]\n`,
+        );
+      },
+    });
+    env = { ...(await database('dummy')), ONEADMIN_PASSWORD: PASSWORD };
+    const init = await rig.run(['init'], { env });
+    expect(init.code, init.output).toBe(0);
+    running.push(await startOned(rig, env));
+    running.push(rig.start(['hem'], { env }));
+  }, 3_600_000);
+  afterAll(async () => {
+    for (const handle of running.reverse()) await handle.stop(30_000);
+    await rig?.close();
+  });
+
+  it('monitors the host through monitord and runs the VM', async () => {
+    for (const ds of [0, 1]) await call('one.datastore.update', ds, 'TM_MAD="dummy"', 1);
+    await call(
+      'one.hook.allocate',
+      'NAME="vm-running"\nTYPE="state"\nRESOURCE="VM"\nSTATE="ACTIVE"\nLCM_STATE="RUNNING"\nCOMMAND="/bin/touch"\nARGUMENTS="/var/lib/one/hook-ran-$ID"',
+    );
+    const host = Number(await call('one.host.allocate', 'dummy-host', 'dummy', 'dummy', -1));
+    await eventually(
+      async () => /<STATE>2<\/STATE>/.test(await call('one.host.info', host, false)),
+      120_000,
+      `host ${host} MONITORED:\n${running[0]!.output().slice(-3000)}`,
+    );
+    const vm = Number(await call('one.vm.allocate', 'NAME="t"\nCPU="0.1"\nMEMORY="64"', false));
+    await eventually(
+      async () => {
+        const info = await call('one.vm.info', vm, false);
+        return /<STATE>3<\/STATE>/.test(info) && /<LCM_STATE>3<\/LCM_STATE>/.test(info);
+      },
+      180_000,
+      `VM ${vm} RUNNING:\n${running[0]!.output().slice(-3000)}`,
+    );
+    // hem ran the state hook for it, as oneadmin on the front-end.
+    await eventually(
+      async () => existsSync(join(rig.volume, `hook-ran-${vm}`)),
+      60_000,
+      `the hook's file:\n${running[1]!.output().slice(-3000)}`,
+    );
+  });
+
+  it('gives oned and hem an ssh-agent holding oneadmin key', async () => {
+    for (const [handle, name] of [
+      [running[0]!, '/usr/bin/oned'],
+      [running[1]!, '/usr/bin/ruby'],
+    ] as const) {
+      const [pid] = handle.pids(name);
+      expect(pid, handle.output()).toBeDefined();
+      const sock = readFileSync(`/proc/${pid}/environ`, 'utf8')
+        .split('\0')
+        .find((e) => e.startsWith('SSH_AUTH_SOCK='))
+        ?.slice('SSH_AUTH_SOCK='.length);
+      expect(sock, name).toMatch(/^\/run\/one\/ssh-agent\.\w+\.sock$/);
+      const listed = execFileSync('ssh-add', ['-l'], {
+        env: { SSH_AUTH_SOCK: `/proc/${pid}/root${sock}` },
+        encoding: 'utf8',
+      });
+      const pub = readFileSync(join(rig.volume, '.ssh/id_ed25519.pub'), 'utf8');
+      expect(listed).toContain(
+        execFileSync('ssh-keygen', ['-lf', '-'], { input: pub, encoding: 'utf8' }).split(' ')[1],
+      );
+    }
+  });
+});
+
+describe('upgrade: a database created by 7.0.0 under the 7.4.0 roles', () => {
+  it('refuses with ONEDB_AUTO_UPGRADE=false, then upgrades with a backup (a quote in the password too) and serves', async () => {
+    const old = createRig('7.0.0');
+    let rig: Rig | undefined;
+    let oned: Running | undefined;
+    try {
+      const env = {
+        ...(await database('upgrade', { userPassword: "it's-a-pass" })),
+        ONEADMIN_PASSWORD: PASSWORD,
+      };
+      const first = await old.run(['init'], { env });
+      expect(first.code, first.output).toBe(0);
+      oned = await startOned(old, env);
+      expect((await xmlrpc(2633, 'one.system.version', [`oneadmin:${PASSWORD}`])).value).toBe('7.0.0');
+      expect(await oned.stop(60_000)).toBe(0);
+      oned = undefined;
+
+      rig = createRig(VERSION, { volume: old.volume });
+      const refused = await rig.run(['init'], { env: { ...env, ONEDB_AUTO_UPGRADE: 'false' } });
+      expect(refused.code).not.toBe(0);
+      expect(refused.output).toMatch(/older than OpenNebula 7\.4\.0 and ONEDB_AUTO_UPGRADE=false/);
+      expect(refused.output).toMatch(/onedb backup .* then onedb upgrade/);
+
+      const upgraded = await rig.run(['init'], { env });
+      expect(upgraded.code, upgraded.output).toBe(0);
+      const backup = /backup: (\/var\/lib\/one\/backups\/onedb-before-7\.4\.0-\d{8}T\d{6}Z\.sql)/.exec(
+        upgraded.output,
+      )?.[1];
+      expect(backup, upgraded.output).toBeDefined();
+      expect(upgraded.output).toMatch(
+        /to roll back: restore .*onedb restore --force .* then roll back the image/,
+      );
+      const dump = readFileSync(join(rig.volume, backup!.slice('/var/lib/one/'.length)), 'utf8');
+      expect(dump).toMatch(/INSERT INTO `db_versioning`/);
+      expect(readFileSync(join(rig.volume, '.opennebula-image-version'), 'utf8')).toBe('7.4.0\n');
+
+      oned = await startOned(rig, env);
+      expect((await xmlrpc(2633, 'one.system.version', [`oneadmin:${PASSWORD}`])).value).toBe(VERSION);
+    } finally {
+      await oned?.stop(30_000);
+      await rig?.close();
+      await old.close();
+    }
+  }, 3_600_000);
+});
