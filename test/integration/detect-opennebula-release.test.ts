@@ -1,7 +1,6 @@
 // The bundled action (dist/index.js) run as the runner runs it, against the recorded-format download
 // site and GitHub API on the stand-in and a real OCI registry holding the published tags.
 import { load } from 'cheerio';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -352,38 +351,5 @@ describe('detect-opennebula-release (bundled)', () => {
     } finally {
       await locked.close();
     }
-  });
-});
-
-describe('npm run main (test/run-main.sh)', () => {
-  // Asynchronous: the stand-ins live in this process and must keep answering while the script runs.
-  const runMain = (env: Record<string, string>) =>
-    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        'bash',
-        [join(REPO_ROOT, 'test/run-main.sh')],
-        { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
-        (error, stdout, stderr) => resolve({ status: error ? Number(error.code) : 0, stdout, stderr }),
-      );
-    });
-
-  it('runs the bundled action against the given repository and prints outputs and summary', async () => {
-    const result = await runMain({
-      REPOSITORY_URL: `${upstream.url}/repo`,
-      IMAGE: `${registry.host}/ci/opennebula`,
-      GITHUB_API_URL: upstream.url,
-    });
-    expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^version: 7\.4\.0$/m);
-    expect(result.stdout).toMatch(/^is-new: true$/m);
-    expect(result.stdout).toMatch(/^tags: 7\.4\.0, 7\.4, 7, latest$/m);
-    expect(result.stdout).toContain('<table>');
-  });
-
-  it('says clearly that it needs the network when the repository cannot be reached', async () => {
-    const result = await runMain({ REPOSITORY_URL: 'http://127.0.0.1:9/repo' });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('error: cannot reach http://127.0.0.1:9/repo/');
-    expect(result.stderr).toContain('needs\nnetwork access');
   });
 });

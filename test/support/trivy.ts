@@ -18,29 +18,39 @@ export const TRIVY_TEST_VERSION = (() => {
   return /^TRIVY_VERSION=v(\S+)/m.exec(pins)![1]!;
 })();
 
+/** The pinned trivy packed as its release archive, once per process (it is large: pack it fast, once). */
+let packed: { asset: string; archive: Buffer; sha: string } | undefined;
+function trivyArchive() {
+  if (!packed) {
+    const version = TRIVY_TEST_VERSION;
+    const dir = mkdtempSync(join(tmpdir(), 'trivy-download-'));
+    try {
+      execFileSync('cp', [requireTool('trivy'), join(dir, 'trivy')]);
+      const asset = `trivy_${version}_Linux-64bit.tar.gz`;
+      execFileSync('sh', ['-c', `tar -cf - -C "$1" trivy | gzip -1 > "$1/$2"`, 'pack', dir, asset]);
+      const archive = readFileSync(join(dir, asset));
+      packed = { asset, archive, sha: createHash('sha256').update(archive).digest('hex') };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return packed;
+}
+
 /** Serves the pinned trivy under `/v<ver>/` on the stand-in; returns the trivy-download-url. */
 export function serveTrivyDownloads(site: StandIn, options: { tamper?: boolean } = {}): string {
   const version = TRIVY_TEST_VERSION;
-  const dir = mkdtempSync(join(tmpdir(), 'trivy-download-'));
-  try {
-    execFileSync('cp', [requireTool('trivy'), join(dir, 'trivy')]);
-    const asset = `trivy_${version}_Linux-64bit.tar.gz`;
-    execFileSync('tar', ['-czf', join(dir, asset), '-C', dir, 'trivy']);
-    const archive = readFileSync(join(dir, asset));
-    const sha = createHash('sha256').update(archive).digest('hex');
-    const served = options.tamper ? Buffer.concat([archive, Buffer.from('tampered')]) : archive;
-    site.route(`/v${version}/${asset}`, {
-      status: 200,
-      headers: { 'content-type': 'application/gzip' },
-      body: served,
-    });
-    site.route(`/v${version}/trivy_${version}_checksums.txt`, {
-      status: 200,
-      body: `${'0'.repeat(64)}  trivy_${version}_Linux-ARM64.tar.gz\n${sha}  ${asset}\n`,
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { asset, archive, sha } = trivyArchive();
+  const served = options.tamper ? Buffer.concat([archive, Buffer.from('tampered')]) : archive;
+  site.route(`/v${version}/${asset}`, {
+    status: 200,
+    headers: { 'content-type': 'application/gzip' },
+    body: served,
+  });
+  site.route(`/v${version}/trivy_${version}_checksums.txt`, {
+    status: 200,
+    body: `${'0'.repeat(64)}  trivy_${version}_Linux-ARM64.tar.gz\n${sha}  ${asset}\n`,
+  });
   return site.url;
 }
 
