@@ -103,13 +103,13 @@ describe(`OpenNebula ${VERSION}: first boot and restart`, () => {
           return response.status === 200 ? response.json() : undefined;
         },
         90_000,
-        `OneFlow answering:\n${oneflow.output().slice(-3000)}`,
+        () => `OneFlow answering:\n${oneflow.output().slice(-3000)}`,
       );
       expect(flow).toHaveProperty('DOCUMENT_POOL');
       const gate = await eventually(
         async () => (await fetch('http://127.0.0.1:5030/vm')).status,
         90_000,
-        `OneGate answering:\n${onegate.output().slice(-3000)}`,
+        () => `OneGate answering:\n${onegate.output().slice(-3000)}`,
       );
       // No token: OneGate answers 401 after asking oned, which it does with onegate_auth.
       expect(gate).toBe(401);

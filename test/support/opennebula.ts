@@ -425,7 +425,7 @@ export async function xmlrpc(
 export async function eventually<T>(
   check: () => Promise<T | undefined | false>,
   timeoutMs = 60_000,
-  what = 'condition',
+  what: string | (() => string) = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -438,7 +438,8 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
-  throw new Error(`${what} not reached within ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
+  const described = typeof what === 'function' ? what() : what;
+  throw new Error(`${described} not reached within ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
 }
 
 export function tmpDir(prefix: string): string {

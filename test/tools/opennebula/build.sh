@@ -109,11 +109,17 @@ done
 # The Augeas lens onedb reads oned.conf with, where the packages put it.
 install -D -m 0644 share/augeas/oned.aug "$stage/usr/share/augeas/lenses/oned.aug"
 # Every Ruby program starts with `require 'load_opennebula_paths'`, which the packages resolve to the
-# setup of their bundled gems. Here Debian's gems are on Ruby's own paths; the one difference that
-# matters is Debian 12's ruby-augeas 0.5, whose Augeas.open is what onedb calls Augeas.create (0.6+).
+# setup of their bundled gems. Here Debian's gems are on Ruby's own paths; the differences that matter:
+# OneFlow reads treetop's version from the activated gem, and Debian 12's ruby-augeas 0.5 names
+# Augeas.open what onedb calls Augeas.create (0.6+).
 mkdir -p "$stage/usr/lib/ruby/vendor_ruby"
 cat >"$stage/usr/lib/ruby/vendor_ruby/load_opennebula_paths.rb" <<'RUBY'
 # Written by test/tools/opennebula/build.sh: OpenNebula on Debian's gems.
+begin
+    gem 'treetop'
+rescue LoadError
+    nil
+end
 begin
     require 'augeas'
     unless Augeas.respond_to?(:create)
