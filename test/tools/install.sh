@@ -4,8 +4,10 @@
 # rebuilt, so a warm run takes seconds. Works on Debian 12 and on GitHub's ubuntu-24.04 runner given Node,
 # Go and Python; Debian packages are installed with apt-get (through sudo when not root).
 #
-# Usage: test/tools/install.sh [--check]
-#   --check  install nothing; list what is missing and exit 1 if anything is.
+# Usage: test/tools/install.sh [--check] [--only NAME...]
+#   --check        install nothing; list what is missing and exit 1 if anything is.
+#   --only NAME... only these tools and Debian packages (e.g. --only helm trivy trivy-db git buildah), for
+#                  commands that need a few of them (npm run main).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +21,32 @@ stamp_dir=$tools_dir/stamps
 mkdir -p "$bin_dir" "$stamp_dir"
 
 check_only=false
-if [ "${1:-}" = "--check" ]; then check_only=true; fi
+only=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--check) check_only=true ;;
+	--only)
+		shift
+		while [ $# -gt 0 ] && [[ $1 != --* ]]; do
+			only+=("$1")
+			shift
+		done
+		continue
+		;;
+	*)
+		echo "install.sh: unknown argument $1 (usage: install.sh [--check] [--only NAME...])" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+# wanted NAME: whether --only (if given) names it.
+wanted() {
+	[ ${#only[@]} -eq 0 ] && return 0
+	local name
+	for name in "${only[@]}"; do [ "$name" = "$1" ] && return 0; done
+	return 1
+}
 
 failed=()
 unavailable=()
@@ -34,6 +61,7 @@ up_to_date() {
 # instead of stopping, so one unreachable tool does not hide the state of the others.
 install_step() {
 	local name=$1 pin=$2 fn=$3 probe=${4:-$bin_dir/$1}
+	wanted "$name" || return 0
 	if up_to_date "$name" "$pin" "$probe"; then return 0; fi
 	if $check_only; then
 		failed+=("$name $pin (not installed: run test/tools/install.sh)")
@@ -183,6 +211,7 @@ install_k8s_schemas() {
 install_debian_packages() {
 	local missing=() pkg sudo=()
 	for pkg in $DEBIAN_PACKAGES; do
+		wanted "$pkg" || continue
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
@@ -245,4 +274,4 @@ if [ ${#failed[@]} -gt 0 ]; then
 	log "tests that need a missing tool fail and name it; rerun test/tools/install.sh after fixing the cause."
 	exit 1
 fi
-log "all required tools present in $bin_dir"
+if [ ${#only[@]} -gt 0 ]; then log "present in $bin_dir: ${only[*]}"; else log "all required tools present in $bin_dir"; fi
