@@ -175,3 +175,24 @@ describe('tools work', () => {
     expect(inspect.OCIv1.config.Labels['org.opencontainers.image.title']).toBe('probe');
   });
 });
+
+describe('install.sh --only', () => {
+  const check = (...args: string[]) => {
+    try {
+      return execFileSync('bash', [join(REPO_ROOT, 'test/tools/install.sh'), '--check', ...args], {
+        env: { ...process.env, TOOLS_DIR: join(work, 'empty-tools') },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      return (error as { stderr?: string }).stderr ?? '';
+    }
+  };
+  it('considers only the tools it names', () => {
+    const some = check('--only', 'helm', 'trivy');
+    expect(some).toMatch(/helm v\d/);
+    expect(some).toMatch(/trivy v\d/);
+    expect(some).not.toMatch(/kube-apiserver|helm-unittest|kubeconform/);
+    expect(check()).toMatch(/kube-apiserver/);
+  });
+});
