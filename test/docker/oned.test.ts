@@ -277,7 +277,7 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
     for (const ds of [0, 1]) await call('one.datastore.update', ds, 'TM_MAD="dummy"', 1);
     await call(
       'one.hook.allocate',
-      'NAME="vm-running"\nTYPE="state"\nRESOURCE="VM"\nSTATE="ACTIVE"\nLCM_STATE="RUNNING"\nCOMMAND="/bin/touch"\nARGUMENTS="/var/lib/one/hook-ran-$ID"',
+      'NAME="vm-running"\nTYPE="state"\nRESOURCE="VM"\nON="RUNNING"\nCOMMAND="/bin/touch"\nARGUMENTS="/var/lib/one/hook-ran-$ID"',
     );
     const host = Number(await call('one.host.allocate', 'dummy-host', 'dummy', 'dummy', -1));
     await eventually(
@@ -286,13 +286,20 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
       `host ${host} MONITORED:\n${running[0]!.output().slice(-3000)}`,
     );
     const vm = Number(await call('one.vm.allocate', 'NAME="t"\nCPU="0.1"\nMEMORY="64"', false));
+    let info = '';
     await eventually(
       async () => {
-        const info = await call('one.vm.info', vm, false);
+        info = await call('one.vm.info', vm, false);
         return /<STATE>3<\/STATE>/.test(info) && /<LCM_STATE>3<\/LCM_STATE>/.test(info);
       },
       180_000,
-      `VM ${vm} RUNNING:\n${running[0]!.output().slice(-3000)}`,
+      () =>
+        `VM ${vm} RUNNING (${/<STATE>\d+<\/STATE>/.exec(info)?.[0]} ${/<LCM_STATE>\d+<\/LCM_STATE>/.exec(info)?.[0]} ${/<SCHED_MESSAGE>[^<]*/.exec(info)?.[0]}):\n${running[0]!
+          .output()
+          .split('\n')
+          .filter((line) => /TrM|TM\]|\[E\]|LCM|DiM/.test(line))
+          .slice(-40)
+          .join('\n')}`,
     );
     // hem ran the state hook for it, as oneadmin on the front-end.
     await eventually(

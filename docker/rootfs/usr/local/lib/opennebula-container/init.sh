@@ -44,6 +44,9 @@ prepare_volume() {
 	ensure_dir "$ONE_VAR" 0750
 	ensure_dir "$ONE_VAR/.one" 0700
 	ensure_dir "$ONE_VAR/datastores" 0750
+	# oned writes each VM's transfer and deployment files under vms/<id> and does not create vms itself
+	# (the packages do): without it every deployment fails in PROLOG.
+	ensure_dir "$ONE_VAR/vms" 0750
 	ensure_dir "$ONE_VAR/backups" 0750
 	ensure_dir "$ONE_ROOT/run/one/ssh-socks" 0700
 	ensure_dir "$ONE_ROOT/var/lock/one" 0750
@@ -177,7 +180,7 @@ ensure_database_exists() {
 	if MYSQL_PWD=$DB_PASSWORD "${client[@]}" -e "CREATE DATABASE IF NOT EXISTS \`$DB_NAME\`" 2>/dev/null; then
 		one_log "created database $DB_NAME on $DB_HOST:$DB_PORT"
 	else
-		one_die "database $DB_NAME does not exist on $DB_HOST:$DB_PORT and $DB_USER may not create it: create it (CREATE DATABASE $DB_NAME) and grant $DB_USER all privileges on it"
+		one_die "database $DB_NAME does not exist on $DB_HOST:$DB_PORT and $DB_USER may not create it (or has no privileges on it): create it (CREATE DATABASE $DB_NAME) and grant $DB_USER all privileges on it"
 	fi
 }
 
