@@ -273,11 +273,11 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
     await rig?.close();
   });
 
-  it('monitors the host through monitord and runs the VM', async () => {
+  it('monitors the host through monitord, schedules the VM onto it to RUNNING, and hem runs the state hook', async () => {
     for (const ds of [0, 1]) await call('one.datastore.update', ds, 'TM_MAD="dummy"', 1);
     await call(
       'one.hook.allocate',
-      'NAME="vm-running"\nTYPE="state"\nRESOURCE="VM"\nON="RUNNING"\nCOMMAND="/bin/touch"\nARGUMENTS="/var/lib/one/hook-ran-$ID"',
+      'NAME="vm-running"\nTYPE="state"\nRESOURCE="VM"\nON="RUNNING"\nCOMMAND="/bin/touch"\nARGUMENTS="/var/lib/one/hook-ran"',
     );
     const host = Number(await call('one.host.allocate', 'dummy-host', 'dummy', 'dummy', -1));
     await eventually(
@@ -303,9 +303,15 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
     );
     // hem ran the state hook for it, as oneadmin on the front-end.
     await eventually(
-      async () => existsSync(join(rig.volume, `hook-ran-${vm}`)),
+      async () => existsSync(join(rig.volume, 'hook-ran')),
       60_000,
-      `the hook's file:\n${running[1]!.output().slice(-3000)}`,
+      () =>
+        `the hook's file:\n${running[1]!.output().slice(-2000)}\n${running[0]!
+          .output()
+          .split('\n')
+          .filter((line) => /HKM|hook|Hook/.test(line))
+          .slice(-20)
+          .join('\n')}`,
     );
   });
 
