@@ -29,7 +29,7 @@ function renderedScript(template = 'templates/backup.yaml', values: string[] = [
   const doc = text
     .split(/^---$/m)
     .map((d) => parse(d) as { kind?: string } | null)
-    .find((d) => d?.kind === 'CronJob' || d?.kind === 'Job') as unknown as CronJob & { spec: { template: { spec: PodSpec } } };
+    .find((d) => d?.kind === 'CronJob' || d?.kind === 'Job') as unknown as CronJob & { kind?: string; spec: { template: { spec: PodSpec } } };
   const pod = doc.kind === 'CronJob' ? doc.spec.jobTemplate.spec.template.spec : doc.spec.template.spec;
   const container = pod.containers[0]!;
   return {
