@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startStandIn } from '../support/http-stand-in.js';
 import { freePort } from '../support/oci-registry.js';
-import { REPO_ROOT } from '../support/tools.js';
+import { REPO_ROOT, TOOLS_BIN } from '../support/tools.js';
 import { baseEnvironment, snapshotWorkingTree } from './environment.js';
 import { checkLiveReachability, liveUpstreams, registryEndpoint } from './live.js';
 import { chartDefaultImage } from './main.js';
@@ -73,7 +73,7 @@ describe('the step environment', () => {
       expect(env.BUILDAH_ISOLATION).toBe('chroot');
       expect(env.STORAGE_DRIVER).toBe('overlay');
       expect(env.GITHUB_TOKEN).toBeUndefined();
-      expect(env.PATH!.split(':')[0]).toBe(join(REPO_ROOT, '.tools/bin'));
+      expect(env.PATH!.split(':')[0]).toBe(TOOLS_BIN);
       const docker = baseEnvironment({
         home: join(scratch, 'home'),
         toolCache: '/tc',
