@@ -228,6 +228,26 @@ describe('restore script', () => {
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
   });
 
+  it('checks a dump as the backup does: a large one passes, one without a table or trailer is refused', async () => {
+    // A dump far larger than a pipe's buffer: a check that stops reading early must not fail it.
+    const large = 'opennebula-20250103T000000Z';
+    const padding = '-- padding line for a dump larger than a pipe buffer\n'.repeat(200_000);
+    const body = `CREATE TABLE opennebula.big (x INT);\n${padding}-- Dump completed on 2025-01-03  0:00:00\n`;
+    writeFileSync(join(backups, `${large}.sql.gz`), gzipSync(body));
+    const ok = await restore(large, { ONE_DIR: '' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await db.sql("SHOW TABLES FROM opennebula LIKE 'big'")).trim()).toBe('big');
+    const tableless = 'opennebula-20250104T000000Z';
+    writeFileSync(join(backups, `${tableless}.sql.gz`), gzipSync('-- MariaDB dump\n-- Dump completed on 2025-01-04\n'));
+    const refused = await restore(tableless, { ONE_DIR: '' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/restore FAILED: .*opennebula-20250104T000000Z\.sql\.gz holds no table/);
+    const untrailed = 'opennebula-20250105T000000Z';
+    writeFileSync(join(backups, `${untrailed}.sql.gz`), gzipSync('CREATE TABLE opennebula.t (x INT);\n'));
+    const cut = await restore(untrailed, { ONE_DIR: '' });
+    expect(cut.stderr).toMatch(/restore FAILED: .*opennebula-20250105T000000Z\.sql\.gz has no completion trailer/);
+  }, 120_000);
+
   it('fails loudly when the database is down, before touching the credentials', async () => {
     expect((await backup()).code).toBe(0);
     const name = files()[1]!.replace('.sql.gz', '');

@@ -37,11 +37,7 @@ mariadb-dump --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="
 	--single-transaction --routines --triggers "$DB_NAME" 2>"$work/dump.err" | gzip >"$dump.part" ||
 	fail "mariadb-dump of $DB_NAME on $DB_HOST:$DB_PORT failed: $(cat "$work/dump.err")"
 
-# Verified: the archive is whole, and mariadb-dump wrote its trailer (it does so only when it finished).
-gzip -t "$dump.part" || fail "the dump $dump.part is not a complete gzip file"
-trailer="$(gzip -dc "$dump.part" | tail -n 1)"
-[[ "$trailer" == "-- Dump completed"* ]] || fail "the dump has no completion trailer (last line: '$trailer')"
-gzip -dc "$dump.part" | grep -q '^CREATE TABLE' || fail "the dump of $DB_NAME holds no table: is it OpenNebula's database?"
+verify_dump "$dump.part" # files/dump.sh
 mv "$dump.part" "$dump"
 echo "wrote $dump ($(stat -c %s "$dump") bytes)"
 

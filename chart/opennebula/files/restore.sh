@@ -32,8 +32,7 @@ trap 'rm -rf "$work"' EXIT
 db() { mariadb --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" "$@"; }
 
 # Everything is checked before anything changes.
-gzip -t "$dump" || fail "$dump is not a complete gzip file"
-[[ "$(gzip -dc "$dump" | tail -n 1)" == "-- Dump completed"* ]] || fail "$dump has no completion trailer: it is not a whole dump"
+verify_dump "$dump" # files/dump.sh
 if [ -n "${ONE_DIR:-}" ]; then
 	[ -f "$credentials" ] || fail "there is no $credentials (the front-end's credentials saved with the dump)"
 	tar -tzf "$credentials" .one/one_key >/dev/null || fail "$credentials does not hold .one/one_key"
