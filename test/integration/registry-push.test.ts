@@ -2,9 +2,9 @@
 // without htpasswd: blobs and manifests go up with their digests preserved, and read back the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, parseImageReference, sha256Digest } from '../../actions/shared/src/registry.js';
-import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
+import { pushArtifact, startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 
-async function pushImage(client: RegistryClient, tag: string, payload: string) {
+function pushImage(client: RegistryClient, tag: string, payload: string) {
   const layer = Buffer.from(payload);
   const config = Buffer.from(
     JSON.stringify({
@@ -13,31 +13,10 @@ async function pushImage(client: RegistryClient, tag: string, payload: string) {
       rootfs: { type: 'layers', diff_ids: [sha256Digest(layer)] },
     }),
   );
-  for (const blob of [layer, config]) {
-    await client.pushBlob(sha256Digest(blob), blob.length, () => new Uint8Array(blob));
-  }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256Digest(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar',
-          digest: sha256Digest(layer),
-          size: layer.length,
-        },
-      ],
-    }),
-  );
-  return {
-    digest: await client.putManifest(tag, 'application/vnd.oci.image.manifest.v1+json', manifest),
-    manifest,
-  };
+  return pushArtifact(client, tag, {
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', body: config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', body: layer }],
+  });
 }
 
 describe.each([false, true])('RegistryClient push (htpasswd: %s)', (auth) => {

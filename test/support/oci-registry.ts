@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RegistryClient } from '../../actions/shared/src/registry.js';
 import { requireTool, runTool } from './tools.js';
 
 export interface LocalRegistry {
@@ -155,4 +156,42 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<L
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A blob of an artifact pushed with pushArtifact. */
+export interface ArtifactBlob {
+  mediaType: string;
+  body: Buffer;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Pushes a one-manifest OCI artifact (an image or, e.g., Trivy's database) with the shared registry
+ * client: its config and layers as blobs, then the manifest under `tag`. Returns the digest and manifest.
+ */
+export async function pushArtifact(
+  client: RegistryClient,
+  tag: string,
+  artifact: { config: ArtifactBlob; layers: ArtifactBlob[]; artifactType?: string },
+): Promise<{ digest: string; manifest: Buffer }> {
+  const descriptor = (blob: ArtifactBlob) => ({
+    mediaType: blob.mediaType,
+    digest: sha256(blob.body),
+    size: blob.body.length,
+    ...(blob.annotations ? { annotations: blob.annotations } : {}),
+  });
+  for (const blob of [...artifact.layers, artifact.config]) {
+    await client.pushBlob(sha256(blob.body), blob.body.length, () => new Uint8Array(blob.body));
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...(artifact.artifactType ? { artifactType: artifact.artifactType } : {}),
+      config: descriptor(artifact.config),
+      layers: artifact.layers.map(descriptor),
+    }),
+  );
+  const digest = await client.putManifest(tag, 'application/vnd.oci.image.manifest.v1+json', manifest);
+  return { digest, manifest };
 }

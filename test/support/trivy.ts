@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryClient, parseImageReference, sha256Digest } from '../../actions/shared/src/registry.js';
+import { RegistryClient, parseImageReference } from '../../actions/shared/src/registry.js';
 import type { StandIn } from './http-stand-in.js';
-import type { LocalRegistry } from './oci-registry.js';
+import { pushArtifact, type LocalRegistry } from './oci-registry.js';
 import { REPO_ROOT, requireTool, runTool } from './tools.js';
 
 export const TRIVY_TEST_VERSION = (() => {
@@ -69,30 +69,17 @@ export async function publishTrivyDb(
     const client = new RegistryClient(parseImageReference(`${registry.host}/${repository}`), {
       credentials: registry.credentials,
     });
-    for (const blob of [layer, config]) {
-      await client.pushBlob(sha256Digest(blob), blob.length, () => new Uint8Array(blob));
-    }
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        artifactType: 'application/vnd.aquasec.trivy.config.v1+json',
-        config: {
-          mediaType: 'application/vnd.aquasec.trivy.config.v1+json',
-          digest: sha256Digest(config),
-          size: config.length,
+    await pushArtifact(client, '2', {
+      artifactType: 'application/vnd.aquasec.trivy.config.v1+json',
+      config: { mediaType: 'application/vnd.aquasec.trivy.config.v1+json', body: config },
+      layers: [
+        {
+          mediaType: 'application/vnd.aquasec.trivy.db.layer.v1.tar+gzip',
+          body: layer,
+          annotations: { 'org.opencontainers.image.title': 'db.tar.gz' },
         },
-        layers: [
-          {
-            mediaType: 'application/vnd.aquasec.trivy.db.layer.v1.tar+gzip',
-            digest: sha256Digest(layer),
-            size: layer.length,
-            annotations: { 'org.opencontainers.image.title': 'db.tar.gz' },
-          },
-        ],
-      }),
-    );
-    await client.putManifest('2', 'application/vnd.oci.image.manifest.v1+json', manifest);
+      ],
+    });
     return `${registry.host}/${repository}:2`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
