@@ -10,6 +10,7 @@ import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import {
   CURRENT_SITE,
   LISTING_HTML,
+  matrixEntry as entry,
   packagesPath,
   siteRoutesFor,
   type SiteSpec,
@@ -87,14 +88,6 @@ describe('detect-opennebula-release (bundled)', () => {
       reason: `7.4.0, the newest installable Community release, is not yet published in ${registry.host}/ci/opennebula.`,
     });
     expect(JSON.parse(run.outputs.published!)).toEqual(['7.0.0', '7.0.1', '7.2.0']);
-    const entry = (version: string, series: string, tags: string, isNew: boolean) => ({
-      version,
-      series,
-      tags,
-      'is-new': isNew,
-      'package-version': `${version}-1`,
-      'repository-dir': series,
-    });
     expect(JSON.parse(run.outputs.matrix!)).toEqual([
       entry('7.0.1', '7.0', '7.0.1\n7.0', false),
       entry('7.2.0', '7.2', '7.2.0\n7.2', false),

@@ -121,3 +121,18 @@ export const CURRENT_SITE: SiteSpec = {
   '7.2': { amd64: ['7.2.0-1'] },
   '7.4': { amd64: ['7.4.0-1'] },
 };
+
+/**
+ * The matrix entry detect-opennebula-release gives for a series' newest version on a site built here (every
+ * version packaged as revision -1, installed from its rolling series directory).
+ */
+export function matrixEntry(version: string, series: string, tags: string, isNew: boolean) {
+  return {
+    version,
+    series,
+    tags,
+    'is-new': isNew,
+    'package-version': `${version}-1`,
+    'repository-dir': series,
+  };
+}

@@ -9,7 +9,12 @@ import {
 import { compareDebianVersions } from '../../actions/detect-opennebula-release/src/dpkg-version.js';
 import { parsePackages } from '../../actions/detect-opennebula-release/src/repository.js';
 import { requireVersion } from '../../actions/shared/src/opennebula.js';
-import { packagesIndex, REQUIRED_PACKAGES, type ArchIndex } from '../support/opennebula-repo.js';
+import {
+  matrixEntry as entry,
+  packagesIndex,
+  REQUIRED_PACKAGES,
+  type ArchIndex,
+} from '../support/opennebula-repo.js';
 
 const REQUIRED = REQUIRED_PACKAGES;
 const index = (spec: ArchIndex, arch = 'amd64') => parsePackages(packagesIndex(spec, arch), 'Packages');
@@ -193,14 +198,6 @@ describe('decide', () => {
 
   it('lists the newest version of every series in the matrix, with independent tags', () => {
     const decision = decide(input());
-    const entry = (version: string, series: string, tags: string, isNew: boolean) => ({
-      version,
-      series,
-      tags,
-      'is-new': isNew,
-      'package-version': `${version}-1`,
-      'repository-dir': series,
-    });
     expect(decision.matrix).toEqual([
       entry('7.0.1', '7.0', '7.0.1\n7.0', false),
       entry('7.2.0', '7.2', '7.2.0\n7.2', false),
