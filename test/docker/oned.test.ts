@@ -133,6 +133,13 @@ describe(`OpenNebula ${VERSION}: first boot and restart`, () => {
     expect(readFileSync(join(rig.volume, '.one/one_key'), 'utf8')).toBe(key);
     expect(readFileSync(join(rig.volume, '.one/one_auth'), 'utf8')).toBe(auth);
     expect((await login('another-password')).ok).toBe(false);
+    // oned's log reaches its output through `tail -F`, up to a poll interval late: wait for this refused
+    // login to arrive so that the next test's "nothing logged from now on" starts after it.
+    await eventually(
+      async () => /couldn't be authenticated/.test(oned!.output()),
+      15_000,
+      () => `the refused login in oned's output:\n${oned!.output().slice(-2000)}`,
+    );
   });
 
   it('keeps the database and oneadmin passwords out of the daemons environment', async () => {
