@@ -122,12 +122,12 @@ describe('Dockerfile', () => {
     expect(install).toContain('for package in "${packages[@]}"; do');
   });
 
-  it('keeps pristine copies of /etc/one, the drivers and OneForm state for init to seed from', () => {
+  it('keeps pristine copies of /etc/one, the drivers and OneForm and OneKS state for init to seed from', () => {
     const install = runs[0]!.args;
     expect(install).toContain('cp -a /etc/one /usr/share/opennebula-container/etc-one');
     expect(install).toContain('cp -a /var/lib/one/remotes /usr/share/one/image/remotes');
-    expect(install).toContain(
-      'if [ -d /var/lib/one/oneform ]; then cp -a /var/lib/one/oneform /usr/share/one/image/oneform; fi',
+    expect(install).toMatch(
+      /for state in oneform oneks; do\s+if \[ -d \/var\/lib\/one\/\$state \]; then cp -a \/var\/lib\/one\/\$state \/usr\/share\/one\/image\/\$state; fi;\s+done/,
     );
   });
 
@@ -204,8 +204,15 @@ describe('supervisord configuration of the all role', () => {
       command!.startsWith('/usr/local/bin/opennebula-entrypoint '),
     );
     expect(roles.map(([name, command]) => `${name}=${command!.split(' ')[1]}`).sort()).toEqual(
-      ['fireedge', 'guacd', 'hem', 'oned', 'oneflow', 'onegate', 'sshd'].map((r) => `${r}=${r}`).sort(),
+      ['fireedge', 'guacd', 'hem', 'oned', 'oneflow', 'onegate', 'oneform', 'oneks', 'sshd']
+        .map((r) => `${r}=${r}`)
+        .sort(),
     );
+    // OneForm (7.2+) and OneKS (7.4+) start only when the `all` role says this OpenNebula has them.
+    for (const server of ['oneform', 'oneks']) {
+      const section = new RegExp(`^\\[program:${server}\\]\\n(?:[^[].*\\n)*?autostart=(.*)$`, 'm').exec(conf);
+      expect(section?.[1], server).toBe(`%(ENV_ONE_START_${server.toUpperCase()})s`);
+    }
     // Nothing else: the roles that need the ssh-socks cleaner (oned, hem) run it themselves.
     const every = [...conf.matchAll(/^\[program:([^\]]+)\]$/gm)].map((m) => m[1]);
     expect(every.sort()).toEqual(roles.map(([name]) => name).sort());

@@ -391,3 +391,63 @@ describe('upgrade: a database created by 7.0.0 under the 7.4.0 roles', () => {
     }
   }, 3_600_000);
 });
+
+// `docker run IMAGE` with no command: every role under supervisord, as root until each drops to oneadmin.
+// FireEdge, guacd, OneForm, OneKS and sshd are not part of this rig (no FireEdge bundle, no guacd, gems
+// Debian lacks, no openssh-server on the host), so supervisord gives up on them; the others must run as in
+// their own containers.
+describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
+  let rig: Rig;
+  let all: Running | undefined;
+
+  beforeAll(() => {
+    rig = createRig(VERSION);
+  }, 3_600_000);
+  afterAll(async () => {
+    await all?.stop(90_000);
+    await rig?.close();
+  });
+
+  it('configures once; oned, OneFlow, OneGate and hem run as oneadmin and log to the container', async () => {
+    const env = { ...(await database('allrole')), ONEADMIN_PASSWORD: PASSWORD };
+    all = rig.start(['all'], { env, asRoot: true });
+    await eventually(
+      async () => (await login(PASSWORD).catch(() => undefined))?.ok,
+      180_000,
+      () => `oned answering under all:\n${all!.output().slice(-4000)}`,
+    );
+    const basic = `Basic ${Buffer.from(`oneadmin:${PASSWORD}`).toString('base64')}`;
+    await eventually(
+      async () =>
+        (await fetch('http://127.0.0.1:2474/service', { headers: { authorization: basic } })).status === 200,
+      120_000,
+      () => `OneFlow answering under all:\n${all!.output().slice(-4000)}`,
+    );
+    await eventually(
+      async () => (await fetch('http://127.0.0.1:5030/vm')).status === 401,
+      120_000,
+      () => `OneGate answering under all:\n${all!.output().slice(-4000)}`,
+    );
+    // hem subscribes to oned's events once oned answers; its log file reaches supervisord's output.
+    await all.waitFor(/Hooks successfully loaded/, 60_000);
+
+    const output = all.output();
+    expect(output.match(/configuration written under/g) ?? [], output.slice(-4000)).toHaveLength(1);
+    expect(output).not.toMatch(/Permission denied|Read-only file system/);
+    for (const program of ['oned', 'oneflow', 'onegate', 'hem']) {
+      expect(output, program).toMatch(new RegExp(`success: ${program} entered RUNNING state`));
+    }
+    for (const daemon of ['/usr/bin/oned', '/usr/bin/ruby /usr/lib/one/oneflow/oneflow-server.rb']) {
+      const [pid] = all.pids(daemon);
+      expect(pid, `${daemon}\n${output.slice(-3000)}`).toBeDefined();
+      expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(
+        new RegExp(`^Uid:\\s+${ONEADMIN_UID}\\s`, 'm'),
+      );
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      expect(environ.filter((e) => /^(DB_PASSWORD|ONEADMIN_PASSWORD)/.test(e))).toEqual([]);
+    }
+    // supervisord itself is root and stops every program on SIGTERM, oned within its grace period.
+    expect(await all.stop(90_000)).toBe(0);
+    all = undefined;
+  }, 600_000);
+});

@@ -1,6 +1,6 @@
 // Role dispatch: each role runs the command line of OpenNebula's own systemd unit; services that need the
 // credentials oned writes at bootstrap wait for them, for a bounded time; unknown roles are refused.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configTrees, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
@@ -13,6 +13,7 @@ const EXPECTED: Record<string, string> = {
   oneflow: '/usr/bin/ruby /usr/lib/one/oneflow/oneflow-server.rb',
   onegate: '/usr/bin/ruby /usr/lib/one/onegate/onegate-server.rb',
   oneform: '/usr/bin/ruby /usr/lib/one/oneform/oneform-server.rb',
+  oneks: '/usr/bin/ruby /usr/lib/one/oneks/oneks-server.rb',
   hem: '/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb',
   sshd: '/usr/sbin/sshd -D -e',
   all: '/usr/bin/supervisord -n -c /etc/supervisor/opennebula.conf',
@@ -25,6 +26,14 @@ const UNIT_OF: Record<string, string> = {
   oneflow: 'opennebula-flow.service',
   onegate: 'opennebula-gate.service',
   hem: 'opennebula-hem.service',
+  oneform: 'opennebula-form.service',
+  oneks: 'opennebula-ks.service',
+};
+// Servers that came with a later series than 7.0: their units exist from that version on.
+const SINCE: Record<string, number[]> = { oneform: [7, 2], oneks: [7, 4] };
+const atLeast = (version: string, since: number[] = [0]) => {
+  const [major = 0, minor = 0] = version.replace('opennebula-', '').split('.').map(Number);
+  return major > since[0]! || (major === since[0]! && minor >= (since[1] ?? 0));
 };
 
 const TREE = configTrees().find((t) => t.label === 'fixture 7.4')!;
@@ -50,6 +59,7 @@ describe('command lines', () => {
     'matches the ExecStart of the systemd units of %s',
     (version) => {
       for (const [role, unit] of Object.entries(UNIT_OF)) {
+        if (!atLeast(version, SINCE[role])) continue;
         const text = readFileSync(join(shared, version, 'systemd', unit), 'utf8');
         const execStart = /^ExecStart=(.*)$/m.exec(text)![1]!;
         const program = EXPECTED[role]!.replace('/usr/bin/node ', 'node ').replace(' -b 127.0.0.1', ' $OPTS');
@@ -64,7 +74,7 @@ describe('dispatch', () => {
     const run = await runEntrypoint(['sunstone'], { ONE_ROOT: root, ONE_VERSION: '7.4.0' });
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/unknown role "sunstone"/);
-    expect(run.stderr).toMatch(/roles: oned fireedge guacd oneflow onegate oneform hem sshd init all/);
+    expect(run.stderr).toMatch(/roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd init all/);
   });
 
   it('prints usage without arguments', async () => {
@@ -78,6 +88,7 @@ describe('dispatch', () => {
     ['oneflow', 'oneflow_auth'],
     ['onegate', 'onegate_auth'],
     ['oneform', 'oneform_auth'],
+    ['oneks', 'oneks_auth'],
   ])('%s waits for %s, then gives up with a clear message', async (role, file) => {
     const started = Date.now();
     const run = await runEntrypoint([role], {
@@ -105,6 +116,35 @@ describe('dispatch', () => {
     expect(run.stderr).toContain('starting fireedge: /usr/bin/node /usr/lib/one/fireedge/dist/index.js');
     const logs = join(root, 'var/log/one');
     expect(readdirSync(logs).sort()).toEqual(['fireedge.error', 'fireedge.log']);
+    // Started as root (the all role), the files the daemon appends to belong to oneadmin.
+    if (process.getuid?.() === 0) {
+      for (const name of readdirSync(logs)) expect(statSync(join(logs, name)).uid, name).toBe(9869);
+    }
+  });
+
+  it.each([
+    ['oneform', '7.0.0', '7.2.0'],
+    ['oneks', '7.2.0', '7.4.0'],
+  ])('refuses %s on OpenNebula %s, naming the version it needs', async (role, version, since) => {
+    const run = await runEntrypoint([role], { ONE_ROOT: root, ONE_VERSION: version });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      `the ${role} role needs OpenNebula ${since} or later (this image has ${version})`,
+    );
+  });
+
+  it('seeds OneKS state from the image copy once, leaving an operator-changed volume as it is', async () => {
+    mkdirSync(join(root, 'usr/share/one/image/oneks/extra'), { recursive: true });
+    writeFileSync(join(root, 'usr/share/one/image/oneks/extra/flavour.yaml'), 'packaged\n');
+    const env = { ONE_ROOT: root, ONE_VERSION: '7.4.0', ONE_AUTH_WAIT_TIMEOUT: '1' };
+    const first = await runEntrypoint(['oneks'], env);
+    expect(first.stderr).toContain(`seeded ${root}/var/lib/one/oneks`);
+    const seeded = join(root, 'var/lib/one/oneks/extra/flavour.yaml');
+    expect(readFileSync(seeded, 'utf8')).toBe('packaged\n');
+    writeFileSync(seeded, 'changed\n');
+    const second = await runEntrypoint(['oneks'], env);
+    expect(second.stderr).not.toContain('seeded');
+    expect(readFileSync(seeded, 'utf8')).toBe('changed\n');
   });
 
   it('refuses to start a role on a bad setting', async () => {

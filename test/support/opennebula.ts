@@ -136,7 +136,9 @@ shift
 user=()
 [ "$RIG_AS_ROOT" = yes ] || user=(--userspec=${ONEADMIN_UID}:${ONEADMIN_UID} --groups=${ONEADMIN_UID})
 cd /
-chroot "${'$'}{user[@]}" "$r" /usr/bin/env -i "${'$'}{assignments[@]}" "$@" &
+# A container runtime hands the container pipes (containerd's FIFOs), not the sockets Node's spawn makes:
+# supervisord (the all role) reopens /dev/stdout, which fails with ENXIO on a socket.
+chroot "${'$'}{user[@]}" "$r" /usr/bin/env -i "${'$'}{assignments[@]}" "$@" > >(cat) 2> >(cat >&2) &
 child=$!
 trap 'kill -TERM $child 2>/dev/null || true' TERM INT
 rc=0
