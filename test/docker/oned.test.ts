@@ -3,10 +3,11 @@
 // test/support/opennebula.ts). The first run builds OpenNebula (about 15 minutes on 2 cores); later runs
 // reuse the cached build.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mariadb from '../support/mariadb.js';
+import { REPO_ROOT } from '../support/tools.js';
 import {
   createRig,
   eventually,
@@ -449,5 +450,104 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
     // supervisord itself is root and stops every program on SIGTERM, oned within its grace period.
     expect(await all.stop(90_000)).toBe(0);
     all = undefined;
+  }, 600_000);
+});
+
+// FireEdge's bundle is not built here: a stand-in logs as FireEdge's server logger does (winston's File
+// transport, FireEdge's 5 MB maxsize, not tailable) at FireEdge's pinned winston version, the real library.
+// It writes in small bursts: winston 3.3.3 itself drops the lines in flight when it rolls over mid-burst.
+const FIREEDGE_STAND_IN = String.raw`
+const { createLogger, format, transports } = require('winston');
+const logger = createLogger({
+  transports: [
+    new transports.File({
+      filename: '/var/log/one/fireedge.log',
+      maxsize: 5242880,
+      format: format.printf((info) => info.message),
+    }),
+  ],
+});
+const padding = 'x'.repeat(1000);
+let n = 0;
+(function burst() {
+  for (let i = 0; i < 20 && n < LINES; i++) logger.info('fireedge-line-' + ++n + ' ' + padding);
+  if (n < LINES) setTimeout(burst, 2);
+})();
+setInterval(() => {}, 60000);
+`;
+const FIREEDGE_LINES = 12_000; // about 12 MB: fireedge.log and two more
+
+/** Copies a package and everything it depends on from the project's node_modules into DIR/node_modules. */
+function copyPackage(
+  name: string,
+  dir: string,
+  from = join(REPO_ROOT, 'node_modules'),
+  seen = new Set<string>(),
+) {
+  const nested = join(from, 'node_modules', name);
+  const source = existsSync(nested) ? nested : join(REPO_ROOT, 'node_modules', name);
+  if (seen.has(source)) return;
+  seen.add(source);
+  cpSync(source, join(dir, 'node_modules', relative(join(REPO_ROOT, 'node_modules'), source)), {
+    recursive: true,
+  });
+  const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dependency of Object.keys(manifest.dependencies ?? {}))
+    copyPackage(dependency, dir, source, seen);
+}
+
+describe(`OpenNebula ${VERSION}: FireEdge's log past winston's rollover`, () => {
+  let rig: Rig;
+  let fireedge: Running | undefined;
+
+  beforeAll(() => {
+    rig = createRig(VERSION, {
+      editImage: (layer) => {
+        const app = join(layer, 'usr/lib/one/fireedge');
+        mkdirSync(join(app, 'dist'), { recursive: true });
+        writeFileSync(
+          join(app, 'dist/index.js'),
+          FIREEDGE_STAND_IN.replaceAll('LINES', String(FIREEDGE_LINES)),
+        );
+        copyPackage('winston', app);
+      },
+    });
+  }, 3_600_000);
+  afterAll(async () => {
+    await fireedge?.stop(10_000);
+    await rig?.close();
+  });
+
+  it('streams every line once across the files winston rolls over to, and prunes what it streamed', async () => {
+    const env = await database('fireedge');
+    mkdirSync(join(rig.volume, '.one'), { recursive: true });
+    writeFileSync(join(rig.volume, '.one/sunstone_auth'), 'serveradmin:secret\n');
+    chownSync(join(rig.volume, '.one'), ONEADMIN_UID, ONEADMIN_UID);
+    chownSync(join(rig.volume, '.one/sunstone_auth'), ONEADMIN_UID, ONEADMIN_UID);
+    fireedge = rig.start(['fireedge'], { env });
+    await fireedge.waitFor(new RegExp(`fireedge-line-${FIREEDGE_LINES} `), 120_000);
+    const [pid] = fireedge.pids('/usr/bin/node');
+    expect(pid, fireedge.output().slice(-3000)).toBeDefined();
+    const logs = `/proc/${pid}/root/var/log/one`;
+    const rolled = () => readdirSync(logs).filter((name) => /^fireedge\d+\.log$/.test(name));
+    expect(rolled().length, readdirSync(logs).join(' ')).toBeGreaterThanOrEqual(1);
+    const seen = fireedge.output().match(/fireedge-line-\d+ /g) ?? [];
+    expect(seen).toHaveLength(FIREEDGE_LINES);
+    expect(new Set(seen).size).toBe(FIREEDGE_LINES);
+    // Already streamed: the first file goes; the current and the previous stay.
+    await eventually(
+      async () => !existsSync(join(logs, 'fireedge.log')),
+      30_000,
+      () => readdirSync(logs).join(' '),
+    );
+    // winston numbers them as it likes (it skips under load): the newest two stay, nothing else.
+    expect(rolled(), readdirSync(logs).join(' ')).toHaveLength(2);
+    expect(
+      readdirSync(logs)
+        .filter((name) => name.startsWith('fireedge'))
+        .sort(),
+    ).toEqual(['fireedge.error', ...rolled()].sort());
   }, 600_000);
 });

@@ -232,6 +232,8 @@ export function createRig(
     volume?: string;
     /** Edits the image's /etc/one before any container starts (an operator's configuration). */
     editEtc?: (etcOne: string) => void;
+    /** Adds files to the image's layer (a program this build lacks), given the layer's root. */
+    editImage?: (layer: string) => void;
   } = {},
 ): Rig {
   requireRoot();
@@ -240,6 +242,7 @@ export function createRig(
   const layer = join(dir, 'layer');
   imageLayer(layer, build, version);
   options.editEtc?.(join(layer, 'etc/one'));
+  options.editImage?.(layer);
   const volume = options.volume ?? join(dir, 'volume');
   if (!existsSync(volume)) {
     mkdirSync(volume, { recursive: true });
