@@ -96,6 +96,7 @@ describe('detect-opennebula-release (bundled)', () => {
     expect(JSON.parse(run.outputs['new-versions']!)).toEqual([
       entry('7.4.0', '7.4', '7.4.0\n7.4\n7\nlatest', true),
     ]);
+    expect(JSON.parse(run.outputs['other-new-versions']!)).toEqual([]);
     expect(run.outputs['repository-dir']).toBe('7.4');
   });
 
@@ -108,6 +109,7 @@ describe('detect-opennebula-release (bundled)', () => {
     expect(run.outputs).toMatchObject({ version: '7.4.0', 'is-new': 'false' });
     const fresh = JSON.parse(run.outputs['new-versions']!) as Array<{ version: string; tags: string }>;
     expect(fresh.map((item) => [item.version, item.tags])).toEqual([['7.0.1.1', '7.0.1.1\n7.0']]);
+    expect(JSON.parse(run.outputs['other-new-versions']!)).toEqual(fresh);
     const $ = load(run.summary);
     expect($('table tr').eq(1).find('td').last().text()).toBe('new, not yet built');
     expect(run.outputs.reason).toContain('not yet built: 7.0.1.1 (7.0)');

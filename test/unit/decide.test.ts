@@ -209,6 +209,7 @@ describe('decide', () => {
       ['new', true],
     ]);
     expect(decision.newVersions).toEqual([decision.matrix[2]]);
+    expect(decision.otherNewVersions).toEqual([]);
   });
 
   it('reports every new version of every followed series, not only the newest overall', () => {
@@ -223,6 +224,8 @@ describe('decide', () => {
     expect(decision.isNew).toBe(false);
     expect(decision.newVersions.map((entry) => entry.version)).toEqual(['7.0.1.1']);
     expect(decision.newVersions[0]?.tags).toBe('7.0.1.1\n7.0');
+    // Besides `version`: what a pipeline builds without moving the chart.
+    expect(decision.otherNewVersions).toEqual(decision.newVersions);
     expect(decision.rows.find((row) => row.series === '7.0')?.status).toBe('new');
     expect(decision.reason).toMatch(/New in other followed series, not yet built: 7\.0\.1\.1 \(7\.0\)/);
     // Following one series only, the other one is not reported.

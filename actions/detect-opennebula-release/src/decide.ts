@@ -139,6 +139,8 @@ export interface Decision {
   matrix: MatrixEntry[];
   /** The matrix entries that are new (or forced): every version the release workflow must build. */
   newVersions: MatrixEntry[];
+  /** newVersions without `version`: older series' releases and hotfixes, built beside it (no chart). */
+  otherNewVersions: MatrixEntry[];
   rows: SeriesRow[];
 }
 
@@ -286,6 +288,7 @@ export function decide(input: DecisionInput): Decision {
     reason,
     matrix,
     newVersions,
+    otherNewVersions: elsewhere,
     rows,
   };
 }

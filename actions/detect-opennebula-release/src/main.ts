@@ -76,6 +76,7 @@ function setOutputs(decision: Decision): void {
   core.setOutput('reason', decision.reason);
   core.setOutput('matrix', JSON.stringify(decision.matrix));
   core.setOutput('new-versions', JSON.stringify(decision.newVersions));
+  core.setOutput('other-new-versions', JSON.stringify(decision.otherNewVersions));
   core.setOutput('repository-dir', decision.repositoryDir);
 }
 
