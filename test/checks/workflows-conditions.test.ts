@@ -33,6 +33,7 @@ const detected = (isNew: boolean, extra: Record<string, string> = {}): StepPlan 
     tags: TAGS,
     matrix: '[]',
     'new-versions': '[]',
+    'other-new-versions': '[]',
     ...extra,
   },
 });
@@ -111,8 +112,55 @@ describe('release.yml: detect → publish', () => {
   });
 
   it('nothing new on the schedule: publish does not run', () => {
-    const { publish } = release(scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(false) } }));
+    const { publish, jobs } = release(
+      scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(false) } }),
+    );
     expect(publish.ran).toBe(false);
+    expect(jobs['other-series']).toEqual([expect.objectContaining({ ran: false })]);
+  });
+
+  it('a hotfix of an older series while the newest is published: built and pushed, without a chart', () => {
+    const hotfix = {
+      version: '7.0.1.1',
+      series: '7.0',
+      tags: '7.0.1.1\n7.0',
+      'is-new': true,
+      'package-version': '7.0.1.1-1',
+      'repository-dir': '7.0',
+    };
+    const newer = {
+      ...hotfix,
+      version: '7.2.0.1',
+      series: '7.2',
+      tags: '7.2.0.1\n7.2',
+      'repository-dir': '7.2',
+    };
+    const others = JSON.stringify([hotfix, newer]);
+    const { publish, jobs } = release(
+      scenario({
+        inputs: NO_INPUTS,
+        steps: {
+          'detect.detect': detected(false, { 'new-versions': others, 'other-new-versions': others }),
+          'image.build': gatePassed,
+        },
+      }),
+    );
+    expect(publish.ran).toBe(false);
+    const legs = jobs['other-series']!;
+    expect(legs.map((leg) => leg.with?.version)).toEqual(['7.0.1.1', '7.2.0.1']);
+    for (const leg of legs) {
+      expect(leg.ran).toBe(true);
+      expect(leg.with).toMatchObject({ chart: '', push: true, 'dry-run': false, overwrite: false });
+      expect(leg.concurrency).toEqual({
+        group: `opennebula-publish-${String(leg.with?.series)}`,
+        cancelInProgress: false,
+      });
+      const image = leg.jobs!.image![0]!;
+      expect(image.env.PUBLISH).toBe('true');
+      expect(stepOf(image, 'build').with).toMatchObject({ push: 'true', tags: leg.with?.tags });
+      expect(leg.jobs!.chart![0]!.ran).toBe(false);
+    }
+    expect(legs[0]!.with).toMatchObject({ tags: '7.0.1.1\n7.0', 'package-version': '7.0.1.1-1' });
   });
 
   it('a failed detection: publish does not run', () => {
@@ -410,7 +458,7 @@ describe('security-rebuild.yml: every series, overwrite, independent legs', () =
 });
 
 describe('the starter templates call the same reusable workflows with the same decisions', () => {
-  it('opennebula-release.yml: a new version is published, nothing new is not, force rebuilds', () => {
+  it('opennebula-release.yml: a new version is published, nothing new is not, force rebuilds, other series built', () => {
     const run = (s: Scenario) => runWorkflow('workflows-templates/opennebula-release.yml', s).publish![0]!;
     const published = run(
       scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(true), 'image.build': gatePassed } }),
@@ -425,6 +473,19 @@ describe('the starter templates call the same reusable workflows with the same d
       }),
     );
     expect(stepOf(forced.jobs!.image![0]!, 'build').with.overwrite).toBe('true');
+    const hotfix = JSON.stringify([{ version: '7.0.1.1', series: '7.0', tags: '7.0.1.1\n7.0' }]);
+    const others = runWorkflow(
+      'workflows-templates/opennebula-release.yml',
+      scenario({
+        inputs: NO_INPUTS,
+        steps: {
+          'detect.detect': detected(false, { 'other-new-versions': hotfix }),
+          'image.build': gatePassed,
+        },
+      }),
+    )['other-series']!;
+    expect(others.map((leg) => [leg.with?.version, leg.with?.chart])).toEqual([['7.0.1.1', '']]);
+    expect(stepOf(others[0]!.jobs!.image![0]!, 'build').with).toMatchObject({ push: 'true' });
   });
 
   it('opennebula-security-rebuild.yml: every series of the matrix', () => {

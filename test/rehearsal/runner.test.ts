@@ -177,10 +177,15 @@ describe('running a workflow', () => {
     expect(step(record, 'cleanup', 'where').outputs).toEqual({ dir: 'sub shell=bash' });
   });
 
-  it('expands a matrix from an output and fails a step whose action has no local equivalent, naming it', async () => {
+  it('expands a matrix from an output (jobs and reusable calls) and fails a step whose action has no local equivalent, naming it', async () => {
     const record = await run('matrix.yml');
     expect(job(record, 'build (7.2.0)').result).toBe('success');
     expect(step(record, 'build (7.4.0)', '__step1').summary).toBe('built 7.4.0\n');
+    // A reusable-workflow call with a matrix: one call per combination.
+    for (const version of ['7.2.0', '7.4.0']) {
+      expect(job(record, `call (${version})`).result).toBe('success');
+      expect(step(record, `call (${version})/chart`, '__step1').summary).toBe(`chart for ${version}\n`);
+    }
     const unknown = step(record, 'unknown', '__step1');
     expect(unknown.outcome).toBe('failure');
     expect(unknown.errors[0]).toMatch(/no local equivalent of example\/not-rehearsed .*local-actions\.ts/);

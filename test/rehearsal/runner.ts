@@ -203,9 +203,7 @@ export class WorkflowRunner {
         });
         continue;
       }
-      const state = job.uses
-        ? await this.runReusable(job, path, scope, contexts)
-        : await this.runMatrix(job, path, scope, contexts);
+      const state = await this.runMatrix(job, path, scope, contexts);
       states[id] = { ...state, failedAncestor };
     }
     return states;
@@ -333,7 +331,11 @@ export class WorkflowRunner {
         continue;
       }
       const strategy = { 'fail-fast': failFast, 'job-index': index, 'job-total': combinations.length };
-      const record = await this.runJob(job, label, scope, { ...contexts, matrix: combination, strategy });
+      const legContexts = { ...contexts, matrix: combination, strategy };
+      // A reusable-workflow call runs once per combination too.
+      const record = job.uses
+        ? await this.runReusable(job, label, scope, legContexts)
+        : await this.runJob(job, label, scope, legContexts);
       results.push(record.result);
       outputs = { ...outputs, ...record.outputs };
     }

@@ -351,46 +351,13 @@ function runJob(
   const skipped: JobRun = { ran: false, result: 'skipped', outputs: {}, steps: [], env: {} };
   if (!evaluateIf(job.if, ctx, { status })) return [skipped];
 
-  const concurrency =
+  const concurrencyOf = (legCtx: Contexts) =>
     typeof job.concurrency === 'object'
       ? {
-          group: asText(interpolate(job.concurrency.group, ctx)),
-          cancelInProgress: interpolate(job.concurrency['cancel-in-progress'], ctx) === true,
+          group: asText(interpolate(job.concurrency.group, legCtx)),
+          cancelInProgress: interpolate(job.concurrency['cancel-in-progress'], legCtx) === true,
         }
       : undefined;
-
-  if (job.uses) {
-    // `owner/repo/.github/workflows/x.yml@ref` (the starter templates): this repository's copy of x.yml, which
-    // is what the ref names once released.
-    const byName = /^[\w.-]+\/[\w.-]+\/(\.github\/workflows\/[^@/]+)@[\w./-]+$/.exec(job.uses);
-    const called = job.uses.startsWith('./') ? job.uses.slice(2) : byName?.[1];
-    if (!called) throw new Error(`${path}: ${name}: cannot simulate ${job.uses}`);
-    const given: Record<string, Value> = {};
-    for (const [input, value] of Object.entries(job.with ?? {})) given[input] = interpolate(value, ctx);
-    const withValues = callInputs(called, given);
-    const secrets =
-      job.secrets === 'inherit' ? (base.secrets as Record<string, string>) : textMap(job.secrets, ctx);
-    const jobs = runWorkflow(called, scenario, withValues, secrets);
-    const jobsContext: Record<string, Value> = {};
-    for (const [calledJob, runs] of Object.entries(jobs)) jobsContext[calledJob] = aggregate(runs);
-    const outputs: Record<string, string> = {};
-    for (const [key, value] of Object.entries(loadYaml(called).on?.workflow_call?.outputs ?? {})) {
-      outputs[key] = asText(interpolate((value as { value: string }).value, { ...ctx, jobs: jobsContext }));
-    }
-    const failed = Object.values(jobs).some((runs) => aggregate(runs).result === 'failure');
-    return [
-      {
-        ran: true,
-        result: failed ? 'failure' : 'success',
-        outputs,
-        steps: [],
-        with: withValues,
-        jobs,
-        concurrency,
-        env: {},
-      },
-    ];
-  }
 
   const matrixSpec = job.strategy?.matrix;
   let legs: Array<Record<string, Value>> = [{}];
@@ -402,6 +369,44 @@ function runJob(
     }
     legs = include as Array<Record<string, Value>>;
   }
+  if (job.uses) {
+    // `owner/repo/.github/workflows/x.yml@ref` (the starter templates): this repository's copy of x.yml, which
+    // is what the ref names once released.
+    const byName = /^[\w.-]+\/[\w.-]+\/(\.github\/workflows\/[^@/]+)@[\w./-]+$/.exec(job.uses);
+    const called = job.uses.startsWith('./') ? job.uses.slice(2) : byName?.[1];
+    if (!called) throw new Error(`${path}: ${name}: cannot simulate ${job.uses}`);
+    // One call per matrix leg (a job without a matrix is one leg with an empty matrix).
+    return legs.map((matrix) => {
+      const legCtx: Contexts = { ...ctx, matrix };
+      const given: Record<string, Value> = {};
+      for (const [input, value] of Object.entries(job.with ?? {})) given[input] = interpolate(value, legCtx);
+      const withValues = callInputs(called, given);
+      const secrets =
+        job.secrets === 'inherit' ? (base.secrets as Record<string, string>) : textMap(job.secrets, legCtx);
+      const jobs = runWorkflow(called, scenario, withValues, secrets);
+      const jobsContext: Record<string, Value> = {};
+      for (const [calledJob, runs] of Object.entries(jobs)) jobsContext[calledJob] = aggregate(runs);
+      const outputs: Record<string, string> = {};
+      for (const [key, value] of Object.entries(loadYaml(called).on?.workflow_call?.outputs ?? {})) {
+        outputs[key] = asText(
+          interpolate((value as { value: string }).value, { ...legCtx, jobs: jobsContext }),
+        );
+      }
+      const failed = Object.values(jobs).some((runs) => aggregate(runs).result === 'failure');
+      return {
+        ran: true,
+        result: failed ? 'failure' : 'success',
+        outputs,
+        matrix,
+        steps: [],
+        with: withValues,
+        jobs,
+        concurrency: concurrencyOf(legCtx),
+        env: {},
+      } satisfies JobRun;
+    });
+  }
+
   return legs.map((matrix) => {
     const legCtx: Contexts = { ...ctx, matrix };
     const env = { ...textMap(loadYaml(path).env, legCtx), ...textMap(job.env, legCtx) };
@@ -419,7 +424,7 @@ function runJob(
       outputs,
       matrix,
       steps: run.steps,
-      concurrency,
+      concurrency: concurrencyOf(legCtx),
       env,
     } satisfies JobRun;
   });
