@@ -88,6 +88,14 @@ rehearsed('npm run main: the offline rehearsal', () => {
       'latest',
     ]);
     expect(facts.chart).toMatchObject({ version: '0.1.1', released: 'true' });
+    // Nothing was published yet: the other followed series' newest versions are built too, without a chart.
+    expect(facts.others.map((other) => other.tagsPushed.map((ref) => ref.split(':').at(-1)))).toEqual([
+      ['7.0.1', '7.0'],
+      ['7.2.0', '7.2'],
+    ]);
+    expect(report).toMatch(
+      /also {7}other-series \(7\.0\.1, .*\): pushed sha256:[0-9a-f]{64}: 7\.0\.1, 7\.0\n/,
+    );
     // The report states what the registry and helm saw, not only what the actions said.
     expect(report).toMatch(/detected {3}7\.4\.0 — new: true/);
     expect(report).toMatch(/gate {7}passed/);
@@ -105,6 +113,7 @@ rehearsed('npm run main: the offline rehearsal', () => {
     const again = runFacts('run 2', second);
     expect(again.detected?.isNew).toBe('false');
     expect(again.image).toBeUndefined();
+    expect(again.others).toEqual([]);
     expect(second.jobs.find((job) => job.id === 'publish')?.result).toBe('skipped');
     expect(report).toMatch(/registry {3}unchanged: true; Pages branch unchanged: true/);
     // Progress: a line per stage and per job.
@@ -120,11 +129,17 @@ rehearsed('npm run main: the offline rehearsal', () => {
     }
     expect(page).toMatch(/Gate passed; pushed:/);
     // The SARIF went to code scanning's stand-in, the SBOM and SARIF to the artifact.
-    expect(readdirSync(join(outDir, 'run-1', 'code-scanning'))).toEqual(['trivy-7.4']);
-    expect(readdirSync(join(outDir, 'run-1', 'artifacts', 'scan-7.4.0')).sort()).toEqual([
-      'sbom.cdx.json',
-      'trivy-results.sarif',
+    expect(readdirSync(join(outDir, 'run-1', 'code-scanning')).sort()).toEqual([
+      'trivy-7.0',
+      'trivy-7.2',
+      'trivy-7.4',
     ]);
+    for (const version of ['7.0.1', '7.2.0', '7.4.0']) {
+      expect(readdirSync(join(outDir, 'run-1', 'artifacts', `scan-${version}`)).sort()).toEqual([
+        'sbom.cdx.json',
+        'trivy-results.sarif',
+      ]);
+    }
   });
 });
 
@@ -158,7 +173,16 @@ rehearsed('rehearsals of what goes wrong, and of what comes next', () => {
     const first = await runPipeline(session, 'before-new-release');
     expect(first.record.result).toBe('success');
     const before = await publishedTags(image);
-    expect(Object.keys(before).sort()).toEqual(['7', '7.4', '7.4.0', 'latest']);
+    expect(Object.keys(before).sort()).toEqual([
+      '7',
+      '7.0',
+      '7.0.1',
+      '7.2',
+      '7.2.0',
+      '7.4',
+      '7.4.0',
+      'latest',
+    ]);
 
     session.standIns!.setSite({ ...CURRENT_SITE, '7.4': { amd64: ['7.4.0-1', '7.4.1-1'] } });
     const second = await runPipeline(session, 'new-release');
@@ -166,8 +190,9 @@ rehearsed('rehearsals of what goes wrong, and of what comes next', () => {
     const facts = runFacts('new', second.record);
     expect(facts.detected).toMatchObject({ version: '7.4.1', isNew: 'true' });
     expect(facts.image?.tagsPushed).toEqual(['7.4.1', '7.4', '7', 'latest'].map((tag) => `${image}:${tag}`));
+    expect(facts.others).toEqual([]);
     const after = await publishedTags(image);
-    expect(after['7.4.0']).toBe(before['7.4.0']);
+    for (const tag of ['7.4.0', '7.2.0', '7.2', '7.0.1', '7.0']) expect(after[tag]).toBe(before[tag]);
     for (const tag of ['7.4.1', '7.4', '7', 'latest']) expect(after[tag]).toBe(facts.image!.digest);
     expect(facts.image!.digest).not.toBe(before['7.4.0']);
     const entries = chartIndex(session).opennebula!.map((entry) => [entry.version, entry.appVersion]);

@@ -86,7 +86,8 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   if (JSON.stringify(afterSecond) !== JSON.stringify(afterFirst)) problems.push('run 2 changed the registry');
   const pagesUnchanged = pages.tip() === pagesAfterFirst;
   if (!pagesUnchanged) problems.push('run 2 changed the Pages branch');
-  if (secondFacts.image || secondFacts.chart) problems.push('run 2 built or published something');
+  if (secondFacts.image || secondFacts.chart || secondFacts.others.length)
+    problems.push('run 2 built or published something');
   if (second.record.result !== 'success') problems.push(`run 2 finished ${second.record.result}`);
   const report = [
     ...describeRun(facts, afterFirst, image),

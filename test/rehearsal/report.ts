@@ -19,6 +19,8 @@ export interface RunFacts {
     tagsPushed: string[];
   };
   chart?: { outcome: string; version: string; indexUrl: string; released: string; digest: string };
+  /** The other series' new versions release.yml built beside it (its other-series job), one per leg. */
+  others: Array<{ job: string; outcome: string; digest: string; tagsPushed: string[] }>;
   /** Errors of the steps that failed. */
   errors: string[];
 }
@@ -30,7 +32,19 @@ const lines = (text: string | undefined) =>
     .filter(Boolean);
 
 export function runFacts(label: string, record: RunRecord): RunFacts {
-  const facts: RunFacts = { label, result: record.result, errors: [] };
+  const facts: RunFacts = { label, result: record.result, others: [], errors: [] };
+  // The version decided on is built by the publish job; other-series legs build the other series' versions.
+  const publish = { ...record, jobs: record.jobs.filter((job) => !job.id.startsWith('other-series')) };
+  for (const job of record.jobs.filter((candidate) => candidate.id.startsWith('other-series'))) {
+    for (const step of actionSteps({ ...record, jobs: [job] }, 'build-scan-push')) {
+      facts.others.push({
+        job: job.id,
+        outcome: step.outcome,
+        digest: step.outputs.digest ?? '',
+        tagsPushed: lines(step.outputs['tags-pushed']),
+      });
+    }
+  }
   const detect = actionSteps(record, 'detect-opennebula-release')[0];
   if (detect?.outcome === 'success') {
     facts.detected = {
@@ -40,7 +54,7 @@ export function runFacts(label: string, record: RunRecord): RunFacts {
       tags: lines(detect.outputs.tags),
     };
   }
-  const build = actionSteps(record, 'build-scan-push').at(-1);
+  const build = actionSteps(publish, 'build-scan-push').at(-1);
   if (build) {
     let vulnerabilities: Record<string, { fixable: number; unfixed: number }>;
     try {
@@ -56,7 +70,7 @@ export function runFacts(label: string, record: RunRecord): RunFacts {
       tagsPushed: lines(build.outputs['tags-pushed']),
     };
   }
-  const release = actionSteps(record, 'helm-release').at(-1);
+  const release = actionSteps(publish, 'helm-release').at(-1);
   if (release) {
     facts.chart = {
       outcome: release.outcome,
@@ -113,6 +127,12 @@ export function describeRun(facts: RunFacts, published: Record<string, string>, 
       ? `  chart      ${facts.chart.version || '(none)'} (released: ${facts.chart.released || facts.chart.outcome}) — index ${facts.chart.indexUrl || '(none)'}`
       : '  chart      not published',
   );
+  for (const other of facts.others) {
+    const what = other.tagsPushed.length
+      ? `pushed ${other.digest}: ${other.tagsPushed.map((tag) => tag.split(':').at(-1)).join(', ')}`
+      : `nothing pushed (build-scan-push ${other.outcome})`;
+    out.push(`  also       ${other.job.replace(/\/image$/, '')}: ${what}`);
+  }
   for (const error of facts.errors) out.push(`  error      ${error}`);
   return out;
 }
