@@ -327,3 +327,8 @@ imagePullSecrets:
 {{- define "opennebula.dataClaim" -}}
 {{- default (printf "data-%s-0" (include "opennebula.statefulSetName" .)) .Values.persistence.existingClaim -}}
 {{- end -}}
+
+{{/* The restore Job's name: one per backup, as a Job's pod template cannot change. */}}
+{{- define "opennebula.restoreJobName" -}}
+{{- include "opennebula.componentName" (dict "context" . "suffix" (printf "restore-%s" (trimPrefix "opennebula-" .Values.restore.backup | lower))) -}}
+{{- end -}}
