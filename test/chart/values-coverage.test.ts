@@ -143,10 +143,15 @@ describe('every value changes the rendered chart', () => {
       .map(([path, value]) => [['mariadb', ...path], value] as [string[], Json]),
   ];
   const external = leaves(parentValues).filter(([path]) => path[0] === 'externalDatabase');
+  // Restore mode runs no front-end pod, so there is no PodDisruptionBudget to shape: those values are
+  // checked with the front-end running.
+  const running = cases.filter(([path]) => path[0] === 'podDisruptionBudget');
+  const RUNNING = { ...ALL_ON, restore: { enabled: false } };
 
   it.each([
-    ['with every feature on', ALL_ON, cases],
+    ['with every feature on', ALL_ON, cases.filter(([path]) => path[0] !== 'podDisruptionBudget')],
     ['with an external database', EXTERNAL_DB, external],
+    ['with the front-end running (no restore mode)', RUNNING, running],
   ] as const)('%s', (_label, base, list) => {
     expect(list.length).toBeGreaterThan(0);
     const baseline = JSON.stringify(render(base));

@@ -332,3 +332,15 @@ imagePullSecrets:
 {{- define "opennebula.restoreJobName" -}}
 {{- include "opennebula.componentName" (dict "context" . "suffix" (printf "restore-%s" (trimPrefix "opennebula-" .Values.restore.backup | lower))) -}}
 {{- end -}}
+
+{{/*
+"true" when podDisruptionBudget.maxUnavailable stops the single front-end pod's eviction (0 or "0%"), else
+"false"; anything that is neither a count nor a percentage fails, naming the value.
+*/}}
+{{- define "opennebula.pdbBlocks" -}}
+{{- $value := toString .Values.podDisruptionBudget.maxUnavailable -}}
+{{- if not (regexMatch "^[0-9]+%?$" $value) -}}
+{{- fail (printf "podDisruptionBudget.maxUnavailable: %q is neither a count (0) nor a percentage (0%%)" $value) -}}
+{{- end -}}
+{{- ternary "true" "false" (regexMatch "^0+%?$" $value) -}}
+{{- end -}}
