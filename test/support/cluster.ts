@@ -120,7 +120,20 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
     throw new Error(`kwokctl create cluster failed:\n${created.stderr}\n${logs.stdout.slice(-4000)}`);
   }
   writeFileSync(kubeconfig, (await kwokctl(['get', 'kubeconfig'])).stdout);
-  await kwokctl(['scale', 'node', '--replicas', String(options.nodes ?? 2)]);
+  // As real nodes do, they report local ephemeral storage (kwok's default node has none, and a pod that
+  // requests some, as FireEdge does for uploads, would never be scheduled).
+  const scaled = await kwokctl([
+    'scale',
+    'node',
+    '--replicas',
+    String(options.nodes ?? 2),
+    '--param',
+    '.allocatable["ephemeral-storage"]="100Gi"',
+  ]);
+  if (scaled.code !== 0) {
+    await stop();
+    throw new Error(`kwokctl scale node failed:\n${scaled.stderr}`);
+  }
   const run = (tool: string, args: string[], input?: string) =>
     exec(binaries[tool] ?? requireTool(tool), args, env, input);
   const must = async (tool: string, args: string[], input?: string) => {
