@@ -533,9 +533,16 @@ describe(`OpenNebula ${VERSION}: FireEdge's log past winston's rollover`, () => 
     const logs = `/proc/${pid}/root/var/log/one`;
     const rolled = () => readdirSync(logs).filter((name) => /^fireedge\d+\.log$/.test(name));
     expect(rolled().length, readdirSync(logs).join(' ')).toBeGreaterThanOrEqual(1);
+    // What winston wrote (read before the first pruning, 10 s in; winston itself may drop a few lines in
+    // flight at a rollover) reached the output, each line once.
+    const written = readdirSync(logs)
+      .filter((name) => /^fireedge\d*\.log$/.test(name))
+      .flatMap((name) => readFileSync(join(logs, name), 'utf8').match(/fireedge-line-\d+ /g) ?? []);
     const seen = fireedge.output().match(/fireedge-line-\d+ /g) ?? [];
-    expect(seen).toHaveLength(FIREEDGE_LINES);
-    expect(new Set(seen).size).toBe(FIREEDGE_LINES);
+    expect(new Set(seen).size, 'no line streamed twice').toBe(seen.length);
+    expect(written.length).toBeGreaterThan(FIREEDGE_LINES * 0.9);
+    const streamed = new Set(seen);
+    expect(written.filter((line) => !streamed.has(line)).slice(0, 5), 'written but not streamed').toEqual([]);
     // Already streamed: the first file goes; the current and the previous stay.
     await eventually(
       async () => !existsSync(join(logs, 'fireedge.log')),
