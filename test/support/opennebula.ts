@@ -138,14 +138,21 @@ user=()
 cd /
 # A container runtime hands the container pipes (containerd's FIFOs), not the sockets Node's spawn makes:
 # supervisord (the all role) reopens /dev/stdout, which fails with ENXIO on a socket.
-chroot "${'$'}{user[@]}" "$r" /usr/bin/env -i "${'$'}{assignments[@]}" "$@" > >(cat) 2> >(cat >&2) &
+exec 3> >(cat)
+out=$!
+exec 4> >(cat >&2)
+err=$!
+chroot "${'$'}{user[@]}" "$r" /usr/bin/env -i "${'$'}{assignments[@]}" "$@" >&3 2>&4 3>&- 4>&- &
 child=$!
+exec 3>&- 4>&-
 trap 'kill -TERM $child 2>/dev/null || true' TERM INT
 rc=0
 while true; do
 	wait $child && rc=0 || rc=$?
 	kill -0 $child 2>/dev/null || break
 done
+# Everything the container wrote reaches the test before PID 1 exits (which ends the namespace).
+wait $out $err 2>/dev/null || true
 exit $rc
 `;
 
