@@ -194,6 +194,28 @@ describe('volume, SSH and drivers', () => {
     expect(sshd).toMatch(/^PasswordAuthentication no$/m);
   });
 
+  it("sends the drivers to the pod's own sshd when HOSTNAME is an address outside the pod (FRONTEND_SSH_ADDRESS)", async () => {
+    // The chart: HOSTNAME is the hypervisors' address (a load balancer, port 22 there), sshd listens on
+    // 2222 in the pod; the front-end reaches its own sshd on the pod's loopback, not through the balancer.
+    const run = await init({
+      HOSTNAME: '203.0.113.10',
+      SSHD_PORT: '2222',
+      FRONTEND_SSH_ADDRESS: '127.0.0.1',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(volume('.ssh/config'), 'utf8')).toMatch(
+      /^Host 203\.0\.113\.10\n {2}HostName 127\.0\.0\.1\n {2}Port 2222\nHost \*$/m,
+    );
+    // sshd on 22 too: the address still needs its entry.
+    expect((await init({ HOSTNAME: 'one.example.org', FRONTEND_SSH_ADDRESS: '127.0.0.1' })).code).toBe(0);
+    expect(readFileSync(volume('.ssh/config'), 'utf8')).toMatch(
+      /^Host one\.example\.org\n {2}HostName 127\.0\.0\.1\n {2}Port 22\nHost \*$/m,
+    );
+    const bad = await init({ HOSTNAME: 'one.example.org', FRONTEND_SSH_ADDRESS: 'not an address' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('FRONTEND_SSH_ADDRESS');
+  });
+
   it('takes the keypair from a mounted Secret, deriving the public key from a lone private key', async () => {
     const secret = join(root, 'secret');
     mkdirSync(secret);

@@ -345,6 +345,50 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
       );
     }
   });
+
+  // The chart's startup and liveness probes of the hem container (hem listens on nothing of its own).
+  it("probe hem: passes while hem holds its connections to oned's hook manager or oned is down, fails when hem lost them to a live oned", async () => {
+    const hem = running[1]!;
+    const connected = await hem.exec(['probe', 'hem']);
+    expect(connected.code, connected.output).toBe(0);
+    expect(connected.stdout).toMatch(/^hem \(pid \d+\) is connected to oned\n$/);
+    // A container where hem does not run.
+    const absent = await rig.run(['probe', 'hem']);
+    expect(absent.code).not.toBe(0);
+    expect(absent.stderr).toContain('probe hem: hem (/usr/lib/one/onehem/onehem-server.rb) is not running');
+
+    // hem stuck (stopped) while oned restarts: its connections close and it makes no new ones.
+    const [ruby] = hem.pids('/usr/bin/ruby');
+    expect(ruby, hem.output()).toBeDefined();
+    process.kill(ruby!, 'SIGSTOP');
+    try {
+      expect(await running[0]!.stop(60_000)).toBe(0);
+      const down = await hem.exec(['probe', 'hem']);
+      expect(down.code, down.output).toBe(0);
+      expect(down.stdout).toContain(
+        "oned's subscriber at tcp://localhost:2101 accepts no connection (oned is not running): hem reconnects when it does",
+      );
+      running[0] = await startOned(rig, env);
+      let stuck = await hem.exec(['probe', 'hem']);
+      await eventually(
+        async () => (stuck = await hem.exec(['probe', 'hem'])).code !== 0,
+        60_000,
+        () => `probe hem failing with hem stopped and oned up: ${stuck.output}`,
+      );
+      expect(stuck.stderr).toMatch(
+        /probe hem: hem \(pid \d+\) has no connection to oned's (subscriber at tcp:\/\/localhost:2101|replier at tcp:\/\/localhost:2102), which accepts connections/,
+      );
+    } finally {
+      process.kill(ruby!, 'SIGCONT');
+    }
+    // Resumed, hem reconnects by itself and the probe passes again.
+    let again = await hem.exec(['probe', 'hem']);
+    await eventually(
+      async () => (again = await hem.exec(['probe', 'hem'])).code === 0,
+      60_000,
+      () => `probe hem passing after hem resumed: ${again.output}`,
+    );
+  });
 });
 
 describe('upgrade: a database created by 7.0.0 under the 7.4.0 roles', () => {

@@ -1,6 +1,7 @@
 // `opennebula-entrypoint probe`: the health checks the chart's probes and `helm test` pods run, against a
 // stand-in that answers XML-RPC the way oned does (recorded response bodies in test/fixtures/xmlrpc).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEntrypoint } from '../support/entrypoint.js';
@@ -95,4 +96,34 @@ describe('probe fireedge and TCP services', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/probe: unknown service "sunstone"/);
   });
+});
+
+// probe hem against a running hem is in oned.test.ts (real hem and oned); here, the configuration it reads.
+describe('probe hem', () => {
+  it.each([
+    ['ipc:///var/run/one/hm.sock', 'is not tcp://HOST:PORT'],
+    ['tcp://localhost', 'is not tcp://HOST:PORT'],
+    ['tcp://localhost:99999', 'is not a TCP/UDP port'],
+  ])(
+    'refuses the endpoint %s in onehem-server.conf, naming the setting and the file',
+    async (endpoint, message) => {
+      const root = mkdtempSync(join(tmpdir(), 'probe-hem-'));
+      try {
+        mkdirSync(join(root, 'etc/one'), { recursive: true });
+        const conf = join(root, 'etc/one/onehem-server.conf');
+        writeFileSync(
+          conf,
+          `:debug_level: 2\n:subscriber_endpoint: 'tcp://localhost:2101'\n:replier_endpoint: '${endpoint}'\n`,
+        );
+        const run = await probe(['hem'], { ONE_ROOT: root });
+        expect(run.code).not.toBe(0);
+        expect(run.stderr).toContain(`probe hem: `);
+        expect(run.stderr).toContain(':replier_endpoint:');
+        expect(run.stderr).toContain(conf);
+        expect(run.stderr).toContain(message);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 });

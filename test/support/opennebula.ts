@@ -10,7 +10,7 @@
 //   /run, /tmp        fresh tmpfs; /proc of the namespace; the host's /dev
 // Writes to /usr, /etc and /var go to a tmpfs upper layer, so every start begins from the image, as a
 // container does. The network is the host's: oned listens on its real ports (2633, 4124, 2474, 5030).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -20,6 +20,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -173,6 +174,11 @@ export interface Running {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** PIDs (host view) of every process in the container whose command line starts with `prefix`. */
   pids(prefix: string): number[];
+  /**
+   * Runs the entrypoint with ARGS inside this container, as `kubectl exec` and the kubelet's exec probes do:
+   * its mount and PID namespaces, its root, as oneadmin (or root for an asRoot container).
+   */
+  exec(args: string[], options?: { env?: Record<string, string>; timeoutMs?: number }): Promise<RoleRun>;
   /** SIGTERM to the role, as `docker stop` does; SIGKILL after graceMs. Resolves with its exit status. */
   stop(graceMs?: number): Promise<number>;
   readonly exited: Promise<number>;
@@ -348,6 +354,45 @@ export function createRig(
       },
       pids(prefix) {
         return descendants(child.pid ?? -1).filter((pid) => cmdline(pid).startsWith(prefix));
+      },
+      exec(execArgs, execOptions = {}) {
+        // The container's first process inside its root (PID 1 of the namespace assembles it outside).
+        const inside = descendants(child.pid ?? -1).find((pid) => {
+          try {
+            return readlinkSync(`/proc/${pid}/root`) !== '/';
+          } catch {
+            return false;
+          }
+        });
+        if (inside === undefined || done) {
+          return Promise.reject(new Error(`exec ${execArgs.join(' ')}: the container is not running`));
+        }
+        const user = opts.asRoot ? [] : [`--setuid=${ONEADMIN_UID}`, `--setgid=${ONEADMIN_UID}`];
+        const execEnv = { ...env, ...execOptions.env };
+        return new Promise((resolve) => {
+          execFile(
+            'nsenter',
+            [
+              `--target=${inside}`,
+              '--mount',
+              '--pid',
+              '--root',
+              '--wd',
+              ...user,
+              '--',
+              '/usr/bin/env',
+              '-i',
+              ...Object.entries(execEnv).map(([key, value]) => `${key}=${value}`),
+              '/usr/local/bin/opennebula-entrypoint',
+              ...execArgs,
+            ],
+            { timeout: execOptions.timeoutMs ?? 60_000, encoding: 'utf8' },
+            (error, stdout, stderr) => {
+              const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+              resolve({ code, stdout, stderr, output: stdout + stderr });
+            },
+          );
+        });
       },
       async stop(graceMs = 60_000) {
         const init = pid1();

@@ -146,6 +146,10 @@ load_settings() {
 
 	ONE_HOSTNAME=${ONE_HOSTNAME:-${HOSTNAME:-}}
 	[ -z "$ONE_HOSTNAME" ] || require_host HOSTNAME "$ONE_HOSTNAME"
+	# Where this container reaches the front-end's own sshd when the drivers SSH to HOSTNAME (the chart:
+	# the pod's loopback, as HOSTNAME is the hypervisors' address in front of the pod).
+	FRONTEND_SSH_ADDRESS=${FRONTEND_SSH_ADDRESS:-}
+	[ -z "$FRONTEND_SSH_ADDRESS" ] || require_host FRONTEND_SSH_ADDRESS "$FRONTEND_SSH_ADDRESS"
 
 	MONITOR_ADDRESS=${MONITOR_ADDRESS:-auto}
 	[ "$MONITOR_ADDRESS" = auto ] || require_host MONITOR_ADDRESS "$MONITOR_ADDRESS"

@@ -93,9 +93,12 @@ prepare_ssh() {
 	grep -qF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub" >>"$ssh/authorized_keys"
 	own_file "$ssh/authorized_keys" 0600
 
-	# The drivers SSH to the front-end's own HOSTNAME on the default port; point them at sshd's.
+	# The drivers SSH to the front-end's own HOSTNAME on the default port; point them at sshd's port, and at
+	# FRONTEND_SSH_ADDRESS when HOSTNAME is an address in front of the front-end (a load balancer's).
 	local own_host=''
-	if [ -n "${ONE_HOSTNAME:-}" ] && [ "${SSHD_PORT:-22}" != 22 ]; then
+	if [ -n "${ONE_HOSTNAME:-}" ] && [ -n "${FRONTEND_SSH_ADDRESS:-}" ]; then
+		own_host="Host $ONE_HOSTNAME"$'\n'"  HostName $FRONTEND_SSH_ADDRESS"$'\n'"  Port ${SSHD_PORT:-22}"$'\n'
+	elif [ -n "${ONE_HOSTNAME:-}" ] && [ "${SSHD_PORT:-22}" != 22 ]; then
 		own_host="Host $ONE_HOSTNAME"$'\n'"  Port $SSHD_PORT"$'\n'
 	fi
 	cat >"$ssh/config" <<-EOF
