@@ -421,7 +421,7 @@ describe('upgrade: a database created by 7.0.0 under the 7.4.0 roles', () => {
       )?.[1];
       expect(backup, upgraded.output).toBeDefined();
       expect(upgraded.output).toMatch(
-        /to roll back: restore .*onedb restore --force .* then roll back the image/,
+        /to roll back: restore .*\(with the Helm chart: restore\.enabled=true, restore\.backup=onedb-before-7\.4\.0-\d{8}T\d{6}Z; elsewhere: onedb restore --force .*\), then roll back the image/,
       );
       const dump = readFileSync(join(rig.volume, backup!.slice('/var/lib/one/'.length)), 'utf8');
       expect(dump).toMatch(/INSERT INTO `db_versioning`/);

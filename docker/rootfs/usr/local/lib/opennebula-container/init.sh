@@ -211,10 +211,11 @@ prepare_database() {
 		if [ "$ONEDB_AUTO_UPGRADE" != true ]; then
 			one_die "the database schema is older than OpenNebula $version and ONEDB_AUTO_UPGRADE=false: upgrade it by hand with the new image: onedb backup $backup_dir/onedb-before-$version.sql, then onedb upgrade (run in a container of this image with the same database settings, oned stopped); or set ONEDB_AUTO_UPGRADE=true"
 		fi
-		local backup
+		local backup name
 		backup="$backup_dir/onedb-before-$version-$(date -u +%Y%m%dT%H%M%SZ).sql"
+		name=${backup##*/}
 		one_log "database schema is older than OpenNebula $version: upgrading (backup: $backup)"
-		one_log "to roll back: restore $backup (onedb restore --force $backup), then roll back the image (or the chart) to the previous version"
+		one_log "to roll back: restore $backup (with the Helm chart: restore.enabled=true, restore.backup=${name%.sql}; elsewhere: onedb restore --force $backup, oned stopped), then roll back the image (or the chart) to the previous version"
 		if [ "$DB_BACKEND" = mysql ]; then
 			backup_database "$backup"
 			onedb upgrade --no-backup || one_die "onedb upgrade failed; restore the backup taken before it: onedb restore --force $backup"
