@@ -142,7 +142,7 @@ describe('backup script', () => {
     expect(files()).toEqual([]);
   });
 
-  it('refuses a database without tables and a front-end volume without one_key', async () => {
+  it('refuses a database without tables and a front-end volume without one_key, publishing nothing', async () => {
     await db.sql("CREATE DATABASE empty_db; GRANT ALL ON empty_db.* TO 'oneadmin'@'127.0.0.1';");
     const empty = await backup({ DB_NAME: 'empty_db' });
     expect(empty.code).not.toBe(0);
@@ -151,7 +151,8 @@ describe('backup script', () => {
     const keyless = await backup();
     expect(keyless.code).not.toBe(0);
     expect(keyless.stderr).toMatch(/one_key is missing/);
-    expect(files().filter((f) => f.endsWith('.one.tar.gz'))).toEqual([]);
+    // Neither half of an incomplete backup is published: a lone dump would count towards retention.
+    expect(files()).toEqual([]);
   });
 
   it('keeps the newest BACKUP_RETENTION backups and removes leftovers of interrupted runs', async () => {
@@ -223,7 +224,7 @@ describe('restore script', () => {
     const missing = await restore('opennebula-20250102T000000Z');
     expect(missing.stderr).toMatch(/restore FAILED: there is no .*opennebula-20250102T000000Z\.sql\.gz/);
     const bad = await restore('../etc/passwd');
-    expect(bad.stderr).toMatch(/RESTORE_BACKUP must name a backup as opennebula-<YYYYMMDDTHHMMSSZ>, got '\.\.\/etc\/passwd'/);
+    expect(bad.stderr).toMatch(/RESTORE_BACKUP must name a backup as opennebula-<YYYYMMDDTHHMMSSZ> or onedb-before-<version>-<YYYYMMDDTHHMMSSZ>, got '\.\.\/etc\/passwd'/);
     expect(await rows()).toBe(before);
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
   });
@@ -247,6 +248,40 @@ describe('restore script', () => {
     const cut = await restore(untrailed, { ONE_DIR: '' });
     expect(cut.stderr).toMatch(/restore FAILED: .*opennebula-20250105T000000Z\.sql\.gz has no completion trailer/);
   }, 120_000);
+
+  it("gives back the database from the dump init took before a schema upgrade, on the front-end's volume (a rollback)", async () => {
+    // The database as OpenNebula left it (an earlier test restored a dump without this table).
+    await db.sql(
+      "CREATE TABLE IF NOT EXISTS opennebula.pool_control (tablename VARCHAR(32) PRIMARY KEY, last_oid BIGINT); DELETE FROM opennebula.pool_control; INSERT INTO opennebula.pool_control VALUES ('vm_pool', 41), ('host_pool', 3);",
+    );
+    const before = await rows();
+    // As init takes it (docker/rootfs/usr/local/lib/opennebula-container/init.sh, backup_database).
+    const name = 'onedb-before-7.4.0-20261101T031700Z';
+    mkdirSync(join(one, 'backups'));
+    const dumped = await new Promise<Run>((resolve) =>
+      execFile(
+        'bash',
+        ['-c', `mariadb-dump -h 127.0.0.1 -P ${db.port} -u oneadmin --single-transaction --routines --databases opennebula >"$1"`, 'dump', join(one, 'backups', `${name}.sql`)],
+        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MYSQL_PWD: 'db-pass"word' } },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    expect(dumped.code, dumped.stderr).toBe(0);
+    // What the upgrade did: new tables, changed rows; the credentials are the front-end's current ones.
+    await db.sql('UPDATE opennebula.pool_control SET last_oid = 99; CREATE TABLE opennebula.newer_schema (x INT);');
+    writeFileSync(join(one, '.one', 'one_key'), 'current\n');
+    // The backup claim is not needed (no backups CronJob): BACKUP_DIR is not even there.
+    const run = await restore(name, { BACKUP_DIR: join(work, 'no-backup-claim') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/credentials .*left as they are/);
+    expect(await rows()).toBe(before);
+    expect(await db.sql("SHOW TABLES FROM opennebula LIKE 'newer_schema'")).toBe('');
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+    // Without the front-end's volume there is no such dump to restore.
+    const novolume = await restore(name, { ONE_DIR: '' });
+    expect(novolume.code).not.toBe(0);
+    expect(novolume.stderr).toMatch(/restore FAILED: onedb-before-7\.4\.0-20261101T031700Z is a dump init kept on the front-end's volume/);
+  }, 60_000);
 
   it('fails loudly when the database is down, before touching the credentials', async () => {
     expect((await backup()).code).toBe(0);

@@ -129,7 +129,11 @@ describe('names', () => {
 
   it('keeps every name within 63 characters for a long release name', () => {
     const release = 'a-very-long-release-name-for-the-cloud-installation-x'; // 53, Helm's limit
-    for (const doc of resources([], release)) {
+    // Cut to 52, the front-end's and MariaDB's StatefulSets would get the same name: refused, naming the way out.
+    expect(failure('helm', ['template', release, CHART])).toMatch(
+      /release name "a-very-long-release-name-for-the-cloud-installation-x" gives the front-end and the bundled MariaDB the same name .*mariadb\.fullnameOverride/,
+    );
+    for (const doc of resources(['--set', 'mariadb.fullnameOverride=cloud-db'], release)) {
       // StatefulSets: 52, because the controller-revision-hash label appends 11 characters to the name.
       const limit = doc.kind === 'StatefulSet' ? 52 : 63;
       expect(doc.metadata.name.length, doc.metadata.name).toBeLessThanOrEqual(limit);
@@ -164,9 +168,23 @@ describe('values schema', () => {
     ['mariadb.persistence.size', '8K'],
     ['backup.persistence.size', '1K'],
     ['uploads.sizeLimit', '1K'],
+    // Resource quantities as the API server parses them: no GB, no spaces, no words.
+    ['resources.fireedge.requests.ephemeral-storage', '1GB'],
+    ['resources.oned.limits.memory', '512MB'],
+    ['backup.resources.requests.cpu', 'half'],
+    ['mariadb.resources.limits.memory', '1 Gi'],
   ])('rejects %s=%s', (key, value) => {
     const out = failure('helm', ['template', 'one', CHART, '--set-string', `${key}=${value}`]);
     expect(out).toMatch(/values don't meet the specifications of the schema/);
+  });
+});
+
+describe('resource quantities', () => {
+  it('accepts every form Kubernetes accepts (millicores, decimals, exponents, binary and decimal suffixes, numbers)', () => {
+    const set = ['resources.oned.requests.cpu=250m', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=500M', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
+    const docs = manifests(render('helm', 'one', set.flatMap((value) => ['--set', value])));
+    const oned = (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'one-opennebula')!.spec as { template: { spec: { containers: { resources: unknown }[] } } }).template.spec.containers[0]!.resources;
+    expect(oned).toMatchObject({ requests: { cpu: '250m', memory: '1.5Gi' }, limits: { memory: '2e9' } });
   });
 });
 
@@ -264,5 +282,17 @@ describe('as a dependency of an umbrella chart', () => {
     const specOf = (name: string) => (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === name)!.spec as { template: { spec: { imagePullSecrets: unknown } } }).template.spec.imagePullSecrets;
     expect(specOf('platform-opennebula')).toEqual([{ name: 'platform-registry' }, { name: 'one-registry' }]);
     expect(specOf('platform-mariadb')).toEqual([{ name: 'platform-registry' }, { name: 'db-registry' }]);
+  });
+
+  it('takes pull secrets given as plain names too, as the schema allows', () => {
+    const values = join(umbrella, 'plain.yaml');
+    writeFileSync(
+      values,
+      ['global:', '  imagePullSecrets: [platform-plain, { name: platform-registry }]', 'opennebula:', '  imagePullSecrets: [one-plain]', '  mariadb:', '    imagePullSecrets: [db-plain]', ''].join('\n'),
+    );
+    const docs = manifests(runTool('helm', ['template', 'platform', umbrella, '-f', values]));
+    const specOf = (name: string) => (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === name)!.spec as { template: { spec: { imagePullSecrets: unknown } } }).template.spec.imagePullSecrets;
+    expect(specOf('platform-opennebula')).toEqual([{ name: 'platform-plain' }, { name: 'platform-registry' }, { name: 'one-plain' }]);
+    expect(specOf('platform-mariadb')).toEqual([{ name: 'platform-plain' }, { name: 'platform-registry' }, { name: 'db-plain' }]);
   });
 });

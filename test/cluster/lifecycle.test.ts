@@ -216,7 +216,7 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
     );
   });
 
-  it('upgrades sizes the API server stores in another form (1.5Gi as 1536Mi, 1024Mi as 1Gi)', async () => {
+  it('upgrades sizes the API server stores in another form (1.5Gi as 1536Mi, 1024Mi as 1Gi, 1.3Gi in milli-units)', async () => {
     const ns = await namespace();
     const sizes = ['--set', 'persistence.size=1.5Gi', '--set', 'mariadb.persistence.size=1024Mi'];
     await install(ns, 'one', sizes);
@@ -241,6 +241,15 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
     ]);
     expect(bigger.code).not.toBe(0);
     expect(bigger.stderr).toMatch(/persistence\.size cannot change from 1536Mi to 1\.6Gi/);
+
+    // A size that is no whole number of bytes: the API server keeps it in milli-units.
+    await install(ns, 'two', ['--set', 'persistence.size=1.3Gi']);
+    const fractional = await json<{
+      spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] };
+    }>(['-n', ns, 'get', 'statefulset', 'two-opennebula']);
+    expect(fractional.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe('1395864371200m');
+    const again = await upgrade(ns, 'two', CHART, ['--set', 'persistence.size=1.3Gi']);
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('rolls a new appVersion out to every container and the init container', async () => {

@@ -38,16 +38,20 @@ mariadb-dump --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="
 	fail "mariadb-dump of $DB_NAME on $DB_HOST:$DB_PORT failed: $(cat "$work/dump.err")"
 
 verify_dump "$dump.part" # files/dump.sh
-mv "$dump.part" "$dump"
-echo "wrote $dump ($(stat -c %s "$dump") bytes)"
 
 if [ -n "${ONE_DIR:-}" ]; then
 	[ -f "$ONE_DIR/.one/one_key" ] || fail "$ONE_DIR/.one/one_key is missing: is the front-end's volume mounted at $ONE_DIR?"
 	tar -C "$ONE_DIR" -czf "$credentials.part" .one || fail "could not archive $ONE_DIR/.one"
 	tar -tzf "$credentials.part" .one/one_key >/dev/null || fail "the credentials archive does not hold .one/one_key"
+fi
+
+# Both halves verified: publish the credentials, then the dump, whose name marks a complete backup.
+if [ -n "${ONE_DIR:-}" ]; then
 	mv "$credentials.part" "$credentials"
 	echo "wrote $credentials"
 fi
+mv "$dump.part" "$dump"
+echo "wrote $dump ($(stat -c %s "$dump") bytes)"
 
 # Retention: only now that this backup is verified, keep the newest BACKUP_RETENTION ones (names sort by
 # time); leftovers of interrupted runs go too.

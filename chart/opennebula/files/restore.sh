@@ -3,8 +3,11 @@
 # stopped (restore.enabled scales it to 0): the dump is verified first, then every table of the database
 # is dropped and the dump loaded, then /var/lib/one/.one is replaced by the archived one. Any failure
 # fails the Job, loudly, before anything is changed when the backup itself is bad.
+# Or, to roll back a schema upgrade, the dump init took before it (onedb-before-<version>-<time>.sql in
+# the front-end's volume's backups/): the database only; the credentials stay as they are.
 # Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_BACKUP (the backup's
-# name, opennebula-<time>) ONE_DIR (empty: the front-end has no volume, only the database is restored).
+# name, opennebula-<time> or onedb-before-<version>-<time>) ONE_DIR (empty: the front-end has no volume,
+# only the database is restored).
 set -Eeuo pipefail
 umask 077
 
@@ -13,13 +16,21 @@ fail() {
 	exit 1
 }
 
-for name in DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_BACKUP; do
+for name in DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE RESTORE_BACKUP; do
 	[ -n "${!name:-}" ] || fail "$name is not set"
 done
-[[ "$RESTORE_BACKUP" =~ ^opennebula-[0-9]{8}T[0-9]{6}Z$ ]] ||
-	fail "RESTORE_BACKUP must name a backup as opennebula-<YYYYMMDDTHHMMSSZ>, got '$RESTORE_BACKUP' (ls the backup claim)"
-dump="$BACKUP_DIR/$RESTORE_BACKUP.sql.gz"
-credentials="$BACKUP_DIR/$RESTORE_BACKUP.one.tar.gz"
+credentials=''
+if [[ "$RESTORE_BACKUP" =~ ^opennebula-[0-9]{8}T[0-9]{6}Z$ ]]; then
+	[ -n "${BACKUP_DIR:-}" ] || fail "BACKUP_DIR is not set"
+	dump="$BACKUP_DIR/$RESTORE_BACKUP.sql.gz"
+	[ -z "${ONE_DIR:-}" ] || credentials="$BACKUP_DIR/$RESTORE_BACKUP.one.tar.gz"
+elif [[ "$RESTORE_BACKUP" =~ ^onedb-before-[0-9]+(\.[0-9]+)+-[0-9]{8}T[0-9]{6}Z$ ]]; then
+	[ -n "${ONE_DIR:-}" ] ||
+		fail "$RESTORE_BACKUP is a dump init kept on the front-end's volume, and this front-end has none (persistence.enabled=false)"
+	dump="$ONE_DIR/backups/$RESTORE_BACKUP.sql"
+else
+	fail "RESTORE_BACKUP must name a backup as opennebula-<YYYYMMDDTHHMMSSZ> or onedb-before-<version>-<YYYYMMDDTHHMMSSZ>, got '$RESTORE_BACKUP' (ls the backup claim, or backups/ on the front-end's volume)"
+fi
 [ -f "$dump" ] || fail "there is no $dump"
 [ -r "$DB_PASSWORD_FILE" ] || fail "cannot read the database password file $DB_PASSWORD_FILE"
 
@@ -33,7 +44,7 @@ db() { mariadb --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port
 
 # Everything is checked before anything changes.
 verify_dump "$dump" # files/dump.sh
-if [ -n "${ONE_DIR:-}" ]; then
+if [ -n "$credentials" ]; then
 	[ -f "$credentials" ] || fail "there is no $credentials (the front-end's credentials saved with the dump)"
 	tar -tzf "$credentials" .one/one_key >/dev/null || fail "$credentials does not hold .one/one_key"
 	{ [ -d "$ONE_DIR" ] && [ -w "$ONE_DIR" ]; } || fail "the front-end's volume is not mounted writable at $ONE_DIR"
@@ -49,15 +60,17 @@ echo "restoring $dump into $DB_NAME on $DB_HOST:$DB_PORT"
 		# shellcheck disable=SC2016 # the backquotes quote an SQL identifier
 		if [ -n "$table" ]; then printf 'DROP TABLE `%s`;\n' "${table//\`/\`\`}"; fi
 	done <<<"$tables"
-	gzip -dc "$dump"
+	dump_text "$dump" # files/dump.sh
 } | db "$DB_NAME" || fail "loading $dump into $DB_NAME failed"
 
-if [ -n "${ONE_DIR:-}" ]; then
+if [ -n "$credentials" ]; then
 	tar -C "$work" -xzf "$credentials" .one
 	rm -rf "$ONE_DIR/.one.restoring"
 	cp -a "$work/.one" "$ONE_DIR/.one.restoring"
 	rm -rf "$ONE_DIR/.one"
 	mv "$ONE_DIR/.one.restoring" "$ONE_DIR/.one"
 	echo "restored $ONE_DIR/.one from $credentials"
+elif [ -n "${ONE_DIR:-}" ]; then
+	echo "the front-end's credentials ($ONE_DIR/.one) are left as they are: a schema upgrade does not change them"
 fi
 echo "restore of $RESTORE_BACKUP complete: set restore.enabled=false to start the front-end again"

@@ -225,6 +225,9 @@ password, and the bundled MariaDB's passwords; none for those given as existingS
 {{- end }}
 - name: SSHD_PORT
   value: {{ .Values.opennebula.ssh.port | quote }}
+# The drivers SSH to HOSTNAME when they work on the front-end itself: its sshd is on the pod's loopback.
+- name: FRONTEND_SSH_ADDRESS
+  value: 127.0.0.1
 - name: ONE_SSH_KEY_DIR
   value: /run/secrets/opennebula-ssh
 {{- with .Values.opennebula.extraEnv }}
@@ -261,11 +264,12 @@ password, and the bundled MariaDB's passwords; none for those given as existingS
 {{- $quantity := toString . -}}
 {{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $quantity -}}
 {{- $suffix := trimPrefix $number $quantity -}}
-{{- $factors := dict "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- $factors := dict "m" 1e-3 "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
 {{- if or (not $number) (not (hasKey $factors $suffix)) -}}
 {{- fail (printf "%q is not a storage quantity Kubernetes accepts (e.g. 20Gi, 1536Mi, 500G)" $quantity) -}}
 {{- end -}}
-{{- mulf (float64 $number) (index $factors $suffix) -}}
+{{- /* Whole bytes: 1.3Gi and the API server's 1395864371200m are the same size. */ -}}
+{{- round (mulf (float64 $number) (index $factors $suffix)) 0 -}}
 {{- end -}}
 
 {{/*
@@ -289,7 +293,8 @@ Arguments: context, statefulSet (its name), value (the size asked for), key (its
 {{- define "opennebula.imagePullSecrets" -}}
 {{- $names := list -}}
 {{- range concat (((.Values.global | default dict).imagePullSecrets) | default list) (.Values.imagePullSecrets | default list) -}}
-{{- $name := kindIs "map" . | ternary (get (. | default dict) "name") . -}}
+{{- $name := . -}}
+{{- if kindIs "map" . }}{{ $name = get . "name" }}{{ end -}}
 {{- if not (has $name $names) -}}{{- $names = append $names $name -}}{{- end -}}
 {{- end -}}
 {{- if $names }}

@@ -47,7 +47,8 @@ The Secret holding the passwords: existingSecret, else the one the parent chart'
 {{- define "mariadb.imagePullSecrets" -}}
 {{- $names := list -}}
 {{- range concat (((.Values.global | default dict).imagePullSecrets) | default list) (.Values.imagePullSecrets | default list) -}}
-{{- $name := kindIs "map" . | ternary (get (. | default dict) "name") . -}}
+{{- $name := . -}}
+{{- if kindIs "map" . }}{{ $name = get . "name" }}{{ end -}}
 {{- if not (has $name $names) -}}{{- $names = append $names $name -}}{{- end -}}
 {{- end -}}
 {{- if $names }}
