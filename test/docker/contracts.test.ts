@@ -77,7 +77,10 @@ describe('ONEDB_AUTO_UPGRADE', () => {
     expect(run.stderr).toMatch(
       /database schema is older than OpenNebula 7\.4\.0 and ONEDB_AUTO_UPGRADE=false/,
     );
-    expect(run.stderr).toMatch(/onedb backup .* then onedb upgrade/);
+    // Named as the chart's restore mode takes it (restore.backup=onedb-before-<version>-<time>).
+    expect(run.stderr).toMatch(
+      /onedb backup \S*\/var\/lib\/one\/backups\/onedb-before-7\.4\.0-\d{8}T\d{6}Z\.sql, then onedb upgrade/,
+    );
     const calls = readFileSync(env.FAKE_ONEDB_LOG!, 'utf8');
     expect(calls).not.toMatch(/upgrade/);
   });

@@ -192,7 +192,7 @@ ensure_database_exists() {
 backup_database() { # backup_database FILE
 	if [ "$DB_BACKEND" = mysql ]; then
 		(umask 077 && MYSQL_PWD=$DB_PASSWORD mariadb-dump -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" \
-			--single-transaction --routines --databases "$DB_NAME" >"$1") ||
+			--single-transaction --routines "$DB_NAME" >"$1") ||
 			one_die "the backup before the upgrade failed (mariadb-dump of $DB_NAME into $1); nothing was changed"
 	fi
 }
@@ -208,12 +208,13 @@ prepare_database() {
 	0) one_log "database schema is current for OpenNebula $version" ;;
 	1) prepare_bootstrap ;;
 	2)
-		if [ "$ONEDB_AUTO_UPGRADE" != true ]; then
-			one_die "the database schema is older than OpenNebula $version and ONEDB_AUTO_UPGRADE=false: upgrade it by hand with the new image: onedb backup $backup_dir/onedb-before-$version.sql, then onedb upgrade (run in a container of this image with the same database settings, oned stopped); or set ONEDB_AUTO_UPGRADE=true"
-		fi
+		# Named as the chart's restore mode expects (restore.backup=onedb-before-<version>-<time>).
 		local backup name
 		backup="$backup_dir/onedb-before-$version-$(date -u +%Y%m%dT%H%M%SZ).sql"
 		name=${backup##*/}
+		if [ "$ONEDB_AUTO_UPGRADE" != true ]; then
+			one_die "the database schema is older than OpenNebula $version and ONEDB_AUTO_UPGRADE=false: upgrade it by hand with the new image: onedb backup $backup, then onedb upgrade (run in a container of this image with the same database settings, oned stopped); or set ONEDB_AUTO_UPGRADE=true"
+		fi
 		one_log "database schema is older than OpenNebula $version: upgrading (backup: $backup)"
 		one_log "to roll back: restore $backup (with the Helm chart: restore.enabled=true, restore.backup=${name%.sql}; elsewhere: onedb restore --force $backup, oned stopped), then roll back the image (or the chart) to the previous version"
 		if [ "$DB_BACKEND" = mysql ]; then
