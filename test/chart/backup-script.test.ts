@@ -277,6 +277,15 @@ describe('restore script', () => {
     expect(await rows()).toBe(before);
     expect(await db.sql("SHOW TABLES FROM opennebula LIKE 'newer_schema'")).toBe('');
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+    // A dump that names its database (older images dumped with --databases) restores only into that one:
+    // loaded into another, its USE would put every table back into the first and leave this one empty.
+    await db.sql("CREATE DATABASE other_db; GRANT ALL ON other_db.* TO 'oneadmin'@'127.0.0.1'; CREATE TABLE other_db.keep (x INT);");
+    const named = `${name.slice(0, -'20261101T031700Z'.length)}20261101T031701Z`;
+    writeFileSync(join(one, 'backups', `${named}.sql`), `-- MariaDB dump\nCREATE DATABASE IF NOT EXISTS \`opennebula\`;\nUSE \`opennebula\`;\nCREATE TABLE t (x INT);\n-- Dump completed on 2026-11-01\n`);
+    const elsewhere = await restore(named, { DB_NAME: 'other_db' });
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toMatch(/restore FAILED: .*is a dump of database opennebula, not of other_db/);
+    expect(await db.sql("SHOW TABLES FROM other_db LIKE 'keep'")).toBe('keep\n');
     // Without the front-end's volume there is no such dump to restore.
     const novolume = await restore(name, { ONE_DIR: '' });
     expect(novolume.code).not.toBe(0);

@@ -181,7 +181,7 @@ describe('values schema', () => {
 
 describe('resource quantities', () => {
   it('accepts every form Kubernetes accepts (millicores, decimals, exponents, binary and decimal suffixes, numbers)', () => {
-    const set = ['resources.oned.requests.cpu=250m', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=500M', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
+    const set = ['resources.oned.requests.cpu=250m', 'resources.fireedge.requests.cpu=250000u', 'resources.guacd.requests.cpu=100000000n', 'resources.sshd.requests.memory=+16Mi', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=500M', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
     const docs = manifests(render('helm', 'one', set.flatMap((value) => ['--set', value])));
     const oned = (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'one-opennebula')!.spec as { template: { spec: { containers: { resources: unknown }[] } } }).template.spec.containers[0]!.resources;
     expect(oned).toMatchObject({ requests: { cpu: '250m', memory: '1.5Gi' }, limits: { memory: '2e9' } });

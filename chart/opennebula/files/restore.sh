@@ -44,6 +44,12 @@ db() { mariadb --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port
 
 # Everything is checked before anything changes.
 verify_dump "$dump" # files/dump.sh
+# A dump made with --databases names its database (USE): loaded into another, it would refill that one.
+# shellcheck disable=SC2016 # the backquotes quote an SQL identifier
+used="$(dump_text "$dump" | sed -n 's/^USE `\(.*\)`;$/\1/p' | sort -u)"
+if [ -n "$used" ] && [ "$used" != "$DB_NAME" ]; then
+	fail "$dump is a dump of database $(tr '\n' ' ' <<<"$used" | sed 's/ $//'), not of $DB_NAME: restore it into that database (DB_NAME) or from a dump of $DB_NAME"
+fi
 if [ -n "$credentials" ]; then
 	[ -f "$credentials" ] || fail "there is no $credentials (the front-end's credentials saved with the dump)"
 	tar -tzf "$credentials" .one/one_key >/dev/null || fail "$credentials does not hold .one/one_key"
