@@ -333,9 +333,9 @@ imagePullSecrets:
 {{- default (printf "data-%s-0" (include "opennebula.statefulSetName" .)) .Values.persistence.existingClaim -}}
 {{- end -}}
 
-{{/* The restore Job's name: one per backup, as a Job's pod template cannot change. */}}
+{{/* The restore Job's name: one per backup, as a Job's pod template cannot change; no dots (its pods' host names). */}}
 {{- define "opennebula.restoreJobName" -}}
-{{- include "opennebula.componentName" (dict "context" . "suffix" (printf "restore-%s" (trimPrefix "opennebula-" .Values.restore.backup | lower))) -}}
+{{- include "opennebula.componentName" (dict "context" . "suffix" (printf "restore-%s" (trimPrefix "opennebula-" .Values.restore.backup | lower | replace "." "-"))) -}}
 {{- end -}}
 
 {{/*
