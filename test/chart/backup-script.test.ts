@@ -2,7 +2,6 @@
 // real MariaDB server (Debian's mariadbd): verified dumps, the credentials directory saved beside them,
 // retention that never removes the newest good backup, a loud failure (no published file) when the
 // database is down, and a restore that gives back exactly the backed-up database and credentials.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import * as mariadb from '../support/mariadb.js';
-import { REPO_ROOT, runTool } from '../support/tools.js';
+import { REPO_ROOT, runCommand, runTool, type CommandResult } from '../support/tools.js';
 
 const CHART = join(REPO_ROOT, 'chart/opennebula');
 
@@ -36,12 +35,6 @@ function renderedScript(template = 'templates/backup.yaml', values: string[] = [
     command: [...container.command, ...container.args],
     env: Object.fromEntries(container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!])),
   };
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 let db: mariadb.MariaDb;
@@ -78,7 +71,7 @@ beforeEach(() => {
   writeFileSync(join(work, 'password'), 'db-pass"word');
 });
 
-function backup(overrides: Record<string, string> = {}, rendered = script): Promise<Run> {
+function backup(overrides: Record<string, string> = {}, rendered = script): Promise<CommandResult> {
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     ...rendered.env,
@@ -90,11 +83,7 @@ function backup(overrides: Record<string, string> = {}, rendered = script): Prom
     BACKUP_RETENTION: '3',
     ...overrides,
   };
-  return new Promise((resolve) => {
-    execFile(rendered.command[0]!, rendered.command.slice(1), { env }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCommand(rendered.command[0]!, rendered.command.slice(1), { env });
 }
 
 const files = () => readdirSync(backups).sort();
@@ -258,13 +247,10 @@ describe('restore script', () => {
     // As init takes it (docker/rootfs/usr/local/lib/opennebula-container/init.sh, backup_database).
     const name = 'onedb-before-7.4.0-20261101T031700Z';
     mkdirSync(join(one, 'backups'));
-    const dumped = await new Promise<Run>((resolve) =>
-      execFile(
-        'bash',
-        ['-c', `mariadb-dump -h 127.0.0.1 -P ${db.port} -u oneadmin --single-transaction --routines --databases opennebula >"$1"`, 'dump', join(one, 'backups', `${name}.sql`)],
-        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MYSQL_PWD: 'db-pass"word' } },
-        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
-      ),
+    const dumped = await runCommand(
+      'bash',
+      ['-c', `mariadb-dump -h 127.0.0.1 -P ${db.port} -u oneadmin --single-transaction --routines opennebula >"$1"`, 'dump', join(one, 'backups', `${name}.sql`)],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MYSQL_PWD: 'db-pass"word' } },
     );
     expect(dumped.code, dumped.stderr).toBe(0);
     // What the upgrade did: new tables, changed rows; the credentials are the front-end's current ones.

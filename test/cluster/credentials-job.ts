@@ -2,12 +2,12 @@
 // completed, so the Job's own command (ruby, files/credentials.rb) is run with the Job's environment and a
 // token of the Job's ServiceAccount against the real API server. The RBAC the chart renders is what
 // allows or refuses it.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster, CommandResult } from '../support/cluster.js';
+import { runCommand } from '../support/tools.js';
 
 type Doc = { kind: string; metadata: { name: string } };
 type Job = Doc & {
@@ -72,11 +72,7 @@ export async function runCredentialsJob(
       SERVICEACCOUNT_DIR: account,
     };
     const [file, ...args] = [...container.command, ...container.args];
-    return await new Promise((resolve) => {
-      execFile(file!, args, { env, timeout: 60_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-      );
-    });
+    return await runCommand(file!, args, { env, timeoutMs: 60_000 });
   } finally {
     rmSync(account, { recursive: true, force: true });
   }

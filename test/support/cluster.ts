@@ -4,17 +4,12 @@
 // complete Job pods, delete terminating pods, provision and bind PVCs through its default StorageClass;
 // ours (kwok/stages.yaml) complete `helm test` pods and give LoadBalancer Services an address. The
 // Gateway API CRDs are installed too.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, TOOLS_DIR, requireTool } from './tools.js';
+import { REPO_ROOT, TOOLS_DIR, requireTool, runCommand, type CommandResult } from './tools.js';
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult } from './tools.js';
 
 export interface Cluster {
   readonly name: string;
@@ -25,27 +20,6 @@ export interface Cluster {
   /** Like run, but throws with the output on a non-zero exit. */
   must(tool: string, args: string[], input?: string): Promise<string>;
   stop(): Promise<void>;
-}
-
-function exec(
-  file: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  input?: string,
-  timeoutMs = 300_000,
-): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      file,
-      args,
-      { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
 }
 
 /** kwok's stages from the module (copied by install.sh) followed by ours, as one kwokctl config. */
@@ -88,7 +62,7 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
     HELM_CONFIG_HOME: join(dir, 'helm-config'),
     HELM_DATA_HOME: join(dir, 'helm-data'),
   };
-  const kwokctl = (args: string[]) => exec(binaries.kwokctl!, [...args, '--name', name], env);
+  const kwokctl = (args: string[]) => runCommand(binaries.kwokctl!, [...args, '--name', name], { env });
   const started = Date.now();
   const created = await kwokctl([
     'create',
@@ -135,7 +109,7 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
     throw new Error(`kwokctl scale node failed:\n${scaled.stderr}`);
   }
   const run = (tool: string, args: string[], input?: string) =>
-    exec(binaries[tool] ?? requireTool(tool), args, env, input);
+    runCommand(binaries[tool] ?? requireTool(tool), args, { env, input });
   const must = async (tool: string, args: string[], input?: string) => {
     const result = await run(tool, args, input);
     if (result.code !== 0)

@@ -1,7 +1,6 @@
 // Runs the image's entrypoint (docker/rootfs/usr/local/bin/opennebula-entrypoint) against a directory
 // tree instead of a container's root: an OpenNebula config tree for 7.0, 7.2 or 7.4 copied from
 // test/fixtures/opennebula-etc (or from ../shared/upstream when that reference copy is present).
-import { execFile } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -15,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT } from './tools.js';
+import { REPO_ROOT, runCommand, type CommandResult } from './tools.js';
 
 export const ENTRYPOINT = join(REPO_ROOT, 'docker/rootfs/usr/local/bin/opennebula-entrypoint');
 export const ENTRYPOINT_LIB = join(REPO_ROOT, 'docker/rootfs/usr/local/lib/opennebula-container');
@@ -76,11 +75,7 @@ export function removeRoot(root: string): void {
   rmSync(root, { recursive: true, force: true });
 }
 
-export interface EntrypointRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type EntrypointRun = CommandResult;
 
 /** Runs the entrypoint with a clean environment: only PATH, the library location and `env`. */
 export function runEntrypoint(
@@ -88,19 +83,9 @@ export function runEntrypoint(
   env: Record<string, string> = {},
   timeoutMs = 60_000,
 ): Promise<EntrypointRun> {
-  return new Promise((resolvePromise) => {
-    execFile(
-      'bash',
-      [ENTRYPOINT, ...args],
-      {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OPENNEBULA_CONTAINER_LIB: ENTRYPOINT_LIB, ...env },
-        timeout: timeoutMs,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      },
-    );
+  return runCommand('bash', [ENTRYPOINT, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OPENNEBULA_CONTAINER_LIB: ENTRYPOINT_LIB, ...env },
+    timeoutMs,
   });
 }
 

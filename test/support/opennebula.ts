@@ -10,7 +10,7 @@
 //   /run, /tmp        fresh tmpfs; /proc of the namespace; the host's /dev
 // Writes to /usr, /etc and /var go to a tmpfs upper layer, so every start begins from the image, as a
 // container does. The network is the host's: oned listens on its real ports (2633, 4124, 2474, 5030).
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './tools.js';
+import { REPO_ROOT, runCommand } from './tools.js';
 
 export const ONEADMIN_UID = 9869;
 const BUILD_SCRIPT = join(REPO_ROOT, 'test/tools/opennebula/build.sh');
@@ -369,30 +369,26 @@ export function createRig(
         }
         const user = opts.asRoot ? [] : [`--setuid=${ONEADMIN_UID}`, `--setgid=${ONEADMIN_UID}`];
         const execEnv = { ...env, ...execOptions.env };
-        return new Promise((resolve) => {
-          execFile(
-            'nsenter',
-            [
-              `--target=${inside}`,
-              '--mount',
-              '--pid',
-              '--root',
-              '--wd',
-              ...user,
-              '--',
-              '/usr/bin/env',
-              '-i',
-              ...Object.entries(execEnv).map(([key, value]) => `${key}=${value}`),
-              '/usr/local/bin/opennebula-entrypoint',
-              ...execArgs,
-            ],
-            { timeout: execOptions.timeoutMs ?? 60_000, encoding: 'utf8' },
-            (error, stdout, stderr) => {
-              const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-              resolve({ code, stdout, stderr, output: stdout + stderr });
-            },
-          );
-        });
+        const nsenter = [
+          `--target=${inside}`,
+          '--mount',
+          '--pid',
+          '--root',
+          '--wd',
+          ...user,
+          '--',
+          '/usr/bin/env',
+          '-i',
+          ...Object.entries(execEnv).map(([key, value]) => `${key}=${value}`),
+          '/usr/local/bin/opennebula-entrypoint',
+          ...execArgs,
+        ];
+        return runCommand('nsenter', nsenter, { timeoutMs: execOptions.timeoutMs ?? 60_000 }).then(
+          (result) => ({
+            ...result,
+            output: result.stdout + result.stderr,
+          }),
+        );
       },
       async stop(graceMs = 60_000) {
         const init = pid1();

@@ -1,6 +1,6 @@
 // Where the tests find the tools that test/tools/install.sh provisions. A missing tool is a failure that
 // says how to get it, never a silent skip.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
@@ -43,6 +43,38 @@ export function requireTool(name: string): string {
     ? `install the Debian package: sudo apt-get install -y ${debian} (or run test/tools/install.sh as root)`
     : 'run test/tools/install.sh (pins in test/tools/versions.sh)';
   throw new Error(`required tool "${name}" is not installed: ${hint}`);
+}
+
+/** What a finished command gave: its exit status (1 when killed or not started), stdout and stderr. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end without throwing: the status and output, for tests to assert on. */
+export function runCommand(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        env: options.env,
+        timeout: options.timeoutMs ?? 300_000,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
 }
 
 /** Runs a tool and returns stdout; throws with its output when it exits non-zero. */

@@ -39,14 +39,11 @@ mariadb-dump --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="
 
 verify_dump "$dump.part" # files/dump.sh
 
+# The credentials are archived, verified and published before the dump, whose name marks a complete backup.
 if [ -n "${ONE_DIR:-}" ]; then
 	[ -f "$ONE_DIR/.one/one_key" ] || fail "$ONE_DIR/.one/one_key is missing: is the front-end's volume mounted at $ONE_DIR?"
 	tar -C "$ONE_DIR" -czf "$credentials.part" .one || fail "could not archive $ONE_DIR/.one"
 	tar -tzf "$credentials.part" .one/one_key >/dev/null || fail "the credentials archive does not hold .one/one_key"
-fi
-
-# Both halves verified: publish the credentials, then the dump, whose name marks a complete backup.
-if [ -n "${ONE_DIR:-}" ]; then
 	mv "$credentials.part" "$credentials"
 	echo "wrote $credentials"
 fi

@@ -48,7 +48,7 @@ verify_dump "$dump" # files/dump.sh
 # shellcheck disable=SC2016 # the backquotes quote an SQL identifier
 used="$(dump_text "$dump" | sed -n 's/^USE `\(.*\)`;$/\1/p' | sort -u)"
 if [ -n "$used" ] && [ "$used" != "$DB_NAME" ]; then
-	fail "$dump is a dump of database $(tr '\n' ' ' <<<"$used" | sed 's/ $//'), not of $DB_NAME: restore it into that database (DB_NAME) or from a dump of $DB_NAME"
+	fail "$dump is a dump of database ${used//$'\n'/ }, not of $DB_NAME: restore it into that database (DB_NAME) or from a dump of $DB_NAME"
 fi
 if [ -n "$credentials" ]; then
 	[ -f "$credentials" ] || fail "there is no $credentials (the front-end's credentials saved with the dump)"

@@ -27,6 +27,9 @@ file_env() {
 	unset "$file_var"
 }
 
+# accepts_tcp HOST PORT: something accepts a TCP connection there (bash's /dev/tcp: no tool needed).
+accepts_tcp() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
 require_port() { # require_port NAME VALUE
 	if [[ ! $2 =~ ^[0-9]+$ ]] || [ "$2" -lt 1 ] || [ "$2" -gt 65535 ]; then
 		one_die "$1: \"$2\" is not a TCP/UDP port (1-65535)"

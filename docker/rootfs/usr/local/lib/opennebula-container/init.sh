@@ -96,10 +96,10 @@ prepare_ssh() {
 	# The drivers SSH to the front-end's own HOSTNAME on the default port; point them at sshd's port, and at
 	# FRONTEND_SSH_ADDRESS when HOSTNAME is an address in front of the front-end (a load balancer's).
 	local own_host=''
-	if [ -n "${ONE_HOSTNAME:-}" ] && [ -n "${FRONTEND_SSH_ADDRESS:-}" ]; then
-		own_host="Host $ONE_HOSTNAME"$'\n'"  HostName $FRONTEND_SSH_ADDRESS"$'\n'"  Port ${SSHD_PORT:-22}"$'\n'
-	elif [ -n "${ONE_HOSTNAME:-}" ] && [ "${SSHD_PORT:-22}" != 22 ]; then
-		own_host="Host $ONE_HOSTNAME"$'\n'"  Port $SSHD_PORT"$'\n'
+	if [ -n "${ONE_HOSTNAME:-}" ] && { [ -n "${FRONTEND_SSH_ADDRESS:-}" ] || [ "${SSHD_PORT:-22}" != 22 ]; }; then
+		own_host="Host $ONE_HOSTNAME"$'\n'
+		[ -z "${FRONTEND_SSH_ADDRESS:-}" ] || own_host+="  HostName $FRONTEND_SSH_ADDRESS"$'\n'
+		own_host+="  Port ${SSHD_PORT:-22}"$'\n'
 	fi
 	cat >"$ssh/config" <<-EOF
 		# Written by the OpenNebula container entrypoint.
@@ -127,7 +127,7 @@ wait_for_database() {
 	[ "$DB_BACKEND" = mysql ] || return 0
 	local timeout=${DB_WAIT_TIMEOUT:-300} waited=0
 	require_uint DB_WAIT_TIMEOUT "$timeout"
-	until (exec 3<>"/dev/tcp/$DB_HOST/$DB_PORT") 2>/dev/null; do
+	until accepts_tcp "$DB_HOST" "$DB_PORT"; do
 		if [ "$waited" -ge "$timeout" ]; then
 			one_die "database $DB_HOST:$DB_PORT did not accept connections within ${timeout}s (DB_WAIT_TIMEOUT)"
 		fi
