@@ -28,7 +28,7 @@ for (const name of args) {
     process.exit(2);
   }
 }
-// The source map lets a user's stack trace name src/*.ts lines (ncc's sourcemap-register.cjs installs it).
+// The source map lets a failure's stack name src/*.ts lines (ncc's sourcemap-register.cjs installs it).
 // Its sources are made relative to the committed dist/ directory, wherever this build writes, and carry no
 // source text (the sources are in the repository), which keeps the map small.
 function sourceMap(text, name) {
@@ -63,7 +63,17 @@ for (const name of args.length > 0 ? args : actionNames()) {
     );
     process.exit(1);
   }
-  const { code, assets, map } = bundle;
+  const { assets, map } = bundle;
+  // ncc's register (source-map-support) would be imported first thing and hook every stack; the bundle
+  // loads it only when it reports a failure with step debug on (actions/shared/src/action.ts).
+  const register = "import './sourcemap-register.cjs';";
+  if (!bundle.code.startsWith(register) || !assets?.['sourcemap-register.cjs']) {
+    console.error(
+      `bundling ${name}: ncc no longer starts the bundle with ${register}; update build-actions.mjs`,
+    );
+    process.exit(1);
+  }
+  const code = bundle.code.slice(register.length);
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
   writeFileSync(join(dist, 'index.js'), code);

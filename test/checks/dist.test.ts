@@ -72,12 +72,17 @@ describe('bundles', () => {
 });
 
 describe('source maps', () => {
-  it('a failing bundle names the TypeScript line that threw', () => {
+  it('a failing bundle names the TypeScript line that threw, with step debug on', () => {
     const result = spawnSync(
       process.execPath,
       [join(REPO_ROOT, 'actions', 'detect-opennebula-release', 'dist', 'index.js')],
       {
-        env: { PATH: process.env.PATH, INPUT_IMAGE: 'ghcr.io/o/n', INPUT_VERSION: '7.3.90' },
+        env: {
+          PATH: process.env.PATH,
+          RUNNER_DEBUG: '1',
+          INPUT_IMAGE: 'ghcr.io/o/n',
+          INPUT_VERSION: '7.3.90',
+        },
         encoding: 'utf8',
       },
     );

@@ -3,7 +3,10 @@
 // 404 means for its question. When retries run out the error names the URL and the last status, so a
 // failed run says exactly what it could not learn. GitHub's rate-limit answers (403 or 429 with
 // x-ratelimit-remaining: 0) are waited out when the reset comes within the policy, else reported as such.
-import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { fetch as undiciFetch } from 'undici';
+import { proxyDispatcher } from './proxy.js';
+
+export { proxyDispatcher };
 
 export interface RetryPolicy {
   /** Total tries, the first included. */
@@ -35,30 +38,6 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
   }
-}
-
-const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
-let proxy: { key: string; dispatcher: Dispatcher } | undefined;
-
-/**
- * The proxy the environment asks for, as @actions/http-client and curl read it (https_proxy, http_proxy,
- * no_proxy, either case): a self-hosted runner behind a proxy reaches nothing without it. Undefined when no
- * proxy variable is set, so the common case uses Node's own fetch.
- */
-export function proxyDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher | undefined {
-  const key = PROXY_VARIABLES.map((name) => env[name] ?? '').join('\n');
-  if (key.replace(/\n/g, '') === '') return undefined;
-  if (proxy?.key !== key) {
-    proxy = {
-      key,
-      dispatcher: new EnvHttpProxyAgent({
-        httpProxy: env.http_proxy ?? env.HTTP_PROXY,
-        httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? env.http_proxy ?? env.HTTP_PROXY,
-        noProxy: env.no_proxy ?? env.NO_PROXY,
-      }),
-    };
-  }
-  return proxy.dispatcher;
 }
 
 /** fetch(), through the environment's proxy when there is one. */
