@@ -1,6 +1,6 @@
 // Where the tests find the tools that test/tools/install.sh provisions. A missing tool is a failure that
 // says how to get it, never a silent skip.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
@@ -59,20 +59,30 @@ export function runCommand(
   options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = execFile(
-      file,
-      args,
-      {
-        env: options.env,
-        timeout: options.timeoutMs ?? 300_000,
-        maxBuffer: 64 * 1024 * 1024,
-        encoding: 'utf8',
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+    // Standard input is /dev/null unless there is input: bash started with a socket as standard input (a
+    // Node pipe is one) takes itself for rshd's child and sources ~/.bashrc, whatever that holds here.
+    const child = spawn(file, args, {
+      env: options.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 300_000);
+    const finish = (code: number) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    };
+    child.on('error', (error) => {
+      err.push(Buffer.from(String(error.message)));
+      finish(1);
+    });
+    child.on('close', (code) => finish(code ?? 1));
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }

@@ -36,12 +36,31 @@ http.read_timeout = 30
 headers = { 'Authorization' => "Bearer #{token}", 'Content-Type' => 'application/json', 'Accept' => 'application/json' }
 collection = "/api/v1/namespaces/#{namespace}/secrets"
 
+# A Secret made by an older chart carries the release's tracking label (app.kubernetes.io/instance), which
+# lets Argo CD prune it: give it the labels and annotations a new one gets, leaving the data as it is.
+def retag(http, path, headers, metadata, secret)
+  labels = secret.fetch('labels', {})
+  annotations = secret.fetch('annotations', {})
+  current_labels = metadata['labels'] || {}
+  current_annotations = metadata['annotations'] || {}
+  stale = current_labels.key?('app.kubernetes.io/instance') ||
+          labels.any? { |key, value| current_labels[key] != value } ||
+          annotations.any? { |key, value| current_annotations[key] != value }
+  return unless stale
+
+  patch = { metadata: { labels: labels.merge('app.kubernetes.io/instance' => nil), annotations: annotations } }
+  request = Net::HTTP::Patch.new(path, headers.merge('Content-Type' => 'application/merge-patch+json'))
+  answer = http.request(request, JSON.generate(patch))
+  fail!("cannot update the labels of Secret #{path.split('/').last}: HTTP #{answer.code} #{answer.body}") unless answer.code.to_i == 200
+  puts "updated the labels of Secret #{path.split('/').last} (kept out of GitOps pruning)"
+end
+
 secrets.each do |secret|
   name = secret.fetch('name')
   keys = secret.fetch('keys')
   body = {
     apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-    metadata: { name: name, labels: secret.fetch('labels', {}) },
+    metadata: { name: name, labels: secret.fetch('labels', {}), annotations: secret.fetch('annotations', {}) },
     stringData: keys.to_h { |key| [key, SecureRandom.alphanumeric(32)] }
   }
   created = http.request(Net::HTTP::Post.new(collection, headers), JSON.generate(body))
@@ -51,8 +70,10 @@ secrets.each do |secret|
   when 409
     existing = http.request(Net::HTTP::Get.new("#{collection}/#{name}", headers))
     fail!("cannot read the existing Secret #{name}: HTTP #{existing.code} #{existing.body}") unless existing.code.to_i == 200
-    missing = keys - (JSON.parse(existing.body)['data'] || {}).keys
+    current = JSON.parse(existing.body)
+    missing = keys - (current['data'] || {}).keys
     fail!("the existing Secret #{name} has no #{missing.join(', ')}: add them, or delete the Secret to have new ones made") unless missing.empty?
+    retag(http, "#{collection}/#{name}", headers, current['metadata'], secret)
     puts "kept Secret #{name}"
   else
     fail!("creating Secret #{name} in #{namespace} failed: HTTP #{created.code} #{created.body}")

@@ -37,6 +37,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: opennebula
 {{- end -}}
 
+{{/*
+Labels of pod templates, without a component: no chart version, and the version of the image the pod runs,
+so that a chart version bump alone changes no pod template and restarts nothing.
+*/}}
+{{- define "opennebula.podBaseLabels" -}}
+app.kubernetes.io/name: {{ include "opennebula.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ include "opennebula.version" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: opennebula
+{{- end -}}
+
 {{- define "opennebula.labels" -}}
 {{ include "opennebula.baseLabels" . }}
 app.kubernetes.io/component: frontend
@@ -174,13 +186,19 @@ The Secrets the credentials Job makes when they do not exist (JSON for GENERATED
 password, and the bundled MariaDB's passwords; none for those given as existingSecret.
 */}}
 {{- define "opennebula.generatedSecrets" -}}
-{{- $labels := dict "app.kubernetes.io/name" (include "opennebula.name" .) "app.kubernetes.io/instance" .Release.Name "app.kubernetes.io/part-of" "opennebula" -}}
+{{- /*
+No app.kubernetes.io/instance: Argo CD's label tracking (its default before 3.0) would count the Secrets as
+extraneous and prune them, and MariaDB keeps the first password in its data directory. The annotations
+keep them out of Argo CD's and Flux's pruning in every tracking mode.
+*/ -}}
+{{- $labels := dict "app.kubernetes.io/name" (include "opennebula.name" .) "app.kubernetes.io/part-of" "opennebula" "opennebula.org/release" .Release.Name -}}
+{{- $annotations := dict "argocd.argoproj.io/compare-options" "IgnoreExtraneous" "argocd.argoproj.io/sync-options" "Prune=false,Delete=false" "kustomize.toolkit.fluxcd.io/prune" "disabled" -}}
 {{- $secrets := list -}}
 {{- if not .Values.opennebula.oneadmin.existingSecret -}}
-{{- $secrets = append $secrets (dict "name" (include "opennebula.oneadmin.secretName" .) "keys" (list .Values.opennebula.oneadmin.passwordKey) "labels" $labels) -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.oneadmin.secretName" .) "keys" (list .Values.opennebula.oneadmin.passwordKey) "labels" $labels "annotations" $annotations) -}}
 {{- end -}}
 {{- if and .Values.mariadb.enabled (not .Values.mariadb.existingSecret) -}}
-{{- $secrets = append $secrets (dict "name" (include "opennebula.mariadb.fullname" .) "keys" (list "password" "root-password") "labels" $labels) -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.mariadb.fullname" .) "keys" (list "password" "root-password") "labels" $labels "annotations" $annotations) -}}
 {{- end -}}
 {{- toJson $secrets -}}
 {{- end -}}
@@ -287,6 +305,15 @@ Arguments: context, statefulSet (its name), value (the size asked for), key (its
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Parallel, unless the installed StatefulSet has another policy: the field is immutable, so an upgrade keeps
+what is there instead of failing (NOTES gives the migration).
+*/}}
+{{- define "opennebula.podManagementPolicy" -}}
+{{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace (include "opennebula.statefulSetName" .) -}}
+{{- $live | default dict | dig "spec" "podManagementPolicy" "Parallel" -}}
 {{- end -}}
 
 {{/* Pull secrets: an umbrella chart's global.imagePullSecrets, then the chart's own; `{name: x}` or `x`. */}}

@@ -23,6 +23,11 @@ name (opennebula.mariadb.fullname) to find the Service and the Secret.
 
 {{- define "mariadb.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "mariadb.podLabels" . }}
+{{- end -}}
+
+{{/* Pod template labels: no chart version, so that a chart bump alone restarts nothing. */}}
+{{- define "mariadb.podLabels" -}}
 {{ include "mariadb.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
