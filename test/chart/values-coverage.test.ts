@@ -68,6 +68,7 @@ const SAMPLE_STRINGS: Record<string, string> = {
   proxyBodySize: '1g',
   clusterDomain: 'example.internal',
   repository: 'registry.example.org/other',
+  endpoint: 'http://onegate.example.org:5030',
 };
 
 function mutate(path: string[], value: Json): Json {
