@@ -233,3 +233,19 @@ export async function fetchText(
   }
   return response.text();
 }
+
+/** The body of `response` as JSON; an HttpError naming `url` and what was expected when it is not JSON. */
+export async function readJson<T>(response: Response, url: string, what: string): Promise<T> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new HttpError(
+      `${url}: expected ${what} as JSON, got ${type}: ${text.slice(0, 120).replace(/\s+/g, ' ').trim()}` +
+        ' (a proxy or login page in the way?)',
+      url,
+      response.status,
+    );
+  }
+}
