@@ -142,7 +142,10 @@ export async function pushLayout(layout: Layout, client: RegistryClient, tags: s
       await client.pushBlob(
         blob.digest,
         size,
-        () => Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>,
+        (start, end) =>
+          Readable.toWeb(
+            createReadStream(path, { start, end: end - 1 }),
+          ) as unknown as ReadableStream<Uint8Array>,
       );
     }
     await client.putManifest(image.descriptor.digest, image.descriptor.mediaType, image.manifest);
