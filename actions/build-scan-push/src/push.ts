@@ -42,9 +42,7 @@ export function chooseTarget(
   if (earlier.size === 1) return { kind: 'resume', digest: others[0]!.digests[at]! };
   return {
     kind: 'conflict',
-    conflicts: others.map(
-      (c) => `${c.image}:${version} already points to ${c.digests[at]}; this build is ${built}`,
-    ),
+    conflicts: others.map((c) => conflict(c.image, version, c.digests[at]!, built)),
   };
 }
 
@@ -96,10 +94,7 @@ export async function publish(inputs: Inputs, layout: Layout): Promise<PushResul
       refuse(
         clients
           .filter((_, i) => current[i]![at] === target.digest)
-          .map(
-            (c) =>
-              `${c.image.input}:${inputs.version} already points to ${target.digest}; this build is ${built}`,
-          )
+          .map((c) => conflict(c.image.input, inputs.version, target.digest, built))
           .concat(earlier),
       );
     }
