@@ -283,16 +283,16 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
     const proxy = await startThrottledProxy(second.url, {
       refuse: (req) => (req.method === 'PUT' && req.url?.includes('/manifests/') ? denied : undefined),
     });
-    const images = `${registry.host}/one/multi\n${proxy.host}/one/multi`;
+    const images = `${registry.host}/one/several\n${proxy.host}/one/several`;
     const tagsOn = async (client: RegistryClient) =>
       Promise.all(['1.0.0', '1.0', 'latest'].map((tag) => client.manifestDigest(tag)));
-    const first = new RegistryClient(parseImageReference(`${registry.host}/one/multi`));
-    const other = new RegistryClient(parseImageReference(`${proxy.host}/one/multi`));
+    const first = new RegistryClient(parseImageReference(`${registry.host}/one/several`));
+    const other = new RegistryClient(parseImageReference(`${proxy.host}/one/several`));
     try {
       // The second registry refuses every manifest: the first has the bytes by digest, and no tag.
       const refused = await buildScanPush('clean', images);
       expect(refused.code).not.toBe(0);
-      expect(refused.errors.join('\n')).toContain(`${proxy.host}/one/multi`);
+      expect(refused.errors.join('\n')).toContain(`${proxy.host}/one/several`);
       expect(await first.manifestDigest(refused.outputs.digest!)).toBe(refused.outputs.digest);
       expect(await tagsOn(first)).toEqual([undefined, undefined, undefined]);
       // A rebuild on another day (other bytes); the second registry now takes manifests by digest but
@@ -315,8 +315,8 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
       expect(await tagsOn(first)).toEqual([earlier, earlier, earlier]);
       expect(await tagsOn(other)).toEqual([earlier, earlier, earlier]);
       expect(rerun.outputs['image-refs']!.split('\n')).toEqual([
-        `${registry.host}/one/multi@${earlier}`,
-        `${proxy.host}/one/multi@${earlier}`,
+        `${registry.host}/one/several@${earlier}`,
+        `${proxy.host}/one/several@${earlier}`,
       ]);
     } finally {
       await proxy.close();

@@ -33,6 +33,8 @@ describe('chooseTarget', () => {
       `r1.example/one:1.0.0 already points to ${Y}; this build is ${D}`,
     ]);
     expect(chooseTarget(D, tags, '1.0.0', false, on([D, D], [X, X])).kind).toBe('conflict');
+    expect(chooseTarget(D, tags, '1.0.0', false, on([X, X])).kind).toBe('conflict');
+    expect(chooseTarget(D, tags, '1.0.0', false, on([X, X], [X, undefined])).kind).toBe('conflict');
     expect(chooseTarget(D, tags, '1.0.0', true, split)).toEqual({ kind: 'build' });
   });
 

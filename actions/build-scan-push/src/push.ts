@@ -24,8 +24,8 @@ export type Target =
   { kind: 'build' } | { kind: 'resume'; digest: string } | { kind: 'conflict'; conflicts: string[] };
 
 /**
- * Which digest the tags end on: this build, or the digest an earlier run already gave the version tag on
- * some registries (and none other), which the others may then get as well; else a conflict.
+ * Which digest the tags end on: this build, or the digest an earlier run gave the version tag on some
+ * registries but not on all (and no registry has another), which the rest may then get; else a conflict.
  */
 export function chooseTarget(
   built: string,
@@ -39,7 +39,8 @@ export function chooseTarget(
   const others = current.filter((c) => c.digests[at] !== undefined && c.digests[at] !== built);
   if (others.length === 0) return { kind: 'build' };
   const earlier = new Set(current.map((c) => c.digests[at]).filter((d) => d !== undefined));
-  if (earlier.size === 1) return { kind: 'resume', digest: others[0]!.digests[at]! };
+  const lacking = current.some((c) => c.digests[at] === undefined);
+  if (earlier.size === 1 && lacking) return { kind: 'resume', digest: others[0]!.digests[at]! };
   return {
     kind: 'conflict',
     conflicts: others.map((c) => conflict(c.image, version, c.digests[at]!, built)),
