@@ -1,0 +1,200 @@
+// Registry authorization, the way Docker and GHCR clients do it: Bearer-token challenge from
+// WWW-Authenticate (a token per scope, pull or pull+push), Basic for registries that ask for it; which
+// answers mean "no such repository" rather than a failure.
+import { HttpError, fetchWithRetry, readJson, type RetryPolicy } from './http.js';
+import { isPlainHttpRegistry, type ImageReference } from './registry-reference.js';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Parses a WWW-Authenticate header into its challenges, e.g.
+ * `Bearer realm="https://auth",service="x",scope="y", Basic realm="r"` → [Bearer {…}, Basic {…}]. Quoted
+ * values may hold commas and escaped quotes (RFC 9110 quoted-string).
+ */
+export function parseChallenges(header: string): Challenge[] {
+  const challenges: Challenge[] = [];
+  const token = /\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s*(=)?\s*/y;
+  const quoted = /"((?:[^"\\]|\\.)*)"\s*/y;
+  const bare = /([^,\s]*)\s*/y;
+  let i = 0;
+  let current: Challenge | undefined;
+  while (i < header.length) {
+    if (header[i] === ',') {
+      i += 1;
+      continue;
+    }
+    token.lastIndex = i;
+    const name = token.exec(header);
+    if (!name) break; // not a token: stop rather than guess
+    i = token.lastIndex;
+    if (name[2] === '=' && current) {
+      let value: string;
+      quoted.lastIndex = i;
+      const q = quoted.exec(header);
+      if (q) {
+        value = (q[1] ?? '').replace(/\\(.)/g, '$1');
+        i = quoted.lastIndex;
+      } else {
+        bare.lastIndex = i;
+        const m = bare.exec(header)!;
+        value = m[1] ?? '';
+        i = bare.lastIndex;
+      }
+      current.params[(name[1] ?? '').toLowerCase()] = value;
+    } else {
+      current = { scheme: (name[1] ?? '').toLowerCase(), params: {} };
+      challenges.push(current);
+    }
+  }
+  return challenges;
+}
+
+/** The first challenge of a WWW-Authenticate header (see parseChallenges). */
+export function parseChallenge(header: string): Challenge | undefined {
+  return parseChallenges(header)[0];
+}
+
+/** Whether credentials may be sent to `url`: HTTPS, or plain HTTP only to a loopback registry. */
+export function mayCarryCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.protocol === 'https:' || isPlainHttpRegistry(parsed.host);
+}
+
+/**
+ * A registry's answer that a repository does not exist, as the big registries give it: 404 or
+ * NAME_UNKNOWN (distribution, GHCR, Quay), or, once a token was granted, 401 with
+ * `error="insufficient_scope"` (Docker Hub for a repository that was never pushed) or an UNAUTHORIZED /
+ * DENIED error body (Quay, GHCR), the token service having granted a pull token for the name. Nothing is
+ * published there: an answer, not a failure.
+ */
+export function isMissingRepositoryAnswer(
+  status: number,
+  authenticate: string,
+  body: string,
+  tokenGranted: boolean,
+): boolean {
+  if (status === 404 || /NAME_UNKNOWN/.test(body)) return true;
+  // Without a granted token, a 401 is a plain "log in" (or wrong password): never read it as "missing".
+  if (!tokenGranted || (status !== 401 && status !== 403)) return false;
+  const challenge = parseChallenges(authenticate).find((c) => c.scheme === 'bearer');
+  if (challenge?.params.error === 'insufficient_scope') return true;
+  return /"code"\s*:\s*"(?:UNAUTHORIZED|DENIED)"/.test(body);
+}
+
+function basicAuth(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+export type Scope = 'pull' | 'pull,push';
+
+export interface AuthorizerOptions {
+  credentials?: Credentials;
+  policy?: RetryPolicy;
+  /** Added to "requires authentication" errors, e.g. which inputs to set. */
+  credentialsHint?: string;
+}
+
+/** The Authorization header of one image repository, per scope, got by answering the registry's challenges. */
+export class RegistryAuthorizer {
+  private readonly authorization = new Map<Scope, string>();
+
+  constructor(
+    readonly image: ImageReference,
+    private readonly options: AuthorizerOptions = {},
+  ) {}
+
+  private get credentials(): Credentials | undefined {
+    return this.options.credentials;
+  }
+
+  /** The Authorization header for `scope`, once a challenge was answered. */
+  header(scope: Scope): string | undefined {
+    return this.authorization.get(scope);
+  }
+
+  /** Whether the registry's token service granted a Bearer token for `scope`. */
+  tokenGranted(scope: Scope): boolean {
+    return this.authorization.get(scope)?.startsWith('Bearer ') ?? false;
+  }
+
+  /**
+   * Answers the challenge of a 401 `response` to `url` for `scope` (consuming its body), or throws when it
+   * cannot be answered.
+   */
+  async answer(response: Response, url: string, scope: Scope): Promise<void> {
+    const challenges = parseChallenges(response.headers.get('www-authenticate') ?? '');
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    await response.body?.cancel();
+    if (bearer) {
+      this.authorization.set(scope, `Bearer ${await this.bearerToken(bearer, scope)}`);
+    } else if (basic && this.credentials) {
+      if (!mayCarryCredentials(url)) {
+        throw new HttpError(
+          `${this.image.input}: ${url} asks for a password over plain HTTP; refusing to send it`,
+          url,
+          401,
+        );
+      }
+      this.authorization.set(scope, basicAuth(this.credentials));
+    } else {
+      const hint = this.credentials
+        ? ''
+        : this.options.credentialsHint
+          ? `; set ${this.options.credentialsHint}`
+          : '';
+      throw new HttpError(`${this.image.input}: ${url} requires authentication${hint}`, url, 401);
+    }
+  }
+
+  private async bearerToken(challenge: Challenge, scope: Scope): Promise<string> {
+    const realm = challenge.params.realm;
+    if (!realm) throw new Error(`${this.image.input}: the registry's Bearer challenge names no realm`);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new Error(`${this.image.input}: the registry's Bearer realm "${realm}" is not a URL`);
+    }
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', `repository:${this.image.repository}:${scope}`);
+    const headers: Record<string, string> = {};
+    if (this.credentials) {
+      if (!mayCarryCredentials(url.toString())) {
+        throw new HttpError(
+          `${this.image.input}: the token service ${url.origin} is plain HTTP; refusing to send the password`,
+          url.toString(),
+          undefined,
+        );
+      }
+      headers.authorization = basicAuth(this.credentials);
+    }
+    const response = await fetchWithRetry(url.toString(), { headers }, this.options.policy);
+    if (!response.ok) {
+      await response.body?.cancel();
+      const hint = this.options.credentialsHint ? ` (check ${this.options.credentialsHint})` : '';
+      throw new HttpError(
+        `${this.image.input}: token request to ${url.origin}${url.pathname} failed: HTTP ${response.status}` +
+          (this.credentials ? hint : ''),
+        url.toString(),
+        response.status,
+      );
+    }
+    const body = await readJson<{ token?: string; access_token?: string }>(
+      response,
+      `${url.origin}${url.pathname}`,
+      'a token',
+    );
+    const token = body.token ?? body.access_token;
+    if (!token) throw new Error(`${this.image.input}: token response from ${url.origin} carries no token`);
+    return token;
+  }
+}
