@@ -215,7 +215,7 @@ function object(properties: Record<string, Check>, required: string[] = [], anyO
     for (const [name, child] of Object.entries(record)) {
       const check = properties[name];
       if (!check) errors.push(`${at} is not allowed to have the additional property "${name}"`);
-      else child === undefined || check(child, `${at}.${name}`, errors);
+      else if (child !== undefined) check(child, `${at}.${name}`, errors);
     }
   };
 }
@@ -416,7 +416,7 @@ const sarifLog = object(
   {
     $schema: text,
     version: oneOf('2.1.0'),
-    runs: (value, at, errors) => value === null || arrayOf(run)(value, at, errors),
+    runs: (value, at, errors) => (value === null ? undefined : arrayOf(run)(value, at, errors)),
     inlineExternalProperties: anyArray,
     properties: bag,
   },

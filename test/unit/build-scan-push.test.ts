@@ -4,7 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baseImage, buildCommands, type BuildPlan } from '../../actions/build-scan-push/src/build.js';
+import {
+  baseImage,
+  buildCommands,
+  parseBuildxInspect,
+  usesContainerdStore,
+  type BuildPlan,
+} from '../../actions/build-scan-push/src/build.js';
+import { dockerBuilder, OWN_BUILDER } from '../../actions/build-scan-push/src/docker-builder.js';
 import {
   MIN_TRIVY_VERSION,
   parseInputs,
@@ -28,6 +35,7 @@ import { blobPath, readLayout } from '../../actions/shared/src/oci-layout.js';
 import { sha256Digest } from '../../actions/shared/src/registry.js';
 import { actionDefaults } from '../support/action-runner.js';
 import { LIMITS, validateSarifUpload } from '../support/code-scanning.js';
+import { fakeDocker, type FakeDockerOptions } from '../support/docker-cli.js';
 import { REPO_ROOT } from '../support/tools.js';
 
 const plan = (overrides: Partial<BuildPlan> = {}): BuildPlan => ({
@@ -95,6 +103,66 @@ describe('buildCommands', () => {
         'type=oci,dest=/w/image.tar,tar=true,rewrite-timestamp=true',
         'SOURCE_DATE_EPOCH=1767225600',
       ]),
+    );
+  });
+});
+
+describe('builder docker: a buildx builder that can write an OCI archive', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-docker-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const withDocker = async (options: FakeDockerOptions) => {
+    const docker = fakeDocker(join(dir, String((n += 1))), options);
+    // The command is looked up on this process's PATH, as the action's own process does.
+    const saved = { path: process.env.PATH, builder: process.env.BUILDX_BUILDER };
+    process.env.PATH = `${docker.bin}:${saved.path}`;
+    delete process.env.BUILDX_BUILDER;
+    try {
+      const chosen = await dockerBuilder(process.env as Record<string, string>).catch(
+        (error: Error) => error,
+      );
+      return { chosen, calls: docker.calls() };
+    } finally {
+      process.env.PATH = saved.path;
+      if (saved.builder !== undefined) process.env.BUILDX_BUILDER = saved.builder;
+    }
+  };
+  it('reads the builder and driver from docker buildx inspect', () => {
+    const text =
+      'Name:          default\nDriver:        docker\nLast Activity: 2026-01-01 00:00:00 +0000 UTC\n\n' +
+      'Nodes:\nName:             default\nEndpoint:         default\nStatus:           running\n';
+    expect(parseBuildxInspect(text)).toEqual({ name: 'default', driver: 'docker' });
+    expect(usesContainerdStore('[["driver-type","io.containerd.snapshotter.v1"]]')).toBe(true);
+    expect(usesContainerdStore('[["Backing Filesystem","extfs"]]')).toBe(false);
+    expect(
+      buildCommands(plan({ builder: 'docker', dockerBuilder: OWN_BUILDER }))[0]!.args.slice(0, 4),
+    ).toEqual(['buildx', 'build', '--builder', OWN_BUILDER]);
+  });
+  it('keeps a docker-container builder or the docker driver on the containerd store', async () => {
+    const container = await withDocker({ current: { name: 'builder-1', driver: 'docker-container' } });
+    expect(container).toEqual({ chosen: undefined, calls: ['buildx inspect'] });
+    const containerd = await withDocker({ store: 'containerd' });
+    expect(containerd.chosen).toBeUndefined();
+    expect(containerd.calls).not.toContainEqual(expect.stringMatching(/^buildx create/));
+  });
+  it("creates a docker-container builder on a stock runner's docker driver, and reuses it", async () => {
+    const stock = await withDocker({});
+    expect(stock.chosen).toBe(OWN_BUILDER);
+    expect(stock.calls).toEqual([
+      'buildx inspect',
+      'info --format {{json .DriverStatus}}',
+      `buildx inspect ${OWN_BUILDER}`,
+      `buildx create --name ${OWN_BUILDER} --driver docker-container --bootstrap`,
+    ]);
+  });
+  it('fails before building, naming docker/setup-buildx-action, when no such builder can be had', async () => {
+    const failed = await withDocker({ createFails: true });
+    expect(String(failed.chosen)).toMatch(
+      /^Error: builder: buildx builder "default" uses the docker driver, .* creating a docker-container builder failed .*registry-1\.docker\.io.*; add docker\/setup-buildx-action before this step/s,
+    );
+    const none = await withDocker({ withBuildx: false });
+    expect(String(none.chosen)).toMatch(
+      /^Error: builder: docker buildx is not usable \(docker buildx inspect: .*unknown command: docker buildx.*; add docker\/setup-buildx-action/s,
     );
   });
 });

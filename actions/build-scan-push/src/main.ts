@@ -11,6 +11,7 @@ import { pushLayout, readLayout, type Layout } from '../../shared/src/oci-layout
 import { RegistryClient, type ImageReference } from '../../shared/src/registry.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import { baseImage, buildCommands, cleanupCommands, readDockerfile, type BuildPlan } from './build.js';
+import { dockerBuilder } from './docker-builder.js';
 import { parseInputs, type Inputs } from './inputs.js';
 import { countFindings, gateFailures } from './report.js';
 import { scan } from './scan.js';
@@ -78,6 +79,7 @@ async function build(inputs: Inputs, work: string): Promise<Layout> {
   };
   const env: Record<string, string> = { ...(process.env as Record<string, string>) };
   if (!env.REGISTRY_AUTH_FILE && existsSync(dockerConfigPath())) env.REGISTRY_AUTH_FILE = dockerConfigPath();
+  if (inputs.builder === 'docker') plan.dockerBuilder = await dockerBuilder(env);
   try {
     await core.group(`Build ${inputs.platforms.join(', ')} with ${inputs.builder}`, async () => {
       for (const command of buildCommands(plan)) await exec(command.command, command.args, { env });
