@@ -274,7 +274,7 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
     const components = (path: string) =>
       (
         JSON.parse(readFileSync(path, 'utf8')) as { components: Array<Record<string, unknown>> }
-      ).components.map(({ 'bom-ref': ref, ...component }) => ({
+      ).components.map(({ 'bom-ref': ref, ...component }): Record<string, unknown> => ({
         ...component,
         ref: /^[0-9a-f-]{36}$/.test(String(ref)) || ref,
       }));
