@@ -1,17 +1,14 @@
 // GitHub code scanning as github/codeql-action/upload-sarif and the code scanning API see an upload: the
-// stand-in refuses what they refuse, with their messages. Rules, from the sources they are read from:
-// - SARIF 2.1.0 schema validation (upload-lib validateSarifFileSchema, against the OASIS SARIF 2.1.0 JSON
-//   schema). The schema is not vendored: SARIF below is the subset of its constraints that a tool's log
-//   exercises (required properties, closed objects, enums, integer minimums), derived from the schema and
-//   reported in the format the `jsonschema` package gives upload-sarif ("instance.runs[0] requires property
-//   \"tool\""). Objects the subset does not describe are checked for their JSON type only.
-// - One run per category (codeql-action since July 2025, github.blog changelog 2025-07-21): two runs whose
-//   tool (name, fullName, version, semanticVersion, guid) and automationDetails.id are equal are refused.
-//   The `category` input fills automationDetails.id (with a trailing "/") only where a run has none.
-// - One upload per tool and category per job (upload-lib validateUniqueCategory).
-// - Code scanning's hard limits (docs "SARIF results exceed hard limit", "SARIF file is too large"): 10 MB
-//   gzip-compressed, 20 runs per file, 25,000 results and 25,000 rules per run, 100 tool extensions per
-//   run, 1,000 locations and 10,000 thread flow locations per result, 20 tags per rule.
+// stand-in refuses what they refuse, with their messages. Rules, read from upload-lib.ts and GitHub's docs:
+// - SARIF 2.1.0 schema validation, reported as the `jsonschema` package reports it to upload-sarif
+//   ("instance.runs[0] requires property \"tool\""). The OASIS schema is not vendored: SARIF below is the
+//   subset of its constraints a tool's log exercises (required properties, closed objects, enums, integer
+//   minimums), derived from it; objects the subset does not describe are checked for their JSON type only.
+// - One run per category (since July 2025): two runs with equal tool (name, fullName, version,
+//   semanticVersion, guid) and automationDetails.id are refused. `category` fills automationDetails.id
+//   (with a trailing "/") only where a run has none. One upload per tool and category per job.
+// - Hard limits: 10 MB gzip-compressed, 20 runs per file, 25,000 results and 25,000 rules per run, 100
+//   tool extensions per run, 1,000 locations and 10,000 thread flow locations per result, 20 tags per rule.
 import { gzipSync } from 'node:zlib';
 
 export interface SarifUploadOptions {
@@ -116,21 +113,19 @@ function refuseDuplicateCategories(runs: SarifRun[]): void {
 function claimCategories(runs: SarifRun[], job: Set<string>): void {
   const sanitize = (text: unknown) =>
     (typeof text === 'string' ? text : '_').replace(/[^a-zA-Z0-9_]/g, '_').toUpperCase();
-  for (const run of runs) {
-    const id = run.automationDetails?.id;
-    const tool = run.tool.driver.name as string;
-    const sentinel = `CODEQL_UPLOAD_SARIF_${sanitize(id)}_${sanitize(tool)}`;
-    if (job.has(sentinel)) {
-      throw new InvalidSarifUploadError(
-        'Aborting upload: only one run of the codeql/analyze or codeql/upload-sarif actions is allowed per ' +
-          'job per tool/category. The easiest fix is to specify a unique value for the `category` input. ' +
-          `Category: (${id ?? 'none'}) Tool: (${tool})`,
-      );
-    }
+  const claims = runs.map((run) => {
+    const [id, tool] = [run.automationDetails?.id, run.tool.driver.name as string];
+    return { id, tool, sentinel: `CODEQL_UPLOAD_SARIF_${sanitize(id)}_${sanitize(tool)}` };
+  });
+  const taken = claims.find((claim) => job.has(claim.sentinel));
+  if (taken) {
+    throw new InvalidSarifUploadError(
+      'Aborting upload: only one run of the codeql/analyze or codeql/upload-sarif actions is allowed per ' +
+        'job per tool/category. The easiest fix is to specify a unique value for the `category` input. ' +
+        `Category: (${taken.id ?? 'none'}) Tool: (${taken.tool})`,
+    );
   }
-  for (const run of runs) {
-    job.add(`CODEQL_UPLOAD_SARIF_${sanitize(run.automationDetails?.id)}_${sanitize(run.tool.driver.name)}`);
-  }
+  for (const claim of claims) job.add(claim.sentinel);
 }
 
 function checkLimits(runs: SarifRun[]): void {
@@ -299,26 +294,15 @@ const reportingDescriptor = object(
   },
   ['id'],
 );
-const TOOL_COMPONENT = [
-  'guid',
-  'name',
-  'organization',
-  'product',
-  'productSuite',
-  'fullName',
-  'version',
-  'semanticVersion',
-  'dottedQuadFileVersion',
-  'releaseDateUtc',
-  'downloadUri',
-  'informationUri',
-  'language',
-  'localizedDataSemanticVersion',
-  'minimumRequiredLocalizedDataSemanticVersion',
-];
+/** Properties the subset checks for their JSON type only: `names` (space-separated) → `check`. */
+const typed = (names: string, check: Check) => Object.fromEntries(names.split(' ').map((n) => [n, check]));
+const TOOL_COMPONENT =
+  'guid name organization product productSuite fullName version semanticVersion ' +
+  'dottedQuadFileVersion releaseDateUtc downloadUri informationUri language ' +
+  'localizedDataSemanticVersion minimumRequiredLocalizedDataSemanticVersion';
 const toolComponent = object(
   {
-    ...Object.fromEntries(TOOL_COMPONENT.map((name) => [name, text])),
+    ...typed(TOOL_COMPONENT, text),
     shortDescription: multiformat,
     fullDescription: multiformat,
     globalMessageStrings: anyObject,
@@ -337,58 +321,31 @@ const toolComponent = object(
 );
 const result = object(
   {
-    ruleId: text,
+    ...typed('ruleId guid correlationGuid hostedViewerUri', text),
+    ...typed('rule partialFingerprints fingerprints provenance webRequest webResponse', anyObject),
+    ...typed('stacks codeFlows graphs graphTraversals suppressions attachments fixes taxa', anyArray),
     ruleIndex: integer(-1),
-    rule: anyObject,
     kind: oneOf('notApplicable', 'pass', 'fail', 'review', 'open', 'informational'),
     level: oneOf(...LEVELS),
     message,
     analysisTarget: artifactLocation,
     locations: arrayOf(location),
-    guid: text,
-    correlationGuid: text,
     occurrenceCount: integer(1),
-    partialFingerprints: anyObject,
-    fingerprints: anyObject,
-    stacks: anyArray,
-    codeFlows: anyArray,
-    graphs: anyArray,
-    graphTraversals: anyArray,
     relatedLocations: arrayOf(location),
-    suppressions: anyArray,
     baselineState: oneOf('new', 'unchanged', 'updated', 'absent'),
     rank: ofType('number'),
-    attachments: anyArray,
-    hostedViewerUri: text,
     workItemUris: arrayOf(text),
-    provenance: anyObject,
-    fixes: anyArray,
-    taxa: anyArray,
-    webRequest: anyObject,
-    webResponse: anyObject,
     properties: bag,
   },
   ['message'],
 );
-const RUN_OPEN = [
-  'invocations',
-  'versionControlProvenance',
-  'artifacts',
-  'logicalLocations',
-  'graphs',
-  'redactionTokens',
-  'newlineSequences',
-  'threadFlowLocations',
-  'taxonomies',
-  'addresses',
-  'translations',
-  'policies',
-  'webRequests',
-  'webResponses',
-];
+const RUN_OPEN =
+  'invocations versionControlProvenance artifacts logicalLocations graphs redactionTokens ' +
+  'newlineSequences threadFlowLocations taxonomies addresses translations policies ' +
+  'webRequests webResponses';
 const run = object(
   {
-    ...Object.fromEntries(RUN_OPEN.map((name) => [name, anyArray])),
+    ...typed(RUN_OPEN, anyArray),
     tool: object({ driver: toolComponent, extensions: arrayOf(toolComponent), properties: bag }, ['driver']),
     conversion: anyObject,
     language: text,
