@@ -395,6 +395,14 @@ describe('SARIF for code scanning', () => {
       Results: [{ Target: 'ghcr.io/o/one (debian 12.8)' }],
     });
     expect(locationUri('localhost:5000/o/one')).toBe('localhost%3A5000/o/one');
+    expect(() => validateSarifUpload(JSON.stringify(trivySarif('localhost:5000/o/one')))).toThrow(
+      'SARIF URI scheme localhost did not match the checkout URI scheme file',
+    );
+    const local = combineSarif(
+      [{ platform: 'linux/amd64', log: trivySarif('localhost:5000/o/one') }],
+      undefined,
+    );
+    expect(validateSarifUpload(JSON.stringify(local)).results).toBe(1);
     expect(locationUri('ghcr.io/o/one')).toBe('ghcr.io/o/one');
     const log = combineSarif(
       [{ platform: 'linux/amd64', log: trivySarif('127.0.0.1:5000/o/one') }],
