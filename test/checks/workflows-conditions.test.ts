@@ -513,9 +513,26 @@ describe('the root action (one job)', () => {
       id ? plans[id] : undefined,
     ).steps;
   }
+  /** The three stages (the setup steps before the build have no id). */
+  const stages = (given: Record<string, string>, plans: Record<string, StepPlan>) =>
+    root(given, plans).filter((step) => step.id);
+
+  it('sets up QEMU and a buildx docker-container builder before a docker build, and only then', () => {
+    const uses = (given: Record<string, string>, isNew = true) =>
+      root(given, { detect: detected(isNew), build: gatePassed })
+        .filter((step) => step.ran && !step.id)
+        .map((step) => step.name.split('@')[0]);
+    expect(uses({ image: 'ghcr.io/o/opennebula' })).toEqual(['docker/setup-buildx-action']);
+    expect(uses({ image: 'ghcr.io/o/opennebula', platforms: 'linux/amd64,linux/arm64' })).toEqual([
+      'docker/setup-qemu-action',
+      'docker/setup-buildx-action',
+    ]);
+    expect(uses({ image: 'ghcr.io/o/opennebula', builder: 'buildah' })).toEqual([]);
+    expect(uses({ image: 'ghcr.io/o/opennebula' }, false)).toEqual([]);
+  });
 
   it('a new version: detect, build and push, then the chart', () => {
-    const steps = root({ image: 'ghcr.io/o/opennebula' }, { detect: detected(true), build: gatePassed });
+    const steps = stages({ image: 'ghcr.io/o/opennebula' }, { detect: detected(true), build: gatePassed });
     expect(steps.map((s) => [s.id, s.ran])).toEqual([
       ['detect', true],
       ['build', true],
@@ -526,12 +543,12 @@ describe('the root action (one job)', () => {
   });
 
   it('nothing new: neither build nor chart', () => {
-    const steps = root({ image: 'ghcr.io/o/opennebula' }, { detect: detected(false) });
+    const steps = stages({ image: 'ghcr.io/o/opennebula' }, { detect: detected(false) });
     expect(steps.map((s) => s.ran)).toEqual([true, false, false]);
   });
 
   it('a failed gate stops before the chart', () => {
-    const steps = root(
+    const steps = stages(
       { image: 'ghcr.io/o/opennebula' },
       { detect: detected(true), build: { outcome: 'failure', outputs: { gate: 'failed' } } },
     );
@@ -539,7 +556,7 @@ describe('the root action (one job)', () => {
   });
 
   it('push false (a fork without secrets): build and scan, no chart', () => {
-    const steps = root(
+    const steps = stages(
       { image: 'ghcr.io/o/opennebula', push: 'false' },
       { detect: detected(true), build: gatePassed },
     );
@@ -548,7 +565,7 @@ describe('the root action (one job)', () => {
   });
 
   it('dry-run: pushes nothing and runs the chart as a dry run', () => {
-    const steps = root(
+    const steps = stages(
       { image: 'ghcr.io/o/opennebula', 'dry-run': 'true' },
       { detect: detected(true), build: gatePassed },
     );
@@ -558,7 +575,7 @@ describe('the root action (one job)', () => {
   });
 
   it('force moves the full-version tag (overwrite)', () => {
-    const steps = root(
+    const steps = stages(
       { image: 'ghcr.io/o/opennebula', force: 'true' },
       { detect: detected(true), build: gatePassed },
     );

@@ -371,6 +371,61 @@ describe('GitOps renderers (helm template, no lookup)', () => {
     expect(await podSpecs(ns)).toBe(pods);
   });
 
+  it("pruning by the release label (Argo CD label tracking) keeps the generated credentials, also an older chart's", async () => {
+    const ns = await namespace();
+    // As an older chart's Job made it: with the release's tracking label.
+    await cluster.must('kubectl', [
+      '-n',
+      ns,
+      'create',
+      'secret',
+      'generic',
+      'one-mariadb',
+      '--from-literal=password=kept-in-mariadb',
+      '--from-literal=root-password=kept-root',
+    ]);
+    await cluster.must('kubectl', [
+      '-n',
+      ns,
+      'label',
+      'secret',
+      'one-mariadb',
+      'app.kubernetes.io/instance=one',
+    ]);
+    const docs = documents(await cluster.must('helm', ['template', 'one', CHART, '-n', ns]));
+    const run = await runCredentialsJob(cluster, ns, docs);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/updated the labels of Secret one-mariadb/);
+    const before = {
+      oneadmin: await secretData(ns, 'one-opennebula-oneadmin'),
+      db: await secretData(ns, 'one-mariadb'),
+    };
+    // What Argo CD's sync with prune does under label tracking: apply what Git renders, delete every object
+    // carrying the tracking label that the render lacks (hook Jobs run apart, as PreSync hooks).
+    const synced = docs.filter((d) => !['Job', 'Pod'].includes(d.kind));
+    await cluster.must(
+      'kubectl',
+      [
+        'apply',
+        '-n',
+        ns,
+        '--server-side',
+        '--prune',
+        '-l',
+        'app.kubernetes.io/instance=one',
+        '--prune-allowlist=core/v1/Secret',
+        '--prune-allowlist=core/v1/ConfigMap',
+        '-f',
+        '-',
+      ],
+      synced.map((d) => JSON.stringify(d)).join('\n'),
+    );
+    expect(await secretData(ns, 'one-opennebula-oneadmin')).toEqual(before.oneadmin);
+    expect(await secretData(ns, 'one-mariadb')).toEqual(before.db);
+    const annotations = (await json<Item>(['-n', ns, 'get', 'secret', 'one-mariadb'])).metadata.annotations;
+    expect(annotations).toMatchObject({ 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' });
+  });
+
   it('the credentials Job may read only the Secrets it makes, and says which key an existing one lacks', async () => {
     const ns = await namespace();
     await cluster.must('kubectl', [

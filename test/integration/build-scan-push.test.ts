@@ -2,6 +2,7 @@
 // COPY-only contexts in test/fixtures/build-scan-push, a real trivy (served from a local download site with
 // its checksums file) scans them with a vulnerability database the tests generate and serve from a real
 // registry as the mirrors do, and the images go to a real registry (Debian's docker-registry).
+import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import { startThrottledProxy } from '../support/throttled-proxy.js';
 import { REPO_ROOT } from '../support/tools.js';
 import { TRIVY_TEST_VERSION, publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
+import { validateSarifUpload } from '../support/code-scanning.js';
+import { fakeDocker } from '../support/docker-cli.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/build-scan-push');
 let site: StandIn;
@@ -131,6 +134,8 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
     const run = await buildScanPush('vulnerable', `${registry.host}/one/vulnerable`);
     expect(run.code).not.toBe(0);
     expect(run.outputs.gate).toBe('failed');
+    // digest is what was built, scanned and pushed: nothing.
+    expect(run.outputs.digest).toBe('');
     expect(run.errors.join('\n')).toMatch(
       /the Trivy gate failed: 1 finding\(s\) at CRITICAL\/HIGH with a fix available \(e\.g\. CVE-2099-0001 in libssl3 3\.0\.11-1~deb12u1, linux\/amd64 \(debian\)\); nothing was pushed$/,
     );
@@ -211,6 +216,73 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
       JSON.parse(index!.body.toString()) as { manifests: Array<{ platform: { architecture: string } }> }
     ).manifests.map((m) => m.platform.architecture);
     expect(platforms).toEqual(['amd64', 'arm64']);
+  });
+
+  it('writes SARIF that code scanning takes for two platforms, with stable locations, and every SBOM', async () => {
+    const image = `${registry.host}/one/multi-sarif`;
+    const run = await buildScanPush('vulnerable', image, { platforms: 'linux/amd64,linux/arm64' });
+    expect(run.outputs.gate).toBe('failed');
+    // What the publish workflow's upload-sarif step does with it (its category input is the fallback).
+    const upload = validateSarifUpload(readFileSync(run.sarif, 'utf8'), {
+      category: 'trivy-1.0',
+      file: run.sarif,
+    });
+    expect(upload.categories).toEqual(['trivy/linux-amd64/', 'trivy/linux-arm64/']);
+    expect(upload.results).toBe(2);
+    // Every location names the image, never the temporary directory Trivy scanned.
+    const uris = upload.sarif.runs.flatMap((r) =>
+      r.results.flatMap((result) =>
+        (result.locations as Array<{ physicalLocation: { artifactLocation: { uri: string } } }>).map(
+          (location) => location.physicalLocation.artifactLocation.uri,
+        ),
+      ),
+    );
+    // (Trivy names an image's OS packages after its repository path.)
+    expect(new Set(uris)).toEqual(new Set(['one/multi-sarif']));
+    const sarifText = readFileSync(run.sarif, 'utf8');
+    expect(sarifText).not.toMatch(/build-scan-push-|scan-linux-/);
+    const sboms = JSON.parse(run.outputs.sboms!) as Record<string, string>;
+    expect(Object.keys(sboms)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(sboms['linux/amd64']).toBe(run.sbom);
+    for (const path of Object.values(sboms)) {
+      const sbom = readFileSync(path, 'utf8');
+      expect(JSON.parse(sbom)).toMatchObject({
+        bomFormat: 'CycloneDX',
+        metadata: { component: { name: image } },
+      });
+      expect(sbom).not.toMatch(/build-scan-push-|scan-linux-/);
+    }
+    // The database the scan used, for the cache key.
+    expect(run.outputs['trivy-db-digest']).toBe(
+      `sha256:${createHash('sha256')
+        .update(readFileSync(join(trivyCache, 'db', 'trivy.db')))
+        .digest('hex')}`,
+    );
+    expect(run.stdout).toContain('--timeout 15m');
+  });
+
+  it("is not swayed by the job's TRIVY_* variables: gate, SARIF and SBOM as without them", async () => {
+    const plain = await buildScanPush('vulnerable', `${registry.host}/one/env`, { push: 'false' });
+    const env = { TRIVY_SEVERITY: 'CRITICAL', TRIVY_EXIT_CODE: '1', TRIVY_IGNORE_UNFIXED: 'true' };
+    const swayed = await buildScanPush('vulnerable', `${registry.host}/one/env`, { push: 'false' }, env);
+    expect([swayed.outputs.gate, swayed.outputs.vulnerabilities]).toEqual([
+      plain.outputs.gate,
+      plain.outputs.vulnerabilities,
+    ]);
+    expect(swayed.errors).toEqual(plain.errors);
+    expect(readFileSync(swayed.sarif, 'utf8')).toBe(readFileSync(plain.sarif, 'utf8'));
+    // The packages, without Trivy's random bom-ref of the OS component.
+    const components = (path: string) =>
+      (
+        JSON.parse(readFileSync(path, 'utf8')) as { components: Array<Record<string, unknown>> }
+      ).components.map(({ 'bom-ref': ref, ...component }): Record<string, unknown> => ({
+        ...component,
+        ref: /^[0-9a-f-]{36}$/.test(String(ref)) || ref,
+      }));
+    expect(components(plain.sbom).some((c) => c.name === 'libssl3')).toBe(true);
+    expect(components(swayed.sbom)).toEqual(components(plain.sbom));
+    // An unfixed CRITICAL passes the gate with ignore-unfixed; TRIVY_EXIT_CODE does not fail the step.
+    ok(await buildScanPush('unfixed', `${registry.host}/one/env`, { push: 'false' }, env));
   });
 
   it('with push false, builds and scans only', async () => {
@@ -346,6 +418,39 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
   });
 });
 
+describe('build-scan-push with builder docker on a stock runner (Docker without the containerd store)', () => {
+  it('builds on a docker-container builder it creates, not on the docker driver that refuses OCI', async () => {
+    const docker = fakeDocker(join(work, 'docker-stock'));
+    const run = await buildScanPush(
+      'clean',
+      `${registry.host}/one/docker`,
+      { builder: 'docker', push: 'false' },
+      { PATH: `${docker.bin}:${process.env.PATH}` },
+    );
+    ok(run);
+    expect(docker.calls()).toContainEqual(
+      expect.stringMatching(/^buildx create --name build-scan-push --driver docker-container/),
+    );
+    expect(docker.calls()).toContainEqual(expect.stringMatching(/^buildx build --builder build-scan-push /));
+    expect(run.outputs.digest).toMatch(/^sha256:/);
+  });
+  it('fails before building, naming docker/setup-buildx-action, when no such builder can be created', async () => {
+    const docker = fakeDocker(join(work, 'docker-offline'), { createFails: true });
+    const run = await buildScanPush(
+      'clean',
+      `${registry.host}/one/docker-offline`,
+      { builder: 'docker' },
+      { PATH: `${docker.bin}:${process.env.PATH}` },
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.errors.join('\n')).toMatch(
+      /^builder: buildx builder "default" uses the docker driver, .*add docker\/setup-buildx-action before this step/s,
+    );
+    expect(run.stdout).not.toContain('::group::Build');
+    expect(docker.calls()).not.toContainEqual(expect.stringMatching(/^buildx build/));
+  });
+});
+
 describe('build-scan-push: refusals before anything is built or pushed', () => {
   it('refuses a Trivy download whose checksum does not match', async () => {
     const tampered = await startStandIn();
@@ -369,6 +474,8 @@ describe('build-scan-push: refusals before anything is built or pushed', () => {
 
   it.each([
     [{ 'trivy-version': 'v0.69.5' }, /^trivy-version: 0\.69\.5 is refused/],
+    [{ 'trivy-version': 'v0.50.0' }, /^trivy-version: 0\.50\.0 is older than 0\.56\.0, the oldest/],
+    [{ 'trivy-timeout': 'soon' }, /^trivy-timeout: "soon" is not a duration/],
     [{ severity: 'HIGH,SEVERE' }, /^severity: "SEVERE" is not one of/],
     [{ tags: '' }, /^tags: must not be empty|^tags: at least one tag/],
     [{ images: 'Ghcr.io/Owner/One' }, /^images: "Ghcr\.io\/Owner\/One" must be lowercase/],

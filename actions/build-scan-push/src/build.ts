@@ -22,6 +22,8 @@ export interface BuildPlan {
   listName: string;
   /** docker: the OCI archive to write before it is unpacked into layoutDir. */
   archive: string;
+  /** docker: the buildx builder to use (undefined: the current one, which can write an OCI archive). */
+  dockerBuilder?: string | undefined;
 }
 
 export interface Command {
@@ -47,6 +49,7 @@ export function buildCommands(plan: BuildPlan): Command[] {
       const args = [
         'buildx',
         'build',
+        ...(plan.dockerBuilder ? ['--builder', plan.dockerBuilder] : []),
         ...common(plan),
         '--provenance=false',
         '--sbom=false',
@@ -74,6 +77,18 @@ export function buildCommands(plan: BuildPlan): Command[] {
       ];
     }
   }
+}
+
+/** The builder `docker buildx inspect` describes: its name and driver (docker, docker-container, …). */
+export function parseBuildxInspect(text: string): { name: string; driver: string } | undefined {
+  const name = /^Name:\s+(\S+)/m.exec(text)?.[1];
+  const driver = /^Driver:\s+(\S+)/m.exec(text)?.[1];
+  return name && driver ? { name, driver } : undefined;
+}
+
+/** Whether `docker info --format '{{json .DriverStatus}}'` shows the containerd image store. */
+export function usesContainerdStore(driverStatus: string): boolean {
+  return /io\.containerd\.snapshotter/.test(driverStatus);
 }
 
 /** Commands that remove what the build left in the builder's local storage (best effort). */
