@@ -4,7 +4,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -588,6 +588,160 @@ describe('helm-release: the published repository, read by helm and a browser', (
       expect(problems).toEqual([]);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe("helm-release: GitHub's rules and content it did not write", () => {
+  const homepage =
+    '<!DOCTYPE html>\n<html><head><title>Project docs</title></head><body>Docs</body></html>\n';
+
+  it('never replaces an index.html it did not write, unless landing-page: always asks; then keeps it current', async () => {
+    const setup: Setup = {
+      remote: createPagesRemote({ files: { 'index.html': homepage } }),
+      github: await startGitHubApi(),
+      site,
+    };
+    try {
+      const repo = projectRepo();
+      const run = await publish(setup, repo);
+      expectSuccess(run);
+      expect(setup.remote.read('index.html')).toBe(homepage);
+      expect(versionsOf(setup.remote)).toEqual(['0.1.1']);
+      expect(run.summary).toMatch(/index\.html .* not written by this action/);
+      const always = await publish(setup, repo, { 'landing-page': 'always', 'chart-version': '0.2.0' });
+      expectSuccess(always);
+      expect(setup.remote.read('index.html')).toMatch(/<meta name="generator" content="[^"]*helm-release/);
+      // Ours now: the next publish keeps it current without being asked.
+      expectSuccess(await publish(setup, repo, { 'chart-version': '0.3.0' }));
+      expect(setup.remote.read('index.html')).toContain('>0.3.0<');
+      expectSuccess(await publish(setup, repo, { 'chart-version': '0.4.0', 'landing-page': 'never' }));
+      expect(setup.remote.read('index.html')).not.toContain('>0.4.0<');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('does not mark the chart release "Latest" (make_latest "false") unless make-latest says so', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const app = setup.github.addRelease('v7.4.0', undefined, { latest: true });
+      const repo = projectRepo();
+      expectSuccess(await publish(setup, repo));
+      const writes = setup.github.requests.filter((r) => r.method === 'POST' || r.method === 'PATCH');
+      const bodies = writes
+        .filter((r) => !r.body.startsWith('<'))
+        .map((r) => JSON.parse(r.body) as { make_latest?: unknown });
+      expect(bodies.map((b) => b.make_latest)).toEqual(['false', 'false']);
+      expect(app.latest).toBe(true);
+      expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.1.1')?.latest).toBe(false);
+      expectSuccess(await publish(setup, repo, { 'make-latest': 'true', 'chart-version': '0.2.0' }));
+      expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.2.0')?.latest).toBe(true);
+      expect(app.latest).toBe(false);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it.each([
+    ['branch-protection', /GH006: Protected branch update failed for refs\/heads\/gh-pages/],
+    ['ruleset', /GH013: Repository rule violations found for refs\/heads\/gh-pages/],
+  ] as const)(
+    'a push refused by %s fails at once with its reason; the re-run once allowed completes',
+    async (rule, reason) => {
+      const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+      try {
+        const repo = projectRepo();
+        const allow = setup.remote.refusePushes(rule);
+        const run = await publish(setup, repo);
+        expect(run.code).toBe(1);
+        expect(run.errors.join('\n')).toMatch(reason);
+        expect(run.errors.join('\n')).toMatch(/branch protection or a ruleset/);
+        expect(run.stdout).not.toMatch(/retrying/);
+        expect(setup.remote.pushAttempts()).toBe(1);
+        expect(setup.remote.tip()).toBeUndefined();
+        allow();
+        const again = await publish(setup, freshClone(repo), { 'chart-version': '0.1.1' });
+        expectSuccess(again);
+        expect(versionsOf(setup.remote)).toEqual(['0.1.1']);
+        expect(setup.github.releases.filter((r) => r.tag_name === 'demo-0.1.1')).toHaveLength(1);
+      } finally {
+        setup.remote.close();
+        await setup.github.close();
+      }
+    },
+  );
+
+  it('builds dependencies that are not vendored (a local file:// chart), reproducibly, leaving the checkout as it was', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const source = mkdtempSync(join(scratch, 'with-deps-'));
+      cpSync(DEMO, join(source, 'demo'), { recursive: true });
+      const chartYaml = join(source, 'demo', 'Chart.yaml');
+      writeFileSync(
+        chartYaml,
+        `${readFileSync(chartYaml, 'utf8')}dependencies:\n- name: common\n  version: 0.2.0\n  repository: file://../common\n`,
+      );
+      const repo = projectRepo(join(source, 'demo'));
+      mkdirSync(join(repo, 'chart', 'common', 'templates'), { recursive: true });
+      writeFileSync(
+        join(repo, 'chart/common/Chart.yaml'),
+        'apiVersion: v2\nname: common\nversion: 0.2.0\ntype: library\n',
+      );
+      writeFileSync(
+        join(repo, 'chart/common/templates/_name.tpl'),
+        '{{- define "common.name" -}}common{{- end -}}\n',
+      );
+      git(repo, 'add', '--all');
+      git(repo, 'commit', '--quiet', '-m', 'common');
+      const run = await publish(setup, repo);
+      expectSuccess(run);
+      const files = execFileSync('tar', ['-tzf', run.outputs.package!], { encoding: 'utf8' }).split('\n');
+      expect(files).toContain('demo/charts/common-0.2.0.tgz');
+      expect(files).not.toContain('demo/Chart.lock');
+      expect(git(repo, 'status', '--porcelain')).toBe('');
+      const again = await publish(setup, freshClone(repo));
+      expectSuccess(again);
+      expect(again.outputs.digest).toBe(run.outputs.digest);
+      expect(again.outputs.released).toBe('false');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('refuses Helm 3 (it dates archives by the clock, so a re-run packages other bytes), before publishing', async () => {
+    const helm3 = await startHelmDownloadSite({ tool: 'helm3' });
+    const labelled = await startHelmDownloadSite({ tool: 'helm3', version: '4.2.4' });
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site: helm3 };
+    try {
+      expect(helm3.version).toMatch(/^3\./);
+      const run = await publish(
+        setup,
+        projectRepo(),
+        {},
+        { RUNNER_TOOL_CACHE: join(scratch, 'helm3-cache') },
+      );
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(/^helm-version: "3\.[0-9.]+" is Helm 3/);
+      // A download site that serves Helm 3 under a Helm 4 version is refused by the binary's own version.
+      const mislabelled = await publish(
+        { ...setup, site: labelled },
+        projectRepo(),
+        {},
+        { RUNNER_TOOL_CACHE: join(scratch, 'helm3-labelled-cache') },
+      );
+      expect(mislabelled.code).toBe(1);
+      expect(mislabelled.errors.join('\n')).toMatch(/is helm v3\.[0-9.]+, not 4\.2\.4/);
+      expect(setup.remote.log()).toEqual([]);
+      expect(setup.github.releases).toEqual([]);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await helm3.close();
+      await labelled.close();
     }
   });
 });
