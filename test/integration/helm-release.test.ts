@@ -698,8 +698,11 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
       git(repo, 'commit', '--quiet', '-m', 'common');
       const run = await publish(setup, repo);
       expectSuccess(run);
-      const files = execFileSync('tar', ['-tzf', run.outputs.package!], { encoding: 'utf8' }).split('\n');
-      expect(files).toContain('demo/charts/common-0.2.0.tgz');
+      const archive = join(source, 'published.tgz');
+      writeFileSync(archive, setup.github.releases[0]!.assets[0]!.data);
+      const files = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).split('\n');
+      // helm packages a dependency unpacked, under charts/<name>/.
+      expect(files).toContain('demo/charts/common/Chart.yaml');
       expect(files).not.toContain('demo/Chart.lock');
       expect(git(repo, 'status', '--porcelain')).toBe('');
       const again = await publish(setup, freshClone(repo));
