@@ -721,6 +721,18 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
     const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site: helm3 };
     try {
       expect(helm3.version).toMatch(/^3\./);
+      // Why: Helm 3 dates archive entries by the clock, whatever the files' times (helm 4 takes the files').
+      const dated = mkdtempSync(join(scratch, 'helm3-dated-'));
+      cpSync(DEMO, join(dated, 'demo'), { recursive: true });
+      execFileSync('find', [join(dated, 'demo'), '-exec', 'touch', '-d', '@1700000000', '{}', '+']);
+      const digests: string[] = [];
+      for (const out of ['a', 'b']) {
+        if (out === 'b') await new Promise((resolve) => setTimeout(resolve, 1100));
+        execFileSync(requireTool('helm3'), ['package', join(dated, 'demo'), '-d', join(dated, out)]);
+        const data = readFileSync(join(dated, out, 'demo-0.1.0.tgz'));
+        digests.push(createHash('sha256').update(data).digest('hex'));
+      }
+      expect(digests[0]).not.toBe(digests[1]);
       const run = await publish(
         setup,
         projectRepo(),

@@ -47,6 +47,9 @@ describe('landing page ownership', () => {
     expect(isOurLandingPage(homepage)).toBe(false);
     // A homepage that merely mentions the action is still not ours.
     expect(isOurLandingPage(`${homepage}<p>Published with helm-release.</p>`)).toBe(false);
+    // A page this action wrote before it was marked is still its own.
+    expect(isOurLandingPage(ours.replace(/<meta name="generator"[^>]*>\n/, ''))).toBe(true);
+    expect(ours.replace(/<meta name="generator"[^>]*>\n/, '')).not.toContain('generator');
   });
 
   it('writes it where there is none or ours, replaces another only when asked, never when told not to', () => {
