@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { runAction, type ActionRun } from '../support/action-runner.js';
 import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
 import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
+import { startStandIn } from '../support/http-stand-in.js';
 import { startRegistry } from '../support/oci-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
 import { REPO_ROOT, requireTool } from '../support/tools.js';
@@ -674,15 +675,31 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
     },
   );
 
-  it('builds dependencies that are not vendored (a local file:// chart), reproducibly, leaving the checkout as it was', async () => {
+  it('builds dependencies that are not vendored (a local file:// chart, a chart repository), reproducibly, leaving the checkout as it was', async () => {
     const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    const source = mkdtempSync(join(scratch, 'with-deps-'));
+    // A chart repository (not added with helm repo add) serving remote-lib 0.3.0.
+    mkdirSync(join(source, 'remote-lib', 'templates'), { recursive: true });
+    writeFileSync(
+      join(source, 'remote-lib/Chart.yaml'),
+      'apiVersion: v2\nname: remote-lib\nversion: 0.3.0\ntype: library\n',
+    );
+    writeFileSync(join(source, 'remote-lib/templates/_x.tpl'), '{{- define "remote-lib.x" -}}x{{- end -}}\n');
+    execFileSync(requireTool('helm'), ['package', join(source, 'remote-lib'), '-d', join(source, 'repo')]);
+    execFileSync(requireTool('helm'), ['repo', 'index', join(source, 'repo')]);
+    const chartRepo = await startStandIn({
+      routes: {
+        '/index.yaml': { body: readFileSync(join(source, 'repo/index.yaml')) },
+        '/remote-lib-0.3.0.tgz': { body: readFileSync(join(source, 'repo/remote-lib-0.3.0.tgz')) },
+      },
+    });
     try {
-      const source = mkdtempSync(join(scratch, 'with-deps-'));
       cpSync(DEMO, join(source, 'demo'), { recursive: true });
       const chartYaml = join(source, 'demo', 'Chart.yaml');
       writeFileSync(
         chartYaml,
-        `${readFileSync(chartYaml, 'utf8')}dependencies:\n- name: common\n  version: 0.2.0\n  repository: file://../common\n`,
+        `${readFileSync(chartYaml, 'utf8')}dependencies:\n- name: common\n  version: 0.2.0\n  repository: file://../common\n` +
+          `- name: remote-lib\n  version: 0.3.0\n  repository: ${chartRepo.url}\n`,
       );
       const repo = projectRepo(join(source, 'demo'));
       mkdirSync(join(repo, 'chart', 'common', 'templates'), { recursive: true });
@@ -703,6 +720,7 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
       const files = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).split('\n');
       // helm packages a dependency unpacked, under charts/<name>/.
       expect(files).toContain('demo/charts/common/Chart.yaml');
+      expect(files).toContain('demo/charts/remote-lib/Chart.yaml');
       expect(files).not.toContain('demo/Chart.lock');
       expect(git(repo, 'status', '--porcelain')).toBe('');
       const again = await publish(setup, freshClone(repo));
@@ -712,6 +730,7 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
     } finally {
       setup.remote.close();
       await setup.github.close();
+      await chartRepo.close();
     }
   });
 
