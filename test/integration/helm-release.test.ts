@@ -13,6 +13,7 @@ import { runAction, type ActionRun } from '../support/action-runner.js';
 import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
 import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
 import { startStandIn } from '../support/http-stand-in.js';
+import { Helm } from '../../actions/helm-release/src/helm.js';
 import { startRegistry } from '../support/oci-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
 import { REPO_ROOT, requireTool } from '../support/tools.js';
@@ -732,6 +733,51 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
       await setup.github.close();
       await chartRepo.close();
     }
+  });
+
+  it('packages a chart with several subcharts to the same bytes every time, subcharts in name order', async () => {
+    // helm writes subcharts in Go map order, which Go randomises: eight packages would not agree.
+    const dir = mkdtempSync(join(scratch, 'subcharts-'));
+    cpSync(DEMO, join(dir, 'demo'), { recursive: true });
+    const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+    let dependencies = 'dependencies:\n';
+    for (const name of names) {
+      mkdirSync(join(dir, name, 'templates'), { recursive: true });
+      writeFileSync(
+        join(dir, name, 'Chart.yaml'),
+        `apiVersion: v2\nname: ${name}\nversion: 1.0.0\ntype: library\n`,
+      );
+      writeFileSync(join(dir, name, 'templates/_x.tpl'), `{{- define "${name}.x" -}}x{{- end -}}\n`);
+      execFileSync(requireTool('helm'), ['package', join(dir, name), '-d', join(dir, 'demo', 'charts')]);
+      dependencies += `- name: ${name}\n  version: 1.0.0\n  repository: file://../${name}\n`;
+    }
+    writeFileSync(
+      join(dir, 'demo/Chart.yaml'),
+      `${readFileSync(join(dir, 'demo/Chart.yaml'), 'utf8')}${dependencies}`,
+    );
+    execFileSync('find', [dir, '-exec', 'touch', '-d', '@1700000000', '{}', '+']);
+    const helm = new Helm(requireTool('helm'), {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      HELM_CACHE_HOME: join(dir, 'home'),
+      HELM_CONFIG_HOME: join(dir, 'home'),
+      HELM_DATA_HOME: join(dir, 'home'),
+    });
+    const digests = new Set<string>();
+    let last = '';
+    for (let i = 0; i < 8; i += 1) {
+      const packaged = await helm.package(join(dir, 'demo'), join(dir, `out-${i}`));
+      digests.add(packaged.digest);
+      last = packaged.path;
+    }
+    expect(digests.size).toBe(1);
+    const order = execFileSync('tar', ['-tzf', last], { encoding: 'utf8' })
+      .split('\n')
+      .filter((entry) => entry.endsWith('/Chart.yaml') && entry.includes('/charts/'))
+      .map((entry) => entry.split('/')[2]);
+    expect(order).toEqual(names);
+    // helm still reads it: the package lints and renders.
+    execFileSync(requireTool('helm'), ['template', 'x', last], { env: { ...process.env, HOME: dir } });
   });
 
   it('refuses Helm 3 (it dates archives by the clock, so a re-run packages other bytes), before publishing', async () => {

@@ -1,9 +1,10 @@
 // helm itself: installed from the download site and checked against its published SHA-256 before it runs,
 // then its version checked (Helm 4: see inputs.ts), dependency build, lint, package, push. The chart it
 // packages is staged reproducibly (staging.ts).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { run } from '../../shared/src/exec.js';
 import { installTool, sha256File } from '../../shared/src/tool.js';
+import { subchartsInOrder } from './archive.js';
 
 export function helmArchitecture(arch: string = process.arch): string {
   const names: Record<string, string> = {
@@ -56,7 +57,10 @@ export class Helm {
     await run(this.binary, ['lint', '--strict', chartDir], { env: this.env });
   }
 
-  /** Packages into `destination` and returns the .tgz path and its SHA-256 (hex). */
+  /**
+   * Packages into `destination` and returns the .tgz path and its SHA-256 (hex); a chart with several
+   * subcharts is rewritten with them in name order (archive.ts), as helm's own order is random.
+   */
   async package(chartDir: string, destination: string): Promise<{ path: string; digest: string }> {
     mkdirSync(destination, { recursive: true });
     const result = await run(this.binary, ['package', chartDir, '--destination', destination], {
@@ -66,6 +70,8 @@ export class Helm {
     const match = /saved it to: (.+\.tgz)\s*$/m.exec(result.stdout);
     if (!match) throw new Error(`helm package did not say where it saved the chart:\n${result.stdout}`);
     const path = match[1]!.trim();
+    const ordered = subchartsInOrder(readFileSync(path));
+    if (ordered) writeFileSync(path, ordered);
     return { path, digest: await sha256File(path) };
   }
 
