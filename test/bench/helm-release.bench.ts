@@ -50,15 +50,25 @@ function entryText(version: string): string {
 `;
 }
 
-/** The merge module compiled on its own, so a child process runs nothing else. */
+/** The merge module (and its scanner) compiled on their own, so a child process runs nothing else. */
 function compiledMerge(): string {
   const out = join(REPO_ROOT, 'node_modules', '.cache', 'helm-release-bench');
   mkdirSync(out, { recursive: true });
-  const source = readFileSync(join(REPO_ROOT, 'actions/helm-release/src/index-yaml.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  });
-  writeFileSync(join(out, 'index-yaml.mjs'), outputText);
+  // index-yaml.ts and the scanner it imports, each compiled to .mjs with the import renamed to match.
+  for (const name of ['index-yaml', 'index-scan']) {
+    const source = readFileSync(join(REPO_ROOT, `actions/helm-release/src/${name}.ts`), 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    });
+    writeFileSync(
+      join(out, `${name}.mjs`),
+      outputText.replace(/'\.\/index-scan\.js'/g, "'./index-scan.mjs'"),
+    );
+  }
   const driver = join(out, 'merge.mjs');
   writeFileSync(
     driver,

@@ -4,7 +4,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,8 @@ import { parse } from 'yaml';
 import { runAction, type ActionRun } from '../support/action-runner.js';
 import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
 import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
+import { startStandIn } from '../support/http-stand-in.js';
+import { Helm } from '../../actions/helm-release/src/helm.js';
 import { startRegistry } from '../support/oci-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
 import { REPO_ROOT, requireTool } from '../support/tools.js';
@@ -588,6 +590,238 @@ describe('helm-release: the published repository, read by helm and a browser', (
       expect(problems).toEqual([]);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe("helm-release: GitHub's rules and content it did not write", () => {
+  const homepage =
+    '<!DOCTYPE html>\n<html><head><title>Project docs</title></head><body>Docs</body></html>\n';
+
+  it('never replaces an index.html it did not write, unless landing-page: always asks; then keeps it current', async () => {
+    const setup: Setup = {
+      remote: createPagesRemote({ files: { 'index.html': homepage } }),
+      github: await startGitHubApi(),
+      site,
+    };
+    try {
+      const repo = projectRepo();
+      const run = await publish(setup, repo);
+      expectSuccess(run);
+      expect(setup.remote.read('index.html')).toBe(homepage);
+      expect(versionsOf(setup.remote)).toEqual(['0.1.1']);
+      expect(run.summary).toMatch(/index\.html .* not written by this action/);
+      const always = await publish(setup, repo, { 'landing-page': 'always', 'chart-version': '0.2.0' });
+      expectSuccess(always);
+      expect(setup.remote.read('index.html')).toMatch(/<meta name="generator" content="[^"]*helm-release/);
+      // Ours now: the next publish keeps it current without being asked.
+      expectSuccess(await publish(setup, repo, { 'chart-version': '0.3.0' }));
+      expect(setup.remote.read('index.html')).toContain('>0.3.0<');
+      expectSuccess(await publish(setup, repo, { 'chart-version': '0.4.0', 'landing-page': 'never' }));
+      expect(setup.remote.read('index.html')).not.toContain('>0.4.0<');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('does not mark the chart release "Latest" (make_latest "false") unless make-latest says so', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const app = setup.github.addRelease('v7.4.0', undefined, { latest: true });
+      const repo = projectRepo();
+      expectSuccess(await publish(setup, repo));
+      const writes = setup.github.requests.filter((r) => r.method === 'POST' || r.method === 'PATCH');
+      const bodies = writes
+        .filter((r) => !r.body.startsWith('<'))
+        .map((r) => JSON.parse(r.body) as { make_latest?: unknown });
+      expect(bodies.map((b) => b.make_latest)).toEqual(['false', 'false']);
+      expect(app.latest).toBe(true);
+      expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.1.1')?.latest).toBe(false);
+      expectSuccess(await publish(setup, repo, { 'make-latest': 'true', 'chart-version': '0.2.0' }));
+      expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.2.0')?.latest).toBe(true);
+      expect(app.latest).toBe(false);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it.each([
+    ['branch-protection', /GH006: Protected branch update failed for refs\/heads\/gh-pages/],
+    ['ruleset', /GH013: Repository rule violations found for refs\/heads\/gh-pages/],
+  ] as const)(
+    'a push refused by %s fails at once with its reason; the re-run once allowed completes',
+    async (rule, reason) => {
+      const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+      try {
+        const repo = projectRepo();
+        const allow = setup.remote.refusePushes(rule);
+        const run = await publish(setup, repo);
+        expect(run.code).toBe(1);
+        expect(run.errors.join('\n')).toMatch(reason);
+        expect(run.errors.join('\n')).toMatch(/branch protection or a ruleset/);
+        expect(run.stdout).not.toMatch(/retrying/);
+        expect(setup.remote.pushAttempts()).toBe(1);
+        expect(setup.remote.tip()).toBeUndefined();
+        allow();
+        const again = await publish(setup, freshClone(repo), { 'chart-version': '0.1.1' });
+        expectSuccess(again);
+        expect(versionsOf(setup.remote)).toEqual(['0.1.1']);
+        expect(setup.github.releases.filter((r) => r.tag_name === 'demo-0.1.1')).toHaveLength(1);
+      } finally {
+        setup.remote.close();
+        await setup.github.close();
+      }
+    },
+  );
+
+  it('builds dependencies that are not vendored (a local file:// chart, a chart repository), reproducibly, leaving the checkout as it was', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    const source = mkdtempSync(join(scratch, 'with-deps-'));
+    // A chart repository (not added with helm repo add) serving remote-lib 0.3.0.
+    mkdirSync(join(source, 'remote-lib', 'templates'), { recursive: true });
+    writeFileSync(
+      join(source, 'remote-lib/Chart.yaml'),
+      'apiVersion: v2\nname: remote-lib\nversion: 0.3.0\ntype: library\n',
+    );
+    writeFileSync(join(source, 'remote-lib/templates/_x.tpl'), '{{- define "remote-lib.x" -}}x{{- end -}}\n');
+    execFileSync(requireTool('helm'), ['package', join(source, 'remote-lib'), '-d', join(source, 'repo')]);
+    execFileSync(requireTool('helm'), ['repo', 'index', join(source, 'repo')]);
+    const chartRepo = await startStandIn({
+      routes: {
+        '/index.yaml': { body: readFileSync(join(source, 'repo/index.yaml')) },
+        '/remote-lib-0.3.0.tgz': { body: readFileSync(join(source, 'repo/remote-lib-0.3.0.tgz')) },
+      },
+    });
+    try {
+      cpSync(DEMO, join(source, 'demo'), { recursive: true });
+      const chartYaml = join(source, 'demo', 'Chart.yaml');
+      writeFileSync(
+        chartYaml,
+        `${readFileSync(chartYaml, 'utf8')}dependencies:\n- name: common\n  version: 0.2.0\n  repository: file://../common\n` +
+          `- name: remote-lib\n  version: 0.3.0\n  repository: ${chartRepo.url}\n`,
+      );
+      const repo = projectRepo(join(source, 'demo'));
+      mkdirSync(join(repo, 'chart', 'common', 'templates'), { recursive: true });
+      writeFileSync(
+        join(repo, 'chart/common/Chart.yaml'),
+        'apiVersion: v2\nname: common\nversion: 0.2.0\ntype: library\n',
+      );
+      writeFileSync(
+        join(repo, 'chart/common/templates/_name.tpl'),
+        '{{- define "common.name" -}}common{{- end -}}\n',
+      );
+      git(repo, 'add', '--all');
+      git(repo, 'commit', '--quiet', '-m', 'common');
+      const run = await publish(setup, repo);
+      expectSuccess(run);
+      const archive = join(source, 'published.tgz');
+      writeFileSync(archive, setup.github.releases[0]!.assets[0]!.data);
+      const files = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).split('\n');
+      // helm packages a dependency unpacked, under charts/<name>/.
+      expect(files).toContain('demo/charts/common/Chart.yaml');
+      expect(files).toContain('demo/charts/remote-lib/Chart.yaml');
+      expect(files).not.toContain('demo/Chart.lock');
+      expect(git(repo, 'status', '--porcelain')).toBe('');
+      const again = await publish(setup, freshClone(repo));
+      expectSuccess(again);
+      expect(again.outputs.digest).toBe(run.outputs.digest);
+      expect(again.outputs.released).toBe('false');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await chartRepo.close();
+    }
+  });
+
+  it('packages a chart with several subcharts to the same bytes every time, subcharts in name order', async () => {
+    // helm writes subcharts in Go map order, which Go randomises: eight packages would not agree.
+    const dir = mkdtempSync(join(scratch, 'subcharts-'));
+    cpSync(DEMO, join(dir, 'demo'), { recursive: true });
+    const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+    let dependencies = 'dependencies:\n';
+    for (const name of names) {
+      mkdirSync(join(dir, name, 'templates'), { recursive: true });
+      writeFileSync(
+        join(dir, name, 'Chart.yaml'),
+        `apiVersion: v2\nname: ${name}\nversion: 1.0.0\ntype: library\n`,
+      );
+      writeFileSync(join(dir, name, 'templates/_x.tpl'), `{{- define "${name}.x" -}}x{{- end -}}\n`);
+      execFileSync(requireTool('helm'), ['package', join(dir, name), '-d', join(dir, 'demo', 'charts')]);
+      dependencies += `- name: ${name}\n  version: 1.0.0\n  repository: file://../${name}\n`;
+    }
+    writeFileSync(
+      join(dir, 'demo/Chart.yaml'),
+      `${readFileSync(join(dir, 'demo/Chart.yaml'), 'utf8')}${dependencies}`,
+    );
+    execFileSync('find', [dir, '-exec', 'touch', '-d', '@1700000000', '{}', '+']);
+    const helm = new Helm(requireTool('helm'), {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      HELM_CACHE_HOME: join(dir, 'home'),
+      HELM_CONFIG_HOME: join(dir, 'home'),
+      HELM_DATA_HOME: join(dir, 'home'),
+    });
+    const digests = new Set<string>();
+    let last = '';
+    for (let i = 0; i < 8; i += 1) {
+      const packaged = await helm.package(join(dir, 'demo'), join(dir, `out-${i}`));
+      digests.add(packaged.digest);
+      last = packaged.path;
+    }
+    expect(digests.size).toBe(1);
+    const order = execFileSync('tar', ['-tzf', last], { encoding: 'utf8' })
+      .split('\n')
+      .filter((entry) => entry.endsWith('/Chart.yaml') && entry.includes('/charts/'))
+      .map((entry) => entry.split('/')[2]);
+    expect(order).toEqual(names);
+    // helm still reads it: the package lints and renders.
+    execFileSync(requireTool('helm'), ['template', 'x', last], { env: { ...process.env, HOME: dir } });
+  });
+
+  it('refuses Helm 3 (it dates archives by the clock, so a re-run packages other bytes), before publishing', async () => {
+    const helm3 = await startHelmDownloadSite({ tool: 'helm3' });
+    const labelled = await startHelmDownloadSite({ tool: 'helm3', version: '4.2.4' });
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site: helm3 };
+    try {
+      expect(helm3.version).toMatch(/^3\./);
+      // Why: Helm 3 dates archive entries by the clock, whatever the files' times (helm 4 takes the files').
+      const dated = mkdtempSync(join(scratch, 'helm3-dated-'));
+      cpSync(DEMO, join(dated, 'demo'), { recursive: true });
+      execFileSync('find', [join(dated, 'demo'), '-exec', 'touch', '-d', '@1700000000', '{}', '+']);
+      const digests: string[] = [];
+      for (const out of ['a', 'b']) {
+        if (out === 'b') await new Promise((resolve) => setTimeout(resolve, 1100));
+        execFileSync(requireTool('helm3'), ['package', join(dated, 'demo'), '-d', join(dated, out)]);
+        const data = readFileSync(join(dated, out, 'demo-0.1.0.tgz'));
+        digests.push(createHash('sha256').update(data).digest('hex'));
+      }
+      expect(digests[0]).not.toBe(digests[1]);
+      const run = await publish(
+        setup,
+        projectRepo(),
+        {},
+        { RUNNER_TOOL_CACHE: join(scratch, 'helm3-cache') },
+      );
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(/^helm-version: "3\.[0-9.]+" is Helm 3/);
+      // A download site that serves Helm 3 under a Helm 4 version is refused by the binary's own version.
+      const mislabelled = await publish(
+        { ...setup, site: labelled },
+        projectRepo(),
+        {},
+        { RUNNER_TOOL_CACHE: join(scratch, 'helm3-labelled-cache') },
+      );
+      expect(mislabelled.code).toBe(1);
+      expect(mislabelled.errors.join('\n')).toMatch(/is helm v3\.[0-9.]+, not 4\.2\.4/);
+      expect(setup.remote.log()).toEqual([]);
+      expect(setup.github.releases).toEqual([]);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await helm3.close();
+      await labelled.close();
     }
   });
 });

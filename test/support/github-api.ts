@@ -3,7 +3,9 @@
 // refused), upload at the release's upload_url, delete a draft's asset, publish, and the download URLs. The
 // answers have the shapes of GitHub's recorded responses (octokit/fixtures, PyGithub replay data): ids,
 // html_url, upload_url templates, draft assets under an "untagged-" download path until publish, asset
-// digests. Immutable releases refuse asset changes after publish with GitHub's 422.
+// digests. Immutable releases refuse asset changes after publish with GitHub's 422. make_latest is GitHub's
+// string enum ("true", "false", "legacy"; anything else, a JSON boolean too, is GitHub's 422 "Invalid
+// request"); a newly published release becomes the repository's Latest unless it says "false", as on GitHub.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +30,8 @@ export interface StandInRelease {
   published_at: string | null;
   assets: StandInAsset[];
   untagged: string;
+  /** Whether this is the repository's Latest release (GET /repos/{repo}/releases/latest). */
+  latest: boolean;
 }
 
 export interface GitHubStandIn {
@@ -40,7 +44,7 @@ export interface GitHubStandIn {
   addRelease(
     tag: string,
     asset?: { name: string; data: Buffer },
-    options?: { draft?: boolean },
+    options?: { draft?: boolean; latest?: boolean },
   ): StandInRelease;
   /** Download URL of a published asset. */
   downloadUrl(tag: string, name: string): string;
@@ -109,6 +113,31 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
       documentation_url: 'https://docs.github.com/rest/releases/releases#create-a-release',
       status: '422',
     });
+  const MAKE_LATEST = ['true', 'false', 'legacy'];
+  /** GitHub's schema check of make_latest: a string from the enum, or absent. */
+  const invalidMakeLatest = (value: unknown): RecordedResponse | undefined => {
+    if (value === undefined || (typeof value === 'string' && MAKE_LATEST.includes(value))) return undefined;
+    const shown = JSON.stringify(value);
+    const problem =
+      typeof value === 'string'
+        ? `${shown} is not a member of ${JSON.stringify(MAKE_LATEST)}`
+        : `${shown} is not a string`;
+    return json(422, {
+      message: `Invalid request.\n\nFor 'properties/make_latest', ${problem}.`,
+      documentation_url: 'https://docs.github.com/rest/releases/releases#create-a-release',
+      status: '422',
+    });
+  };
+  /** A release just published: Latest unless make_latest says "false" ("legacy": the newest published). */
+  const published = (release: StandInRelease, makeLatest: string | undefined) => {
+    const value = makeLatest ?? 'true';
+    if (value === 'false') return;
+    const chosen =
+      value === 'true'
+        ? release
+        : [...releases].filter((r) => !r.draft).sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+    for (const r of releases) r.latest = r === chosen;
+  };
   const authorized = (request: ReceivedRequest) => {
     const header = request.headers.authorization ?? '';
     return header === `Bearer ${token}` || header === `token ${token}`;
@@ -164,7 +193,13 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
       if (!authorized(request)) return unauthorized;
       if (request.method === 'GET') return json(200, releaseJson(release));
       if (request.method !== 'PATCH') return json(405, { message: 'Method not allowed' });
-      const patch = JSON.parse(request.body || '{}') as { draft?: boolean; tag_name?: string };
+      const patch = JSON.parse(request.body || '{}') as {
+        draft?: boolean;
+        tag_name?: string;
+        make_latest?: unknown;
+      };
+      const invalid = invalidMakeLatest(patch.make_latest);
+      if (invalid) return invalid;
       if (patch.draft === false && release.draft) {
         if (releases.some((r) => r !== release && !r.draft && r.tag_name === release.tag_name)) {
           return validation('Release', 'already_exists', 'tag_name');
@@ -172,6 +207,7 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
         release.draft = false;
         release.published_at = new Date().toISOString();
         release.immutable = Boolean(options.immutableReleases);
+        published(release, patch.make_latest as string | undefined);
       } else if (patch.draft === true && !release.draft && release.immutable) {
         return json(422, { message: 'Cannot modify an immutable release.', status: '422' });
       }
@@ -253,7 +289,10 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
       body?: string;
       draft?: boolean;
       target_commitish?: string;
+      make_latest?: unknown;
     };
+    const invalid = invalidMakeLatest(body.make_latest);
+    if (invalid) return invalid;
     if (!body.tag_name) return validation('Release', 'missing_field', 'tag_name');
     if (!body.draft && releases.some((r) => !r.draft && r.tag_name === body.tag_name)) {
       return validation('Release', 'already_exists', 'tag_name');
@@ -265,7 +304,13 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
       Boolean(body.draft),
       body.target_commitish,
     );
+    if (!release.draft) published(release, body.make_latest as string | undefined);
     return json(201, releaseJson(release));
+  });
+  stand.route(`/repos/${repository}/releases/latest`, (request) => {
+    if (!authorized(request)) return unauthorized;
+    const latest = releases.find((r) => r.latest);
+    return latest ? json(200, releaseJson(latest)) : json(404, { message: 'Not Found', status: '404' });
   });
 
   const create = (
@@ -288,6 +333,7 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
       published_at: draft ? null : new Date().toISOString(),
       assets: [],
       untagged: `untagged-${createHash('sha1').update(String(id)).digest('hex').slice(0, 20)}`,
+      latest: false,
     };
     releases.push(release);
     register(release);
@@ -302,6 +348,7 @@ export async function startGitHubApi(options: GitHubStandInOptions = {}): Promis
     requests: stand.requests,
     addRelease(tag, asset, addOptions = {}) {
       const release = create(tag, tag, '', Boolean(addOptions.draft));
+      if (addOptions.latest) for (const r of releases) r.latest = r === release;
       if (asset) {
         const added: StandInAsset = {
           id: nextId++,

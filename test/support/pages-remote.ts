@@ -1,9 +1,20 @@
 // A bare git repository standing in for a GitHub Pages remote (gh-pages branch). Real git, local path
 // URL: what the helm-release action pushes here is read back with git itself. serve() answers HTTP like
 // GitHub Pages does from the branch's tip (for `helm repo add` and a browser); rejectPushes() makes the
-// next pushes fail as a lost race would; breakFetch() makes fetches fail while the branch is still listed.
+// next pushes fail as a lost race would; refusePushes() refuses them as GitHub's branch protection (GH006) or
+// a ruleset (GH013) does, with GitHub's messages; breakFetch() makes fetches fail while the branch is still
+// listed.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +35,13 @@ export interface PagesRemote {
   serve(): Promise<PagesServer>;
   /** The next `count` pushes are refused by a pre-receive hook ("[remote rejected]"). */
   rejectPushes(count?: number): void;
+  /**
+   * Every push is refused as GitHub refuses an update of a protected branch ('branch-protection': GH006) or one
+   * a ruleset forbids ('ruleset': GH013), printing GitHub's messages; returns the function that lifts the rule.
+   */
+  refusePushes(rule: 'branch-protection' | 'ruleset'): () => void;
+  /** Pushes refused by refusePushes so far. */
+  pushAttempts(): number;
   /** Fetches fail (objects missing) while ls-remote still lists the branch; returns the repair. */
   breakFetch(): () => void;
   close(): void;
@@ -87,6 +105,7 @@ export function createPagesRemote(
     git(['push', '--quiet', url, `HEAD:refs/heads/${branch}`], work);
     rmSync(work, { recursive: true, force: true });
   }
+  const attempts = join(root, 'refused-pushes');
   const hasBranch = () => {
     try {
       git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], url);
@@ -167,6 +186,39 @@ export function createPagesRemote(
         ].join('\n'),
       );
       chmodSync(hook, 0o755);
+    },
+    refusePushes(rule) {
+      const hook = join(url, 'hooks', 'pre-receive');
+      const messages =
+        rule === 'ruleset'
+          ? [
+              'error: GH013: Repository rule violations found for $ref.',
+              'Review all repository rules at https://github.com/example-org/charts/rules?ref=$encoded',
+              '',
+              '- Cannot update this protected ref.',
+              '',
+            ]
+          : [
+              'error: GH006: Protected branch update failed for $ref.',
+              'error: Changes must be made through a pull request.',
+            ];
+      writeFileSync(
+        hook,
+        [
+          '#!/bin/sh',
+          `echo refused >> '${attempts}'`,
+          'read -r old new ref',
+          'encoded=$(printf %s "$ref" | sed "s|/|%2F|g")',
+          ...messages.map((line) => `echo "${line}" >&2`),
+          'exit 1',
+          '',
+        ].join('\n'),
+      );
+      chmodSync(hook, 0o755);
+      return () => rmSync(hook, { force: true });
+    },
+    pushAttempts() {
+      return existsSync(attempts) ? readFileSync(attempts, 'utf8').split('\n').filter(Boolean).length : 0;
     },
     breakFetch() {
       const objects = join(url, 'objects');

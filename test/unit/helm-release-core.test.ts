@@ -94,6 +94,8 @@ describe('inputs', () => {
         'helm-version',
         'helm-download-url',
         'dry-run',
+        'landing-page',
+        'make-latest',
       ].sort(),
     );
   });

@@ -75,3 +75,33 @@ describe('GitHubClient', () => {
     );
   });
 });
+
+describe('the GitHub releases stand-in', () => {
+  it('types make_latest as GitHub does: a string "true", "false" or "legacy"', async () => {
+    const { startGitHubApi } = await import('../support/github-api.js');
+    const github = await startGitHubApi();
+    try {
+      const create = (body: Record<string, unknown>) =>
+        fetch(`${github.url}/repos/${github.repository}/releases`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${github.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const boolean = await create({ tag_name: 'a', make_latest: false });
+      expect(boolean.status).toBe(422);
+      expect(((await boolean.json()) as { message: string }).message).toMatch(
+        /make_latest', false is not a string/,
+      );
+      expect((await create({ tag_name: 'b', make_latest: 'no' })).status).toBe(422);
+      expect((await create({ tag_name: 'c', make_latest: 'false' })).status).toBe(201);
+      expect(github.releases.map((r) => [r.tag_name, r.latest])).toEqual([['c', false]]);
+      expect((await create({ tag_name: 'd' })).status).toBe(201);
+      expect(github.releases.map((r) => [r.tag_name, r.latest])).toEqual([
+        ['c', false],
+        ['d', true],
+      ]);
+    } finally {
+      await github.close();
+    }
+  });
+});

@@ -6,6 +6,10 @@ import { parseBaseUrl, parseBoolean } from '../../shared/src/inputs.js';
 import { parseImageReference } from '../../shared/src/registry.js';
 
 export type Bump = 'patch' | 'minor' | 'major';
+/** auto: write index.html where the branch has none or ours; always: replace another too; never. */
+export type LandingMode = 'auto' | 'always' | 'never';
+/** GitHub's make_latest for the chart's release. */
+export type MakeLatest = 'true' | 'false' | 'legacy';
 
 export interface Inputs {
   /** Absolute path of the chart directory. */
@@ -29,6 +33,8 @@ export interface Inputs {
   helmVersion: string;
   helmDownloadUrl: string;
   dryRun: boolean;
+  landingPage: LandingMode;
+  makeLatest: MakeLatest;
 }
 
 export const DEFAULTS = {
@@ -37,9 +43,38 @@ export const DEFAULTS = {
   'pages-branch': 'gh-pages',
   'helm-version': '4.2.4',
   'helm-download-url': 'https://get.helm.sh',
+  'landing-page': 'auto',
+  'make-latest': 'false',
 } as const;
 
 const BUMPS = ['patch', 'minor', 'major'];
+const LANDING_MODES = ['auto', 'always', 'never'];
+const MAKE_LATEST = ['true', 'false', 'legacy'];
+
+/** One of `allowed` (case-insensitive), else an error naming the input. */
+function oneOf(name: string, text: string, allowed: string[]): string {
+  const value = text.toLowerCase();
+  if (!allowed.includes(value)) throw new Error(`${name}: "${text}" is not one of ${allowed.join(', ')}`);
+  return value;
+}
+
+/**
+ * The helm version to install, without v. Helm 3 dates every file in a chart archive by the clock, so a
+ * re-run would package other bytes and be refused as a changed version: Helm 4 is required.
+ */
+export function parseHelmVersion(text: string): string {
+  const version = text.replace(/^v/, '');
+  if (semver.valid(version) !== version) {
+    throw new Error(`helm-version: "${text}" is not a version (e.g. 4.2.4)`);
+  }
+  if (semver.major(version) < 4) {
+    throw new Error(
+      `helm-version: "${text}" is Helm ${semver.major(version)}, which writes the packaging time into every ` +
+        'chart archive, so a re-run would package other bytes than the published ones; use Helm 4 (4.0.0 or later)',
+    );
+  }
+  return version;
+}
 const REPOSITORY_RE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 /** OpenNebula versions: X.Y.Z or X.Y.Z.W, optionally with a pre-release suffix (7.4.0-rc1). */
 const APP_VERSION_RE = /^\d+\.\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?$/;
@@ -106,10 +141,7 @@ export function parseInputs(
     }
     chartVersion = explicit;
   }
-  const bump = (input('bump') || DEFAULTS.bump).toLowerCase();
-  if (!BUMPS.includes(bump)) {
-    throw new Error(`bump: "${input('bump')}" is not one of ${BUMPS.join(', ')}`);
-  }
+  const bump = oneOf('bump', input('bump') || DEFAULTS.bump, BUMPS);
   const pagesBranch = input('pages-branch') || DEFAULTS['pages-branch'];
   if (!isValidBranch(pagesBranch))
     throw new Error(`pages-branch: "${pagesBranch}" is not a valid branch name`);
@@ -132,11 +164,7 @@ export function parseInputs(
   const gitRemote = input('git-remote') || `${serverUrl}/${repository}.git`;
   const ociRegistry = parseOciRegistry(get('oci-registry'));
 
-  const helmText = input('helm-version') || DEFAULTS['helm-version'];
-  const helmVersion = helmText.replace(/^v/, '');
-  if (semver.valid(helmVersion) !== helmVersion) {
-    throw new Error(`helm-version: "${helmText}" is not a version (e.g. 4.2.4)`);
-  }
+  const helmVersion = parseHelmVersion(input('helm-version') || DEFAULTS['helm-version']);
   const helmDownloadUrl = parseBaseUrl(
     input('helm-download-url') || DEFAULTS['helm-download-url'],
     'helm-download-url',
@@ -157,5 +185,15 @@ export function parseInputs(
     helmVersion,
     helmDownloadUrl,
     dryRun,
+    landingPage: oneOf(
+      'landing-page',
+      input('landing-page') || DEFAULTS['landing-page'],
+      LANDING_MODES,
+    ) as LandingMode,
+    makeLatest: oneOf(
+      'make-latest',
+      input('make-latest') || DEFAULTS['make-latest'],
+      MAKE_LATEST,
+    ) as MakeLatest,
   };
 }

@@ -1,9 +1,37 @@
 // The Pages branch's index.html and artifacthub-repo.yml, rendered from index.yaml on every publish: what a
 // person finds at the repository URL. Pure: the index summary in, text out; every text from the index goes
 // through escapeHtml. No script and nothing fetched from elsewhere (the CSP says so), so it renders offline.
+// The page is marked as this action's (a generator meta tag): an index.html someone else wrote on the branch
+// (docs, a homepage) is never replaced unless the landing-page input asks for it.
 import semver from 'semver';
 import { escapeHtml } from '../../shared/src/summary.js';
 import type { IndexSummary, PublishedVersion } from './index-yaml.js';
+import type { LandingMode } from './inputs.js';
+
+/** The mark of a page this action wrote. */
+export const LANDING_MARKER = '<meta name="generator" content="opennebula-kubernetes helm-release">';
+/** Pages written before the mark: the CSP line and the metadata link only this action's page has. */
+const UNMARKED_SIGNATURE = [
+  `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+  '(<a href="index.yaml">index.yaml</a>, <a href="artifacthub-repo.yml">Artifact Hub metadata</a>).</p>',
+];
+
+/** Whether an index.html is one this action wrote (marked, or from before the mark). */
+export function isOurLandingPage(html: string): boolean {
+  const head = html.slice(0, html.indexOf('</head>') >= 0 ? html.indexOf('</head>') : html.length);
+  return head.includes(LANDING_MARKER) || UNMARKED_SIGNATURE.every((line) => html.includes(line));
+}
+
+/** The index.html to write given the branch's (undefined: none), or undefined to leave the branch's as it is. */
+export function landingPageToWrite(
+  existing: string | undefined,
+  rendered: string,
+  mode: LandingMode,
+): string | undefined {
+  if (mode === 'never' || existing === rendered) return undefined;
+  if (existing === undefined || mode === 'always' || isOurLandingPage(existing)) return rendered;
+  return undefined;
+}
 
 export interface LandingOptions {
   /** The repository URL users add (https://owner.github.io/repo). */
@@ -102,6 +130,7 @@ export function renderLandingPage(index: IndexSummary, options: LandingOptions):
 <html lang="en">
 <head>
 <meta charset="utf-8">
+${LANDING_MARKER}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>${escapeHtml(title)} Helm chart repository</title>

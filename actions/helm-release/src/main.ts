@@ -1,22 +1,23 @@
-// Wiring only: inputs → helm → version → package → checks → release, OCI, Pages → outputs and summary.
-// Every conflict is found before anything is published, so a failing run publishes nothing.
+// The entry, as its list of steps: inputs → helm → the Pages branch → package → conflicts → (dry run: the
+// diff) → release, OCI, Pages → outputs and summary. Every conflict is found before anything is published,
+// so a failing run publishes nothing; each step is a function over the facts the earlier ones found.
 import * as core from '@actions/core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { runMain } from '../../shared/src/action.js';
 import { run as exec } from '../../shared/src/exec.js';
 import { GitHubClient } from '../../shared/src/github-api.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import { readChartYaml } from './chart-yaml.js';
-import { Helm, installHelm, sourceDateEpoch, stageChart } from './helm.js';
-import { chartVersions, mergeIndex, readIndex, type PublishedVersion } from './index-yaml.js';
+import { Helm, installHelm } from './helm.js';
+import { chartVersions, type PublishedVersion } from './index-yaml.js';
 import { parseInputs, type Inputs } from './inputs.js';
-import { renderArtifactHubRepo, renderLandingPage, repoNameFor } from './landing.js';
+import { repoNameFor } from './landing.js';
 import { highestVersion, nextVersion } from './next-version.js';
-import { ociTarget, publishedLayer, pushChart } from './oci.js';
-import { PagesRepository, type Change } from './pages.js';
+import { ociTarget, publishedLayer, pushChart, type OciTarget } from './oci.js';
+import { pagesFiles, type PagesFacts } from './pages-files.js';
+import { PagesRepository, type BranchState } from './pages.js';
 import {
   assetSha256,
   findRelease,
@@ -24,48 +25,16 @@ import {
   publishRelease,
   releaseTag,
   type Release,
+  type ReleaseAsset,
 } from './releases.js';
-import { summaryBlocks } from './summary.js';
+import { buildDependencies, sourceDateEpoch, stageChart } from './staging.js';
+import { summaryBlocks, type SummaryFacts } from './summary.js';
 
-/** The Chart.yaml keys helm copies into an index entry. */
-const METADATA_KEYS = [
-  'name',
-  'home',
-  'sources',
-  'version',
-  'description',
-  'keywords',
-  'maintainers',
-  'icon',
-  'apiVersion',
-  'condition',
-  'tags',
-  'appVersion',
-  'deprecated',
-  'annotations',
-  'kubeVersion',
-  'dependencies',
-  'type',
-];
-
-export function indexEntry(
-  chartYaml: string,
-  digest: string,
-  url: string,
-  created: string,
-): Record<string, unknown> {
-  const fields = parse(chartYaml) as Record<string, unknown>;
-  const entry: Record<string, unknown> = {};
-  for (const key of METADATA_KEYS) {
-    if (fields[key] !== undefined && fields[key] !== null) entry[key] = fields[key];
-  }
-  const meta = readChartYaml(chartYaml);
-  entry.version = meta.version;
-  if (meta.appVersion !== undefined) entry.appVersion = meta.appVersion;
-  entry.urls = [url];
-  entry.created = created;
-  entry.digest = digest;
-  return entry;
+interface Chart {
+  name: string;
+  /** Chart.yaml's version (the floor of the next version). */
+  version: string;
+  appVersion: string | undefined;
 }
 
 interface Packaged {
@@ -74,6 +43,16 @@ interface Packaged {
   digest: string;
   chartYaml: string;
 }
+
+/** What is already published of this package's version: the releases, its release and asset, the OCI ref. */
+interface Existing {
+  releases: Release[];
+  release: Release | undefined;
+  asset: ReleaseAsset | undefined;
+  oci: OciTarget | undefined;
+}
+
+const log = (message: string) => core.info(message);
 
 export function run(): Promise<void> {
   return runMain(main);
@@ -85,29 +64,19 @@ async function main(): Promise<void> {
     core.setSecret(inputs.githubToken);
     core.setSecret(PagesRepository.authorizationValue(inputs.githubToken));
   }
-  if (!existsSync(join(inputs.chartDir, 'Chart.yaml'))) {
-    throw new Error(`chart: ${inputs.chartDir} has no Chart.yaml`);
-  }
-  const meta = readChartYaml(
-    readFileSync(join(inputs.chartDir, 'Chart.yaml'), 'utf8'),
-    `chart: ${inputs.chartDir}/Chart.yaml`,
-  );
-  const appVersion = inputs.appVersion || meta.appVersion;
+  const chart = readChart(inputs);
   const temp = process.env.RUNNER_TEMP || tmpdir();
   mkdirSync(temp, { recursive: true });
   const work = mkdtempSync(join(temp, 'helm-release-'));
-  const packages = join(temp, 'helm-release-packages');
-  const pages = new PagesRepository(
-    {
-      remote: inputs.gitRemote,
-      branch: inputs.pagesBranch,
-      serverUrl: inputs.serverUrl,
-      token: inputs.githubToken,
-    },
-    work,
-  );
+  const target = {
+    remote: inputs.gitRemote,
+    branch: inputs.pagesBranch,
+    serverUrl: inputs.serverUrl,
+    token: inputs.githubToken,
+  };
+  const pages = new PagesRepository(target, work);
   try {
-    await publish(inputs, meta.name, appVersion, work, packages, pages);
+    await publish(inputs, chart, work, join(temp, 'helm-release-packages'), pages);
   } finally {
     pages.close();
     rmSync(work, { recursive: true, force: true });
@@ -116,225 +85,282 @@ async function main(): Promise<void> {
 
 async function publish(
   inputs: Inputs,
-  chart: string,
-  appVersion: string | undefined,
+  chart: Chart,
   work: string,
   packages: string,
   pages: PagesRepository,
 ): Promise<void> {
-  const helmBinary = await core.group(`Install helm ${inputs.helmVersion}`, () =>
-    installHelm(inputs.helmVersion, inputs.helmDownloadUrl),
-  );
-  const helm = new Helm(helmBinary, {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? work,
-    HELM_CACHE_HOME: join(work, 'helm', 'cache'),
-    HELM_CONFIG_HOME: join(work, 'helm', 'config'),
-    HELM_DATA_HOME: join(work, 'helm', 'data'),
-  });
+  const helm = await setUpHelm(inputs, work);
+  const branch = await readBranch(inputs, pages);
+  const published = chartVersions(await branch.read('index.yaml'), chart.name);
+  core.info(`${chart.name}: ${published.length} versions in index.yaml`);
+  const notes: string[] = [];
   const epoch = await sourceDateEpoch(inputs.chartDir);
-  const chartYamlVersion = readChartYaml(readFileSync(join(inputs.chartDir, 'Chart.yaml'), 'utf8')).version;
+  const packageAt = async (version: string, lint: boolean) =>
+    packageChart(helm, inputs, chart, version, lint, epoch, work, packages);
+  const pkg = await core.group('Lint and package', () =>
+    choosePackage(packageAt, inputs, chart, published, notes),
+  );
+  core.info(`${chart.name} ${pkg.version}: ${pkg.path} (sha256:${pkg.digest})`);
+  const client = new GitHubClient(inputs.githubApiUrl, inputs.githubToken);
+  const existing = await findExisting(inputs, client, chart.name, pkg, published);
+  const facts: PagesFacts = {
+    chart: chart.name,
+    chartYaml: pkg.chartYaml,
+    digest: pkg.digest,
+    created: new Date().toISOString(),
+    pagesUrl: inputs.pagesUrl,
+    repoName: repoNameFor(inputs.repository),
+    ociRegistry: inputs.ociRegistry,
+    landingPage: inputs.landingPage,
+  };
+  const summary = summaryFacts(inputs, chart, pkg, existing, notes);
+  setPackageOutputs(pkg, summary);
+  if (inputs.dryRun) return dryRun(inputs, chart.name, pkg, branch, existing, facts, work, summary);
 
+  const outcome = await core.group(`GitHub release ${releaseTag(chart.name, pkg.version)}`, () =>
+    publishRelease(client, releaseRequest(inputs, chart, pkg), existing.releases, log),
+  );
+  const oci = existing.oci;
+  const pushed = oci
+    ? await core.group(`Push ${oci.ref}`, () => pushChart(helm, oci, pkg.version, pkg.path, pkg.digest, log))
+    : false;
+  const commit = await core.group(`Publish index.yaml on ${inputs.pagesBranch}`, () =>
+    publishPages(pages, outcome.asset.browser_download_url, facts, `${chart.name} ${pkg.version}`, notes),
+  );
+  const released = outcome.published || pushed || commit !== undefined;
+  core.setOutput('released', released ? 'true' : 'false');
+  core.setOutput('release-url', outcome.release.html_url);
+  await writeSummary(summaryBlocks({ ...summary, released, releaseUrl: outcome.release.html_url }));
+}
+
+function readChart(inputs: Inputs): Chart {
+  const path = join(inputs.chartDir, 'Chart.yaml');
+  if (!existsSync(path)) throw new Error(`chart: ${inputs.chartDir} has no Chart.yaml`);
+  const meta = readChartYaml(readFileSync(path, 'utf8'), `chart: ${inputs.chartDir}/Chart.yaml`);
+  return { name: meta.name, version: meta.version, appVersion: inputs.appVersion || meta.appVersion };
+}
+
+async function setUpHelm(inputs: Inputs, work: string): Promise<Helm> {
+  return core.group(`Install helm ${inputs.helmVersion}`, async () => {
+    const helm = new Helm(await installHelm(inputs.helmVersion, inputs.helmDownloadUrl), {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? work,
+      HELM_CACHE_HOME: join(work, 'helm', 'cache'),
+      HELM_CONFIG_HOME: join(work, 'helm', 'config'),
+      HELM_DATA_HOME: join(work, 'helm', 'data'),
+    });
+    await helm.checkVersion(inputs.helmVersion);
+    return helm;
+  });
+}
+
+async function readBranch(inputs: Inputs, pages: PagesRepository): Promise<BranchState> {
   await pages.init();
-  const branch = await core.group(`Read ${inputs.pagesBranch} from ${inputs.gitRemote}`, async () => {
+  return core.group(`Read ${inputs.pagesBranch} from ${inputs.gitRemote}`, async () => {
     const state = await pages.fetch();
     core.info(
       state.tip ? `${inputs.pagesBranch} is at ${state.tip}` : `${inputs.pagesBranch} does not exist yet`,
     );
     return state;
   });
-  const indexBefore = await branch.read('index.yaml');
-  const published = chartVersions(indexBefore, chart);
-  core.info(`${chart}: ${published.length} versions in index.yaml`);
+}
 
-  const packageAt = async (version: string, lint: boolean): Promise<Packaged> => {
-    const staged = stageChart(inputs.chartDir, chart, version, appVersion, epoch, work);
-    try {
-      if (lint) await helm.lint(staged.dir);
-      const { path, digest } = await helm.package(staged.dir, packages);
-      return { version, path, digest, chartYaml: readFileSync(join(staged.dir, 'Chart.yaml'), 'utf8') };
-    } finally {
-      staged.cleanup();
+/** Stages, builds missing dependencies, lints (when asked) and packages one version. */
+async function packageChart(
+  helm: Helm,
+  inputs: Inputs,
+  chart: Chart,
+  version: string,
+  lint: boolean,
+  epoch: number,
+  work: string,
+  packages: string,
+): Promise<Packaged> {
+  const staged = stageChart(inputs.chartDir, chart.name, version, chart.appVersion, epoch, work);
+  try {
+    const built = await buildDependencies(helm, inputs.chartDir, staged, epoch);
+    if (built.length > 0) core.info(`Built the dependencies charts/ did not hold: ${built.join(', ')}`);
+    if (lint) await helm.lint(staged.dir);
+    const { path, digest } = await helm.package(staged.dir, packages);
+    return { version, path, digest, chartYaml: readFileSync(join(staged.dir, 'Chart.yaml'), 'utf8') };
+  } finally {
+    staged.cleanup();
+  }
+}
+
+/** The explicit version; else the highest published one when it packages to the same bytes; else the next. */
+async function choosePackage(
+  packageAt: (version: string, lint: boolean) => Promise<Packaged>,
+  inputs: Inputs,
+  chart: Chart,
+  published: PublishedVersion[],
+  notes: string[],
+): Promise<Packaged> {
+  if (inputs.chartVersion) return packageAt(inputs.chartVersion, true);
+  const versions = published.map((v) => v.version);
+  const highest = highestVersion(versions);
+  if (highest) {
+    const again = await packageAt(highest, true);
+    if (published.find((v) => v.version === highest)?.digest === again.digest) {
+      notes.push(`${chart.name} ${highest} is this chart exactly; no new version is needed.`);
+      return again;
     }
-  };
+    rmSync(again.path, { force: true });
+  }
+  return packageAt(nextVersion(versions, chart.version, inputs.bump), !highest);
+}
 
-  const notes: string[] = [];
-  const pkg = await core.group('Lint and package', async () => {
-    if (inputs.chartVersion) return packageAt(inputs.chartVersion, true);
-    // A re-run of a publish: the highest published version packages to the same bytes. Nothing new.
-    const highest = highestVersion(published.map((v) => v.version));
-    if (highest) {
-      const again = await packageAt(highest, true);
-      if (published.find((v) => v.version === highest)?.digest === again.digest) {
-        notes.push(`${chart} ${highest} is this chart exactly; no new version is needed.`);
-        return again;
-      }
-      rmSync(again.path, { force: true });
-    }
-    const version = nextVersion(
-      published.map((v) => v.version),
-      chartYamlVersion,
-      inputs.bump,
-    );
-    return packageAt(version, !highest);
-  });
-  core.info(`${chart} ${pkg.version}: ${pkg.path} (sha256:${pkg.digest})`);
-  const tag = releaseTag(chart, pkg.version);
-  const fileName = pkg.path.split('/').pop()!;
+const immutable = 'published chart versions are immutable';
 
-  // Every conflict, before anything is published.
-  const existing: PublishedVersion | undefined = published.find((v) => v.version === pkg.version);
-  if (existing && existing.digest !== pkg.digest) {
+/** Every conflict with what is published (index, release asset, OCI layer), before anything is published. */
+async function findExisting(
+  inputs: Inputs,
+  client: GitHubClient,
+  chart: string,
+  pkg: Packaged,
+  published: PublishedVersion[],
+): Promise<Existing> {
+  const indexed = published.find((v) => v.version === pkg.version);
+  if (indexed && indexed.digest !== pkg.digest) {
     throw new Error(
-      `${chart} ${pkg.version} is already in index.yaml with digest ${existing.digest ?? '(none)'}, but this ` +
-        `package has digest ${pkg.digest}; published chart versions are immutable: publish a new version`,
+      `${chart} ${pkg.version} is already in index.yaml with digest ${indexed.digest ?? '(none)'}, but this ` +
+        `package has digest ${pkg.digest}; ${immutable}: publish a new version`,
     );
   }
-  const client = new GitHubClient(inputs.githubApiUrl, inputs.githubToken);
-  let releases: Release[] = [];
-  if (inputs.githubToken) {
-    releases = await core.group(`List the releases of ${inputs.repository}`, async () => {
-      const all = await listReleases(client, inputs.repository);
-      core.info(`${all.length} releases`);
-      return all;
-    });
-  }
-  const found = findRelease(releases, tag).published;
-  const foundAsset = found?.assets.find((a) => a.name === fileName);
-  if (foundAsset) {
-    const theirs = await assetSha256(client, foundAsset);
-    if (theirs !== pkg.digest) {
-      throw new Error(
-        `release ${tag} already has ${fileName} with digest sha256:${theirs}, but this package has ` +
-          `sha256:${pkg.digest}; published chart versions are immutable: publish a new chart version`,
-      );
-    }
+  const releases = inputs.githubToken
+    ? await core.group(`List the releases of ${inputs.repository}`, async () => {
+        const all = await listReleases(client, inputs.repository);
+        core.info(`${all.length} releases`);
+        return all;
+      })
+    : [];
+  const tag = releaseTag(chart, pkg.version);
+  const release = findRelease(releases, tag).published;
+  const fileName = pkg.path.split('/').pop()!;
+  const asset = release?.assets.find((a) => a.name === fileName);
+  const theirs = asset ? await assetSha256(client, asset) : pkg.digest;
+  if (theirs !== pkg.digest) {
+    throw new Error(
+      `release ${tag} already has ${fileName} with digest sha256:${theirs}, but this package has ` +
+        `sha256:${pkg.digest}; ${immutable}: publish a new chart version`,
+    );
   }
   const oci = inputs.ociRegistry ? ociTarget(inputs.ociRegistry, chart, pkg.version) : undefined;
-  if (oci) {
-    const layer = await publishedLayer(oci, pkg.version);
-    if (layer && layer !== `sha256:${pkg.digest}`) {
-      throw new Error(
-        `${oci.ref} is already in the registry with chart digest ${layer}, but this package has ` +
-          `sha256:${pkg.digest}; published chart versions are immutable`,
-      );
-    }
+  const layer = oci ? await publishedLayer(oci, pkg.version) : undefined;
+  if (oci && layer && layer !== `sha256:${pkg.digest}`) {
+    throw new Error(
+      `${oci.ref} is already in the registry with chart digest ${layer}, but this package has ` +
+        `sha256:${pkg.digest}; ${immutable}`,
+    );
   }
+  return { releases, release, asset, oci };
+}
 
-  const created = new Date().toISOString();
-  const generated = created;
-  const repoName = repoNameFor(inputs.repository);
-  const pagesFiles = async (state: Parameters<Change>[0], url: string) => {
-    const before = await state.read('index.yaml');
-    const merged = mergeIndex(before, indexEntry(pkg.chartYaml, pkg.digest, url, created), generated);
-    const html = renderLandingPage(readIndex(merged.text), {
-      pagesUrl: inputs.pagesUrl,
-      repoName,
-      primaryChart: chart,
-      ociRegistry: inputs.ociRegistry,
-    });
-    const files: Record<string, string> = {};
-    if (merged.changed) files['index.yaml'] = merged.text;
-    if ((await state.read('index.html')) !== html) files['index.html'] = html;
-    if ((await state.read('artifacthub-repo.yml')) === undefined) {
-      files['artifacthub-repo.yml'] = renderArtifactHubRepo(inputs.pagesUrl);
-    }
-    return { before, merged, files };
+function summaryFacts(
+  inputs: Inputs,
+  chart: Chart,
+  pkg: Packaged,
+  existing: Existing,
+  notes: string[],
+): SummaryFacts {
+  return {
+    chart: chart.name,
+    version: pkg.version,
+    appVersion: chart.appVersion,
+    digest: pkg.digest,
+    released: false,
+    dryRun: inputs.dryRun,
+    releaseUrl: existing.release?.html_url,
+    indexUrl: `${inputs.pagesUrl}/index.yaml`,
+    pagesUrl: inputs.pagesUrl,
+    ociRef: existing.oci?.ref,
+    notes,
   };
+}
 
-  const indexUrl = `${inputs.pagesUrl}/index.yaml`;
+function setPackageOutputs(pkg: Packaged, summary: SummaryFacts): void {
   core.setOutput('chart-version', pkg.version);
   core.setOutput('package', pkg.path);
   core.setOutput('digest', pkg.digest);
-  core.setOutput('index-url', indexUrl);
-  core.setOutput('oci-ref', oci?.ref ?? '');
+  core.setOutput('index-url', summary.indexUrl);
+  core.setOutput('oci-ref', summary.ociRef ?? '');
+}
 
-  if (inputs.dryRun) {
-    const url =
-      foundAsset?.browser_download_url ??
-      `${inputs.serverUrl}/${inputs.repository}/releases/download/${encodeURIComponent(tag)}/${fileName}`;
-    const { before, merged } = await pagesFiles(branch, url);
-    const diff = await indexDiff(work, before ?? '', merged.text);
-    core.startGroup('index.yaml changes (dry run: nothing is published)');
-    core.info(diff || '(no change)');
-    core.endGroup();
-    core.setOutput('released', 'false');
-    core.setOutput('release-url', found?.html_url ?? '');
-    await writeSummary(
-      summaryBlocks({
-        chart,
-        version: pkg.version,
-        appVersion,
-        digest: pkg.digest,
-        released: false,
-        dryRun: true,
-        releaseUrl: found?.html_url,
-        indexUrl,
-        pagesUrl: inputs.pagesUrl,
-        ociRef: oci?.ref,
-        diff,
-        notes,
-      }),
-    );
-    return;
-  }
+function releaseRequest(inputs: Inputs, chart: Chart, pkg: Packaged) {
+  const app = chart.appVersion ? ` (app version ${chart.appVersion})` : '';
+  return {
+    repository: inputs.repository,
+    tag: releaseTag(chart.name, pkg.version),
+    packagePath: pkg.path,
+    digest: pkg.digest,
+    targetCommitish: process.env.GITHUB_SHA,
+    name: `${chart.name} ${pkg.version}`,
+    body: `Helm chart ${chart.name} ${pkg.version}${app}.\n\nsha256:${pkg.digest}`,
+    makeLatest: inputs.makeLatest,
+  };
+}
 
-  const outcome = await core.group(`GitHub release ${tag}`, () =>
-    publishRelease(
-      client,
-      {
-        repository: inputs.repository,
-        tag,
-        packagePath: pkg.path,
-        digest: pkg.digest,
-        targetCommitish: process.env.GITHUB_SHA,
-        name: `${chart} ${pkg.version}`,
-        body: `Helm chart ${chart} ${pkg.version}${appVersion ? ` (app version ${appVersion})` : ''}.\n\nsha256:${pkg.digest}`,
-      },
-      releases,
-      (message) => core.info(message),
-    ),
+function foreignPageNote(branch: string): string {
+  return (
+    `index.html on ${branch} was not written by this action, so it is left as it is ` +
+    '(landing-page: always replaces it with the chart list).'
   );
-  let pushed = false;
-  if (oci) {
-    pushed = await core.group(`Push ${oci.ref}`, () =>
-      pushChart(helm, oci, pkg.version, pkg.path, pkg.digest, (message) => core.info(message)),
-    );
+}
+
+/** Prints the index diff and writes the summary; publishes nothing. */
+async function dryRun(
+  inputs: Inputs,
+  chart: string,
+  pkg: Packaged,
+  branch: BranchState,
+  existing: Existing,
+  facts: PagesFacts,
+  work: string,
+  summary: SummaryFacts,
+): Promise<void> {
+  const tag = releaseTag(chart, pkg.version);
+  const fileName = pkg.path.split('/').pop()!;
+  const url =
+    existing.asset?.browser_download_url ??
+    `${inputs.serverUrl}/${inputs.repository}/releases/download/${encodeURIComponent(tag)}/${fileName}`;
+  const { before, merged, foreignLandingPage } = await pagesFiles(branch, url, facts);
+  if (foreignLandingPage) summary.notes.push(foreignPageNote(inputs.pagesBranch));
+  const diff = await indexDiff(work, before ?? '', merged.text);
+  core.startGroup('index.yaml changes (dry run: nothing is published)');
+  core.info(diff || '(no change)');
+  core.endGroup();
+  core.setOutput('released', 'false');
+  core.setOutput('release-url', existing.release?.html_url ?? '');
+  await writeSummary(summaryBlocks({ ...summary, diff }));
+}
+
+/** Pushes the Pages files for the package at `url`; returns the commit, or undefined when nothing changed. */
+async function publishPages(
+  pages: PagesRepository,
+  url: string,
+  facts: PagesFacts,
+  what: string,
+  notes: string[],
+): Promise<string | undefined> {
+  let foreign = false;
+  const commit = await pages.publish(
+    async (state) => {
+      const { files, foreignLandingPage } = await pagesFiles(state, url, facts);
+      foreign = foreignLandingPage;
+      if (Object.keys(files).length === 0) return undefined;
+      return { files, message: `Publish ${what}` };
+    },
+    undefined,
+    log,
+  );
+  const branch = pages.branch;
+  if (foreign) {
+    notes.push(foreignPageNote(branch));
+    core.info(foreignPageNote(branch));
   }
-  const commit = await core.group(`Publish index.yaml on ${inputs.pagesBranch}`, () =>
-    pages.publish(
-      async (state) => {
-        const { files } = await pagesFiles(state, outcome.asset.browser_download_url);
-        if (Object.keys(files).length === 0) return undefined;
-        return { files, message: `Publish ${chart} ${pkg.version}` };
-      },
-      undefined,
-      (message) => core.info(message),
-    ),
-  );
-  core.info(
-    commit
-      ? `${inputs.pagesBranch} is now at ${commit}`
-      : `${inputs.pagesBranch} already lists ${chart} ${pkg.version}`,
-  );
-  const released = outcome.published || pushed || commit !== undefined;
-  core.setOutput('released', released ? 'true' : 'false');
-  core.setOutput('release-url', outcome.release.html_url);
-  await writeSummary(
-    summaryBlocks({
-      chart,
-      version: pkg.version,
-      appVersion,
-      digest: pkg.digest,
-      released,
-      dryRun: false,
-      releaseUrl: outcome.release.html_url,
-      indexUrl,
-      pagesUrl: inputs.pagesUrl,
-      ociRef: oci?.ref,
-      notes,
-    }),
-  );
+  core.info(commit ? `${branch} is now at ${commit}` : `${branch} already lists ${what}`);
+  return commit;
 }
 
 /** `git diff --no-index` of the two index texts (exit code 1 means "they differ"). */

@@ -2,7 +2,8 @@
 // loses a race is rejected by the remote; then the tip is fetched again and the change re-applied to it
 // (bounded attempts, jittered waits), so concurrent publishers never overwrite each other. A branch that
 // cannot be read is an error, never "empty": only a remote that answers and lists no such branch is a first
-// publish. The token reaches git only as an http.extraheader through GIT_CONFIG_* environment variables.
+// publish. A push GitHub refuses by rule (branch protection GH006, a ruleset GH013) is no race: it fails at
+// once with GitHub's reason. The token reaches git only as an http.extraheader through GIT_CONFIG_* variables.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CommandError, run } from '../../shared/src/exec.js';
@@ -48,6 +49,29 @@ export function isRejectedPush(stderr: string): boolean {
   );
 }
 
+const RULE_CODE = /\bGH0(?:06|13):/;
+const RULE_STATUS = /protected branch hook declined|push declined due to repository rule violations/;
+
+/**
+ * GitHub's reason when a push was refused by branch protection (GH006) or a ruleset (GH013): the remote's
+ * lines from the code on, without GitHub's "Review all repository rules" link; undefined for anything else.
+ */
+export function protectionRefusal(output: string): string | undefined {
+  const lines = output.split('\n');
+  const start = lines.findIndex((line) => line.startsWith('remote:') && RULE_CODE.test(line));
+  if (start < 0) return RULE_STATUS.exec(output)?.[0];
+  const reason: string[] = [];
+  for (const line of lines.slice(start)) {
+    if (!line.startsWith('remote:')) break;
+    const text = line
+      .slice('remote:'.length)
+      .trim()
+      .replace(/^(?:error:|-)\s*/, '');
+    if (text && !text.startsWith('Review all repository rules')) reason.push(text);
+  }
+  return reason.join(' ');
+}
+
 export class PagesRepository {
   private readonly work: string;
   private readonly env: Record<string, string>;
@@ -80,6 +104,10 @@ export class PagesRepository {
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
     this.env = env;
+  }
+
+  get branch(): string {
+    return this.target.branch;
   }
 
   /** The basic-auth value git sends, for masking. */
@@ -180,6 +208,8 @@ export class PagesRepository {
         return commit;
       } catch (error) {
         const stderr = error instanceof CommandError ? `${error.stderr}\n${error.message}` : String(error);
+        const refusal = protectionRefusal(stderr);
+        if (refusal) throw this.refused(refusal, error);
         if (!isRejectedPush(stderr))
           throw new Error(`pages: push to ${this.target.remote} failed: ${(error as Error).message}`, {
             cause: error,
@@ -194,6 +224,17 @@ export class PagesRepository {
     }
     throw new Error(
       `pages: ${this.target.branch} was still rejected after ${retry.attempts} attempts: ${lastError}`,
+    );
+  }
+
+  private refused(reason: string, cause: unknown): Error {
+    const { remote, branch } = this.target;
+    return new Error(
+      `pages: ${remote} refused the push to ${branch} by branch protection or a ruleset ` +
+        `(${reason.replace(/\.$/, '')}). Let this workflow's token push to ${branch} (a bypass for GitHub ` +
+        'Actions in the rule), or serve the Helm repository from a branch without those rules (pages-branch); ' +
+        'a re-run then completes the publish',
+      { cause },
     );
   }
 

@@ -1,6 +1,9 @@
 // The chart's GitHub release `<chart>-<version>`: created as a draft, the .tgz attached, then published, so
 // it works where releases are immutable (assets are frozen at publish). Published chart versions are
-// immutable here too: the same version with another digest is an error naming both digests.
+// immutable here too: the same version with another digest is an error naming both digests. GitHub marks a
+// newly published release "Latest" unless told otherwise, and the chart's release must not take that from
+// the project's own releases: make_latest (a string, as GitHub types it) goes with the create and the
+// publish, "false" unless the make-latest input says otherwise.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GitHubApiError, type GitHubClient } from '../../shared/src/github-api.js';
@@ -72,6 +75,8 @@ export interface PublishRequest {
   targetCommitish: string | undefined;
   name: string;
   body: string;
+  /** GitHub's make_latest: "true", "false" or "legacy". */
+  makeLatest: 'true' | 'false' | 'legacy';
 }
 
 function uploadUrl(release: Release, fileName: string): string {
@@ -136,6 +141,7 @@ export async function publishRelease(
         name: request.name,
         body: request.body,
         draft: true,
+        make_latest: request.makeLatest,
         ...(request.targetCommitish ? { target_commitish: request.targetCommitish } : {}),
       }),
       headers: { 'content-type': 'application/json' },
@@ -158,7 +164,7 @@ export async function publishRelease(
   try {
     release = await client.json<Release>(`/repos/${request.repository}/releases/${draft.id}`, {
       method: 'PATCH',
-      body: JSON.stringify({ draft: false, tag_name: request.tag }),
+      body: JSON.stringify({ draft: false, tag_name: request.tag, make_latest: request.makeLatest }),
       headers: { 'content-type': 'application/json' },
     });
   } catch (error) {
