@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TAG_PAGES, listTags, parseImageReference } from '../../actions/shared/src/registry.js';
+import {
+  MAX_TAG_PAGES,
+  RegistryClient,
+  listTags,
+  parseImageReference,
+  sha256Digest,
+} from '../../actions/shared/src/registry.js';
+import { startTokenRegistry } from '../support/token-registry.js';
 import { startStandIn, type RecordedResponse, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
@@ -244,5 +251,20 @@ describe('listTags: registries saying a repository does not exist (recorded form
     await expect(listTags(image('plain/realm'), { username: 'bot', password: 'pw' })).rejects.toThrow(
       /token service http:\/\/192\.0\.2\.10 is plain HTTP; refusing to send the password/,
     );
+  });
+});
+
+describe('a registry behind a token service (GHCR style) refusing a push', () => {
+  it("shows the registry's error and the permission to grant", async () => {
+    const ghcr = await startTokenRegistry({ style: 'ghcr', users: { 'gh-user': 'ghs_token' } });
+    try {
+      const client = new RegistryClient(parseImageReference(`${ghcr.host}/me/opennebula`));
+      const blob = Buffer.from('layer');
+      await expect(
+        client.pushBlob(sha256Digest(blob), blob.length, () => new Uint8Array(blob)),
+      ).rejects.toThrow(/HTTP 403: .*permission_denied: write_package.*permissions: packages: write/s);
+    } finally {
+      await ghcr.close();
+    }
   });
 });
