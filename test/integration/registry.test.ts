@@ -131,7 +131,7 @@ describe('listTags with a Bearer-token challenge (Docker Hub, GHCR)', () => {
   it('fails when the token endpoint refuses, naming the input', async () => {
     hub.route('/token', { status: 401, body: '{"details":"incorrect username or password"}' });
     await expect(listTags(image(), { username: 'bot', password: 'bad' })).rejects.toThrow(
-      /token request to .* failed: HTTP 401 \(check registry-username and registry-password\)/,
+      /the token service .*\/token refused the credentials \(check registry-username and registry-password\): HTTP 401: \{"details":"incorrect username or password"\}/,
     );
   });
 });
@@ -256,9 +256,16 @@ describe('listTags: registries saying a repository does not exist (recorded form
 
 describe('a registry behind a token service (GHCR style) refusing a push', () => {
   it("shows the registry's error and the permission to grant", async () => {
-    const ghcr = await startTokenRegistry({ style: 'ghcr', users: { 'gh-user': 'ghs_token' } });
+    const ghcr = await startTokenRegistry({
+      style: 'ghcr',
+      users: { 'gh-user': 'ghs_token' },
+      readOnly: ['gh-user'],
+    });
     try {
-      const client = new RegistryClient(parseImageReference(`${ghcr.host}/me/opennebula`));
+      await ghcr.pushTag('me/opennebula', '7.4.0');
+      const client = new RegistryClient(parseImageReference(`${ghcr.host}/me/opennebula`), {
+        credentials: ghcr.credentials,
+      });
       const blob = Buffer.from('layer');
       await expect(
         client.pushBlob(sha256Digest(blob), blob.length, () => new Uint8Array(blob)),

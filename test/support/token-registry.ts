@@ -32,6 +32,8 @@ export interface TokenRegistryOptions {
   users: Record<string, string>;
   /** Private repositories → the users who may read (and push) them. Every other repository is public. */
   private?: Record<string, string[]>;
+  /** Users who may read but never push (a workflow token with `packages: read` only). */
+  readOnly?: string[];
   /** Identity (refresh) tokens the service accepts → the user each stands for. */
   identityTokens?: Record<string, string>;
 }
@@ -123,14 +125,24 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** The access a caller (undefined: anonymous) has to what `scope` asks for. */
-function grant(options: TokenRegistryOptions, user: string | undefined, scope: string | null): Access[] {
+/**
+ * The access a caller (undefined: anonymous) has to what `scope` asks for. Nobody may read a repository
+ * that does not exist (there is no package to grant access to: Docker Hub and GHCR refuse it like a
+ * private one); a known user may push to it, creating it.
+ */
+async function grant(
+  options: TokenRegistryOptions,
+  user: string | undefined,
+  scope: string | null,
+  exists: (name: string) => Promise<boolean>,
+): Promise<Access[]> {
   const match = /^repository:([^:]+):(.+)$/.exec(scope ?? '');
   if (!match) return [];
   const [, name, asked] = match as unknown as [string, string, string];
   const readers = options.private?.[name];
-  const mayRead = readers ? user !== undefined && readers.includes(user) : true;
-  const mayPush = user !== undefined && (readers ? readers.includes(user) : true);
+  const mayRead = (readers ? user !== undefined && readers.includes(user) : true) && (await exists(name));
+  const mayPush =
+    user !== undefined && !options.readOnly?.includes(user) && (readers ? readers.includes(user) : true);
   const actions = asked
     .split(',')
     .filter((action) => (action === 'pull' ? mayRead : action === 'push' ? mayPush : false));
@@ -179,8 +191,13 @@ export async function startTokenRegistry(options: TokenRegistryOptions): Promise
   const { key, certDer, certPath } = signingKey(dir);
   const tokenRequests: TokenRegistry['tokenRequests'] = [];
 
-  const issue = (user: string | undefined, scope: string | null) =>
-    JSON.stringify({ token: jwt(key, certDer, user ?? '', grant(options, user, scope)), expires_in: 300 });
+  const admin = (repository: string) =>
+    `Bearer ${jwt(key, certDer, 'admin', [{ type: 'repository', name: repository, actions: ['pull', 'push'] }])}`;
+  let registryUrl = '';
+  const exists = async (name: string) =>
+    (await fetch(`${registryUrl}/v2/${name}/tags/list`, { headers: { authorization: admin(name) } })).ok;
+  const issue = async (user: string | undefined, scope: string | null) =>
+    jwt(key, certDer, user ?? '', await grant(options, user, scope, exists));
 
   const tokenServer = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://token.test');
@@ -201,14 +218,15 @@ export async function startTokenRegistry(options: TokenRegistryOptions): Promise
       const user = options.identityTokens?.[form.get('refresh_token') ?? ''];
       if (form.get('grant_type') !== 'refresh_token' || !user)
         return answer(401, '{"error":"invalid_grant"}\n');
-      const token = JSON.parse(issue(user, form.get('scope'))) as { token: string };
-      return answer(200, JSON.stringify({ access_token: token.token, expires_in: 300 }));
+      const token = await issue(user, form.get('scope'));
+      return answer(200, JSON.stringify({ access_token: token, expires_in: 300 }));
     }
     if (basic && options.users[basic.username] !== basic.password) {
       const refused = REFUSED[options.style];
       return answer(refused.status, refused.body);
     }
-    return answer(200, issue(basic?.username, url.searchParams.get('scope')));
+    const token = await issue(basic?.username, url.searchParams.get('scope'));
+    return answer(200, JSON.stringify({ token, expires_in: 300 }));
   });
   const tokenUrl = await listen(tokenServer);
 
@@ -218,10 +236,10 @@ export async function startTokenRegistry(options: TokenRegistryOptions): Promise
       service: SERVICE,
       issuer: ISSUER,
       rootCertBundle: certPath,
-      authorization: (repository) =>
-        `Bearer ${jwt(key, certDer, 'admin', [{ type: 'repository', name: repository, actions: ['pull', 'push'] }])}`,
+      authorization: admin,
     },
   });
+  registryUrl = registry.url;
   const front = options.style === 'ghcr' ? await ghcrFront(registry.url) : undefined;
   const [username, password] = Object.entries(options.users)[0] ?? [];
 

@@ -12,7 +12,9 @@ import {
 } from './http.js';
 import {
   RegistryAuthorizer,
+  TokenRefusedError,
   isMissingRepositoryAnswer,
+  refusalHint,
   type AuthorizerOptions,
   type Credentials,
   type Scope,
@@ -31,7 +33,9 @@ export {
 } from './registry-reference.js';
 export {
   RegistryAuthorizer,
+  TokenRefusedError,
   isMissingRepositoryAnswer,
+  refusalHint,
   mayCarryCredentials,
   parseChallenge,
   parseChallenges,
@@ -72,6 +76,15 @@ export interface Manifest {
   digest: string;
   body: Buffer;
 }
+
+/** What a registry showed of a repository's tags: `hidden` when it refused to show the repository at all. */
+export interface TagListing {
+  tags: string[];
+  hidden: boolean;
+}
+
+/** Thrown inside readTags when the registry hides the repository (never escapes it). */
+class HiddenRepository extends Error {}
 
 /** Credentials, retry policy and the hint for "requires authentication" errors (see registry-auth.ts). */
 export type RegistryClientOptions = AuthorizerOptions;
@@ -116,18 +129,37 @@ export class RegistryClient {
   async fail(response: Response, what: string): Promise<never> {
     const text = await response.text().catch(() => '');
     throw new HttpError(
-      `${this.image.input}: ${what} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 300).trim()}` : ''}`,
+      `${this.image.input}: ${what} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 300).trim()}` : ''}` +
+        refusalHint(response.status, text),
       response.url,
       response.status,
     );
   }
 
+  /** Every tag (see readTags). */
+  async listTags(pageSize = 1000): Promise<string[]> {
+    return (await this.readTags(pageSize)).tags;
+  }
+
   /**
    * Every tag, following pagination (same origin only, at most MAX_TAG_PAGES pages, each page a new URL).
    * A repository the registry says does not exist (see isMissingRepositoryAnswer) has no tags: that is an
-   * answer, not a failure. Anything else that is not a 2xx throws.
+   * answer, not a failure; `hidden` says the registry refused to show it (401/403, or a token service
+   * refusing an anonymous caller) rather than said it does not exist. Anything else that is not a 2xx throws.
    */
-  async listTags(pageSize = 1000): Promise<string[]> {
+  async readTags(pageSize = 1000): Promise<TagListing> {
+    try {
+      return { tags: await this.tagPages(pageSize), hidden: false };
+    } catch (error) {
+      if (error instanceof HiddenRepository) return { tags: [], hidden: true };
+      if (error instanceof TokenRefusedError && !error.withCredentials && error.status !== 429) {
+        return { tags: [], hidden: true };
+      }
+      throw error;
+    }
+  }
+
+  private async tagPages(pageSize: number): Promise<string[]> {
     const tags: string[] = [];
     const first = this.url(`/tags/list?n=${pageSize}`);
     const origin = new URL(first).origin;
@@ -148,7 +180,8 @@ export class RegistryClient {
         const tokenGranted = this.authorizer.tokenGranted('pull');
         const authenticate = response.headers.get('www-authenticate') ?? '';
         if (isMissingRepositoryAnswer(response.status, authenticate, text, tokenGranted)) {
-          return [];
+          if (response.status === 404 || /NAME_UNKNOWN/.test(text)) return [];
+          throw new HiddenRepository();
         }
         const hint =
           response.status === 401 || response.status === 403
@@ -159,7 +192,8 @@ export class RegistryClient {
                 : ''
             : '';
         throw new HttpError(
-          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${hint}${text ? `: ${text.slice(0, 200).trim()}` : ''}`,
+          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${hint}${text ? `: ${text.slice(0, 200).trim()}` : ''}` +
+            refusalHint(response.status, text),
           url,
           response.status,
         );
