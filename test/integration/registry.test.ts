@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  KNOWN_TOKEN_SERVICES,
   MAX_TAG_PAGES,
   RegistryClient,
   listTags,
@@ -11,7 +12,12 @@ import {
   sha256Digest,
 } from '../../actions/shared/src/registry.js';
 import { startTokenRegistry } from '../support/token-registry.js';
-import { startStandIn, type RecordedResponse, type StandIn } from '../support/http-stand-in.js';
+import {
+  sequentialDepth,
+  startStandIn,
+  type RecordedResponse,
+  type StandIn,
+} from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
 
@@ -115,6 +121,37 @@ describe('listTags with a Bearer-token challenge (Docker Hub, GHCR)', () => {
     );
     expect(new URL(tokenRequest!.url, hub.url).searchParams.get('service')).toBe('registry.docker.io');
     expect(tokenRequest!.headers.authorization).toBeUndefined();
+  });
+
+  it("asks a known registry's token service before its challenge: one round trip less (Docker Hub, GHCR)", async () => {
+    hub.requests.length = 0;
+    const tokenServices = {
+      [image().registry]: { realm: `${hub.url}/token`, service: 'registry.docker.io' },
+    };
+    const client = new RegistryClient(image(), { tokenServices });
+    expect(await client.listTags()).toEqual(['7.0.1', '7.2.0', '7.4.0', 'latest']);
+    expect(hub.requests.map((r) => r.url.split('?')[0])).toEqual([
+      '/token',
+      '/v2/org/opennebula/tags/list',
+      '/v2/org/opennebula/tags/list',
+    ]);
+    expect(sequentialDepth(hub.requests)).toBe(3); // token, then the two pages: no challenge first
+    expect(Object.keys(KNOWN_TOKEN_SERVICES).sort()).toEqual(['docker.io', 'ghcr.io']);
+  });
+
+  it('takes insufficient_scope to a granted token as final: a never-pushed repository costs two round trips', async () => {
+    const hubLike = await startTokenRegistry({ style: 'docker-hub', users: {} });
+    try {
+      const image = parseImageReference(`${hubLike.host}/me/never-pushed`);
+      const tokenServices = {
+        [image.registry]: { realm: `${hubLike.tokenUrl}/token`, service: 'registry.test' },
+      };
+      const client = new RegistryClient(image, { tokenServices });
+      expect(await client.readTags()).toEqual({ tags: [], hidden: true });
+      expect(hubLike.tokenRequests).toHaveLength(1);
+    } finally {
+      await hubLike.close();
+    }
   });
 
   it('sends the credentials to the token endpoint only', async () => {

@@ -32,6 +32,7 @@ export {
   type TaggedReference,
 } from './registry-reference.js';
 export {
+  KNOWN_TOKEN_SERVICES,
   RegistryAuthorizer,
   TokenRefusedError,
   isMissingRepositoryAnswer,
@@ -114,12 +115,13 @@ export class RegistryClient {
    * the response whatever its status (other than an unanswerable 401), for the caller to interpret.
    */
   async request(url: string, init: RetryRequestInit = {}, scope: Scope = 'pull'): Promise<Response> {
+    await this.authorizer.prepare(scope);
     for (let round = 0; round < 2; round += 1) {
       const headers = new Headers(init.headers);
       const authorization = this.authorizer.header(scope);
       if (authorization) headers.set('authorization', authorization);
       const response = await fetchWithRetry(url, { ...init, headers }, this.options.policy);
-      if (response.status !== 401 || round === 1) return response;
+      if (response.status !== 401 || round === 1 || this.authorizer.isFinal(response, scope)) return response;
       await this.authorizer.answer(response, url, scope);
     }
     throw new Error('unreachable');
