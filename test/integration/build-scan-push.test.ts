@@ -12,6 +12,7 @@ import { RegistryClient, parseImageReference } from '../../actions/shared/src/re
 import { runAction, type ActionRun } from '../support/action-runner.js';
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
+import { startThrottledProxy } from '../support/throttled-proxy.js';
 import { REPO_ROOT } from '../support/tools.js';
 import { TRIVY_TEST_VERSION, publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
 
@@ -273,6 +274,53 @@ describe('build-scan-push (bundled, real buildah, trivy and registry)', () => {
       expect((await registry.tags('one/flaky')).sort()).toEqual(['1.0', '1.0.0', 'latest']);
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('pushes to several registries with one outcome: tags move only once every registry has the bytes', async () => {
+    const second = await startRegistry();
+    const denied = { status: 403, body: '{"errors":[{"code":"DENIED","message":"denied"}]}' };
+    const proxy = await startThrottledProxy(second.url, {
+      refuse: (req) => (req.method === 'PUT' && req.url?.includes('/manifests/') ? denied : undefined),
+    });
+    const images = `${registry.host}/one/several\n${proxy.host}/one/several`;
+    const tagsOn = async (client: RegistryClient) =>
+      Promise.all(['1.0.0', '1.0', 'latest'].map((tag) => client.manifestDigest(tag)));
+    const first = new RegistryClient(parseImageReference(`${registry.host}/one/several`));
+    const other = new RegistryClient(parseImageReference(`${proxy.host}/one/several`));
+    try {
+      // The second registry refuses every manifest: the first has the bytes by digest, and no tag.
+      const refused = await buildScanPush('clean', images);
+      expect(refused.code).not.toBe(0);
+      expect(refused.errors.join('\n')).toContain(`${proxy.host}/one/several`);
+      expect(await first.manifestDigest(refused.outputs.digest!)).toBe(refused.outputs.digest);
+      expect(await tagsOn(first)).toEqual([undefined, undefined, undefined]);
+      // A rebuild on another day (other bytes); the second registry now takes manifests by digest but
+      // refuses tags: the first registry's tags moved before the second refused.
+      proxy.set({
+        refuse: (req) =>
+          req.method === 'PUT' && /\/manifests\/(?!sha256:)/.test(req.url ?? '') ? denied : undefined,
+      });
+      const halfway = await buildScanPush('clean', images, {}, { SOURCE_DATE_EPOCH: '1767312000' });
+      expect(halfway.code).not.toBe(0);
+      const earlier = halfway.outputs.digest!;
+      expect(earlier).not.toBe(refused.outputs.digest);
+      expect(await tagsOn(first)).toEqual([earlier, earlier, earlier]);
+      expect(await other.manifestDigest(earlier)).toBe(earlier);
+      // The re-run, other bytes again and no overwrite, completes the earlier push: both on one digest.
+      proxy.set({});
+      const rerun = await buildScanPush('clean', images, {}, { SOURCE_DATE_EPOCH: '1767398400' });
+      ok(rerun);
+      expect(rerun.outputs.digest).toBe(earlier);
+      expect(await tagsOn(first)).toEqual([earlier, earlier, earlier]);
+      expect(await tagsOn(other)).toEqual([earlier, earlier, earlier]);
+      expect(rerun.outputs['image-refs']!.split('\n')).toEqual([
+        `${registry.host}/one/several@${earlier}`,
+        `${proxy.host}/one/several@${earlier}`,
+      ]);
+    } finally {
+      await proxy.close();
+      await second.close();
     }
   });
 

@@ -215,7 +215,7 @@ export async function pushArtifact(
     ...(blob.annotations ? { annotations: blob.annotations } : {}),
   });
   for (const blob of [...artifact.layers, artifact.config]) {
-    await client.pushBlob(sha256(blob.body), blob.body.length, () => new Uint8Array(blob.body));
+    await client.pushBlob(sha256(blob.body), blob.body.length, blob.body);
   }
   const manifest = Buffer.from(
     JSON.stringify({

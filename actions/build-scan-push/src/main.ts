@@ -5,13 +5,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { runMain } from '../../shared/src/action.js';
-import { credentialsFor, dockerConfigPath } from '../../shared/src/docker-config.js';
+import { dockerConfigPath } from '../../shared/src/docker-config.js';
 import { run as exec } from '../../shared/src/exec.js';
-import { pushLayout, readLayout, singleImageLayout, type Layout } from '../../shared/src/oci-layout.js';
-import { RegistryClient, type ImageReference } from '../../shared/src/registry.js';
+import { readLayout, singleImageLayout, type Layout } from '../../shared/src/oci-layout.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import { baseImage, buildCommands, cleanupCommands, readDockerfile, type BuildPlan } from './build.js';
 import { parseInputs, type Inputs } from './inputs.js';
+import { publish } from './push.js';
 import { countFindings, findingsOf, gateFailures, type Finding } from './report.js';
 import { summaryBlocks, type PushResult } from './summary.js';
 import { convertArgs, installTrivy, scanArgs } from './trivy.js';
@@ -151,52 +151,6 @@ async function scan(inputs: Inputs, layout: Layout, work: string) {
     await exec(trivy, convertArgs(report.path, 'cyclonedx', resolve(extra)), { cwd: quiet, silent: true });
   }
   return findings;
-}
-
-async function publish(inputs: Inputs, layout: Layout): Promise<PushResult[]> {
-  const digest = layout.top.digest;
-  const clients = inputs.images.map((image: ImageReference) => {
-    const credentials = credentialsFor(image.registry);
-    if (credentials) core.setSecret(credentials.password);
-    return new RegistryClient(image, {
-      credentials,
-      credentialsHint: `log in to ${image.registry} (docker/login-action) before this step`,
-    });
-  });
-  // Look first, push after: a conflict anywhere stops the run before any tag moves anywhere.
-  const plans = await Promise.all(
-    clients.map(async (client) => {
-      const current = await Promise.all(inputs.tags.map((tag) => client.manifestDigest(tag, 'pull,push')));
-      return { client, current };
-    }),
-  );
-  const conflicts: string[] = [];
-  for (const { client, current } of plans) {
-    inputs.tags.forEach((tag, i) => {
-      const existing = current[i];
-      if (tag === inputs.version && existing && existing !== digest && !inputs.overwrite) {
-        conflicts.push(`${client.image.input}:${tag} already points to ${existing}; this build is ${digest}`);
-      }
-    });
-  }
-  if (conflicts.length > 0) {
-    throw new Error(
-      `refusing to move the version tag (set overwrite: true to replace it):\n${conflicts.join('\n')}`,
-    );
-  }
-  const results: PushResult[] = [];
-  for (const { client, current } of plans) {
-    const moving = inputs.tags.filter((_, i) => current[i] !== digest);
-    if (moving.length === 0) {
-      core.info(`${client.image.input}: every tag already points to ${digest}; nothing to push`);
-    } else {
-      await core.group(`Push ${client.image.input} (${moving.join(', ')})`, () =>
-        pushLayout(layout, client, moving),
-      );
-    }
-    results.push({ image: client.image.input, digest, tags: moving });
-  }
-  return results;
 }
 
 async function main(): Promise<void> {

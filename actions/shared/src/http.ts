@@ -3,6 +3,7 @@
 // 404 means for its question. When retries run out the error names the URL and the last status, so a
 // failed run says exactly what it could not learn. GitHub's rate-limit answers (403 or 429 with
 // x-ratelimit-remaining: 0) are waited out when the reset comes within the policy, else reported as such.
+import { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 
 export interface RetryPolicy {
@@ -108,7 +109,7 @@ export function backoffMs(retry: number, policy: RetryPolicy, random: () => numb
   return Math.min(policy.maxDelayMs, jittered);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(done, ms);
     function done() {
@@ -145,6 +146,83 @@ export interface RetryRequestInit extends Omit<RequestInit, 'body'> {
    * starting a registry blob upload (a repeat opens a second, unused upload session).
    */
   retryUnsafe?: boolean;
+  /** One try only: the caller retries in its own way (a blob upload opens a new upload session). */
+  once?: boolean;
+  /**
+   * For large bodies (blob uploads): no whole-request deadline, which a slow link would hit; instead the
+   * request fails when the body has not moved for this long, and the answer gets the policy's timeoutMs
+   * once the body is sent.
+   */
+  stallTimeoutMs?: number;
+}
+
+/** Why a request with stallTimeoutMs was aborted: its body stopped moving, or the answer never came. */
+export class StallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StallError';
+  }
+}
+
+function asStream(body: RequestBody): ReadableStream<Uint8Array> | undefined {
+  if (body instanceof ReadableStream) return body as ReadableStream<Uint8Array>;
+  if (isNodeStream(body)) return Readable.toWeb(body as unknown as Readable) as ReadableStream<Uint8Array>;
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body instanceof Uint8Array ? body : undefined;
+  if (!bytes) return undefined;
+  let offset = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (offset >= bytes.length) return controller.close();
+        controller.enqueue(bytes.subarray(offset, offset + 65_536));
+        offset += 65_536;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * `body` as a stream that aborts the returned signal when no bytes were taken from it for `stallMs`; once
+ * it is all sent, the answer has `answerMs`. Timers are unref'd: they never keep the process alive.
+ */
+export function watchProgress(
+  body: RequestBody,
+  stallMs: number,
+  answerMs: number,
+): { body: RequestBody; signal: AbortSignal } {
+  const source = asStream(body);
+  const controller = new AbortController();
+  if (!source) return { body, signal: AbortSignal.timeout(answerMs) };
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number, problem: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new StallError(problem)), ms);
+    timer.unref();
+  };
+  const stalled = `stalled: no bytes moved for ${stallMs / 1000}s`;
+  arm(stallMs, stalled);
+  const reader = source.getReader();
+  const watched = new ReadableStream<Uint8Array>(
+    {
+      async pull(stream) {
+        const { value, done } = await reader.read();
+        if (done) {
+          arm(answerMs, `no answer within ${answerMs / 1000}s after the body was sent`);
+          stream.close();
+          return;
+        }
+        arm(stallMs, stalled);
+        stream.enqueue(value);
+      },
+      cancel(reason) {
+        clearTimeout(timer);
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body: watched, signal: controller.signal };
 }
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
@@ -161,8 +239,9 @@ export async function fetchWithRetry(
 ): Promise<Response> {
   const started = Date.now();
   const method = (init.method ?? 'GET').toUpperCase();
-  const attempts = IDEMPOTENT_METHODS.has(method) || init.retryUnsafe ? policy.attempts : 1;
-  const { body, retryUnsafe: _retryUnsafe, signal, ...rest } = init;
+  const retryable = (IDEMPOTENT_METHODS.has(method) || init.retryUnsafe) && !init.once;
+  const attempts = retryable ? policy.attempts : 1;
+  const { body, retryUnsafe: _retryUnsafe, once: _once, stallTimeoutMs, signal, ...rest } = init;
   const callerSignal = signal ?? undefined;
   let lastProblem = '';
   let lastStatus: number | undefined;
@@ -172,9 +251,18 @@ export async function fetchWithRetry(
     try {
       const headers = new Headers(init.headers);
       if (!headers.has('user-agent')) headers.set('user-agent', USER_AGENT);
-      const timeout = AbortSignal.timeout(policy.timeoutMs);
+      let requestBody = typeof body === 'function' ? body() : body;
+      let timeout: AbortSignal;
+      if (stallTimeoutMs !== undefined && requestBody !== null && requestBody !== undefined) {
+        ({ body: requestBody, signal: timeout } = watchProgress(
+          requestBody,
+          stallTimeoutMs,
+          policy.timeoutMs,
+        ));
+      } else {
+        timeout = AbortSignal.timeout(policy.timeoutMs);
+      }
       const combined = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
-      const requestBody = typeof body === 'function' ? body() : body;
       const streaming = requestBody instanceof ReadableStream || isNodeStream(requestBody);
       const response = await send(url, {
         ...rest,
@@ -213,7 +301,8 @@ export async function fetchWithRetry(
     if (isLast || Date.now() - started + wait > policy.deadlineMs) break;
     await sleep(wait, callerSignal ?? undefined);
   }
-  const tries = attempts === policy.attempts ? ' after retries' : ' (not retried: not idempotent)';
+  const tries =
+    attempts === policy.attempts ? ' after retries' : init.once ? '' : ' (not retried: not idempotent)';
   throw new HttpError(`${method} ${url} failed${tries}: ${lastProblem || 'no response'}`, url, lastStatus);
 }
 

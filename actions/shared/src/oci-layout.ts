@@ -130,11 +130,10 @@ export function singleImageLayout(layout: Layout, image: PlatformImage, dir: str
 }
 
 /**
- * Pushes every blob and manifest of the layout to `client`'s repository (blobs the registry has are
- * skipped), then the top manifest under each tag. Returns the digest the registry reports, which is
- * checked to be the layout's.
+ * Pushes every blob and manifest of the layout to `client`'s repository by digest (blobs the registry has
+ * are skipped), the top manifest included; moves no tag. After this, moving tags is one small PUT each.
  */
-export async function pushLayout(layout: Layout, client: RegistryClient, tags: string[]): Promise<string> {
+export async function pushContent(layout: Layout, client: RegistryClient): Promise<void> {
   for (const image of layout.images) {
     for (const blob of image.blobs) {
       const path = blobPath(layout.dir, blob.digest);
@@ -142,12 +141,13 @@ export async function pushLayout(layout: Layout, client: RegistryClient, tags: s
       await client.pushBlob(
         blob.digest,
         size,
-        () => Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>,
+        (start, end) =>
+          Readable.toWeb(
+            createReadStream(path, { start, end: end - 1 }),
+          ) as unknown as ReadableStream<Uint8Array>,
       );
     }
     await client.putManifest(image.descriptor.digest, image.descriptor.mediaType, image.manifest);
   }
-  let digest = await client.putManifest(layout.top.digest, layout.top.mediaType, layout.top.body);
-  for (const tag of tags) digest = await client.putManifest(tag, layout.top.mediaType, layout.top.body);
-  return digest;
+  await client.putManifest(layout.top.digest, layout.top.mediaType, layout.top.body);
 }

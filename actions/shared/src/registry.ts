@@ -3,12 +3,12 @@
 // (registry-upload.ts). `localhost` and 127.0.0.0/8 registries speak plain HTTP, as Docker assumes; every
 // other one HTTPS. Image references live in registry-reference.ts; every name is re-exported here.
 import {
+  DEFAULT_RETRY_POLICY,
   HttpError,
   fetchWithRetry,
   readJson,
   type RetryPolicy,
   type RetryRequestInit,
-  type RequestBody,
 } from './http.js';
 import {
   RegistryAuthorizer,
@@ -20,7 +20,7 @@ import {
   type Scope,
 } from './registry-auth.js';
 import { sha256Digest, type ImageReference } from './registry-reference.js';
-import { pushBlob } from './registry-upload.js';
+import { DEFAULT_UPLOAD_OPTIONS, pushBlob, type BlobBody, type UploadOptions } from './registry-upload.js';
 
 export {
   isPlainHttpRegistry,
@@ -44,6 +44,7 @@ export {
   type Credentials,
   type Scope,
 } from './registry-auth.js';
+export { DEFAULT_UPLOAD_OPTIONS, type BlobBody, type UploadOptions } from './registry-upload.js';
 
 /** The next page from a Link header (`<...>; rel="next"`), resolved against the request URL. */
 export function nextLink(header: string | null, base: string): string | undefined {
@@ -87,8 +88,10 @@ export interface TagListing {
 /** Thrown inside readTags when the registry hides the repository (never escapes it). */
 class HiddenRepository extends Error {}
 
-/** Credentials, retry policy and the hint for "requires authentication" errors (see registry-auth.ts). */
-export type RegistryClientOptions = AuthorizerOptions;
+/** Credentials, retry policy, the hint for "requires authentication" errors, and blob upload settings. */
+export interface RegistryClientOptions extends AuthorizerOptions {
+  upload?: Partial<UploadOptions>;
+}
 
 /** One image repository on one registry, with its authorization cached per scope. */
 export class RegistryClient {
@@ -261,9 +264,10 @@ export class RegistryClient {
     return this.fail(response, `HEAD blob ${digest}`);
   }
 
-  /** See registry-upload.ts pushBlob. */
-  pushBlob(digest: string, size: number, body: () => RequestBody): Promise<'exists' | 'uploaded'> {
-    return pushBlob(this, digest, size, body);
+  /** Uploads a blob unless the registry has it (see registry-upload.ts). */
+  pushBlob(digest: string, size: number, body: BlobBody): Promise<'exists' | 'uploaded'> {
+    const options = { ...DEFAULT_UPLOAD_OPTIONS, ...this.options.upload };
+    return pushBlob(this, digest, size, body, options, this.options.policy ?? DEFAULT_RETRY_POLICY);
   }
 
   /** Puts a manifest under a tag or its digest; returns the digest the registry computed. */
