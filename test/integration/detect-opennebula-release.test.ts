@@ -507,7 +507,7 @@ describe('detect-opennebula-release: each registry with its own credentials (tok
         run,
         new RegExp(`docker-credential-broken.*${ghcr.host}|${ghcr.host}.*docker-credential-broken`),
       );
-      expect(run.errors.join('\n')).toContain('keychain is locked');
+      expect(run.errors.join('\n'), run.stdout).toContain('keychain is locked');
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }

@@ -48,8 +48,10 @@ function fromHelper(helper: string, key: string, host: string, path: string): Cr
   const program = `docker-credential-${helper}`;
   const result = spawnSync(program, ['get'], { input: key, encoding: 'utf8', timeout: 30_000 });
   const where = `${host}: the Docker credential helper ${program} (named in ${path})`;
-  if (result.error) {
-    const missing = (result.error as NodeJS.ErrnoException).code === 'ENOENT';
+  // EPIPE: the helper exited without reading the server name (a failing one may); its answer still counts.
+  const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
+  if (result.error && !(code === 'EPIPE' && result.status !== null)) {
+    const missing = code === 'ENOENT';
     throw new Error(`${where} ${missing ? 'was not found on PATH' : `failed: ${result.error.message}`}`);
   }
   const said = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim();
