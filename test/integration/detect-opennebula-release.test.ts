@@ -1,9 +1,10 @@
 // The bundled action (dist/index.js) run as the runner runs it, against the recorded-format download
 // site and GitHub API on the stand-in and a real OCI registry holding the published tags.
 import { load } from 'cheerio';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAction, type ActionRun } from '../support/action-runner.js';
 import { sequentialDepth, startStandIn, type Route, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
@@ -15,6 +16,7 @@ import {
   siteRoutesFor,
   type SiteSpec,
 } from '../support/opennebula-repo.js';
+import { startTokenRegistry, type TokenRegistry } from '../support/token-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
 
 const RELEASES = readFileSync(join(REPO_ROOT, 'test/fixtures/github/opennebula-one-releases.json'), 'utf8');
@@ -345,6 +347,169 @@ describe('detect-opennebula-release (bundled)', () => {
       expectFailure(anonymous, /requires authentication; set registry-username and registry-password/);
     } finally {
       await locked.close();
+    }
+  });
+});
+
+describe('detect-opennebula-release: each registry with its own credentials (token services)', () => {
+  // Docker Hub and GHCR stand-ins: each token service knows only its own account, and each holds the
+  // image privately (GHCR's default for organisation and private repositories).
+  let hub: TokenRegistry;
+  let ghcr: TokenRegistry;
+  let configDir: string;
+  const PUBLISHED = ['7.0.1', '7.2.0', '7.4.0'];
+  beforeAll(async () => {
+    hub = await startTokenRegistry({
+      style: 'docker-hub',
+      users: { 'hub-user': 'hub-password' },
+      private: { 'me/opennebula': ['hub-user'] },
+    });
+    ghcr = await startTokenRegistry({
+      style: 'ghcr',
+      users: { 'gh-user': 'ghs_token' },
+      private: { 'me/opennebula': ['gh-user'], 'me/azure': ['acr-user'] },
+      identityTokens: { 'acr-refresh-token': 'acr-user' },
+    });
+    for (const tag of PUBLISHED) {
+      await hub.pushTag('me/opennebula', tag);
+      await ghcr.pushTag('me/opennebula', tag);
+      await ghcr.pushTag('me/azure', tag);
+    }
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await ghcr?.close();
+  });
+  beforeEach(() => {
+    configDir = mkdtempSync(join(tmpdir(), 'docker-config-'));
+    hub.tokenRequests.length = 0;
+    ghcr.tokenRequests.length = 0;
+  });
+  afterEach(() => rmSync(configDir, { recursive: true, force: true }));
+
+  const auth = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString('base64');
+  const writeConfig = (config: object) =>
+    writeFileSync(join(configDir, 'config.json'), JSON.stringify(config, null, 2));
+  const images = (...names: string[]) => names.join('\n');
+  const detectWith = (inputs: Record<string, string>, env: Record<string, string> = {}) =>
+    runAction(
+      'detect-opennebula-release',
+      { 'repository-url': `${upstream.url}/repo`, 'github-token': 'ghs_test', ...inputs },
+      { GITHUB_API_URL: upstream.url, DOCKER_CONFIG: configDir, ...env },
+    );
+  const usersSeen = (registry: TokenRegistry) => [...new Set(registry.tokenRequests.map((r) => r.username))];
+
+  it('reads both registries with the Docker config docker/login-action wrote, each its own login', async () => {
+    writeConfig({
+      auths: {
+        [hub.host]: { auth: auth('hub-user', 'hub-password') },
+        [ghcr.host]: { auth: auth('gh-user', 'ghs_token') },
+      },
+    });
+    const run = await detectWith({
+      image: images(`${hub.host}/me/opennebula`, `${ghcr.host}/me/opennebula`),
+    });
+    expect(run.code, run.stdout).toBe(0);
+    expect(JSON.parse(run.outputs.published!)).toEqual(PUBLISHED);
+    expect(run.outputs['is-new']).toBe('false');
+    expect(usersSeen(hub)).toEqual(['hub-user']);
+    expect(usersSeen(ghcr)).toEqual(['gh-user']);
+    expect(run.stdout).toContain('::add-mask::ghs_token');
+  });
+
+  it("sends registry-username/password to the first image's registry only, the config's login to the second", async () => {
+    writeConfig({ auths: { [ghcr.host]: { auth: auth('gh-user', 'ghs_token') } } });
+    const run = await detectWith({
+      image: images(`${hub.host}/me/opennebula`, `${ghcr.host}/me/opennebula`),
+      'registry-username': 'hub-user',
+      'registry-password': 'hub-password',
+    });
+    expect(run.code, run.stdout).toBe(0);
+    expect(JSON.parse(run.outputs.published!)).toEqual(PUBLISHED);
+    expect(usersSeen(hub)).toEqual(['hub-user']);
+    expect(usersSeen(ghcr)).toEqual(['gh-user']);
+  });
+
+  it('sees a private package the configured login may read, which answers DENIED to anonymous reads', async () => {
+    const anonymous = await detectWith({ image: `${ghcr.host}/me/opennebula` });
+    expect(anonymous.code, anonymous.stdout).toBe(0);
+    expect(anonymous.outputs['is-new']).toBe('true');
+    expect(anonymous.summary).toMatch(/anonymous/);
+    writeConfig({ auths: { [ghcr.host]: { auth: auth('gh-user', 'ghs_token') } } });
+    const run = await detectWith({ image: `${ghcr.host}/me/opennebula` });
+    expect(run.code, run.stdout).toBe(0);
+    expect(JSON.parse(run.outputs.published!)).toEqual(PUBLISHED);
+  });
+
+  it('fails naming the registry when its token service refuses the credentials, never "not published"', async () => {
+    writeConfig({
+      auths: {
+        [hub.host]: { auth: auth('hub-user', 'hub-password') },
+        [ghcr.host]: { auth: auth('gh-user', 'expired') },
+      },
+    });
+    const run = await detectWith({
+      image: images(`${hub.host}/me/opennebula`, `${ghcr.host}/me/opennebula`),
+    });
+    expectFailure(
+      run,
+      new RegExp(`${ghcr.host}/me/opennebula: the token service .* refused the credentials`),
+    );
+    expect(run.errors.join('\n')).toMatch(/Docker config/);
+    // The Docker Hub password never went to the other token service, whatever the inputs say.
+    const inputs = await detectWith({
+      image: images(`${ghcr.host}/me/opennebula`),
+      'registry-username': 'hub-user',
+      'registry-password': 'hub-password',
+    });
+    expectFailure(inputs, /refused the credentials .*registry-username and registry-password/);
+  });
+
+  it('reads a repository the login cannot see as not published yet, and says which permission to check', async () => {
+    writeConfig({ auths: { [ghcr.host]: { auth: auth('gh-user', 'ghs_token') } } });
+    const run = await detectWith({ image: `${ghcr.host}/me/never-pushed` });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['is-new']).toBe('true');
+    expect(run.summary).toContain('packages: read');
+    expect(run.summary).toContain(`${ghcr.host}/me/never-pushed`);
+  });
+
+  it('uses an identitytoken entry (Azure ACR) through the refresh-token exchange', async () => {
+    writeConfig({
+      auths: {
+        [ghcr.host]: {
+          auth: auth('00000000-0000-0000-0000-000000000000', ''),
+          identitytoken: 'acr-refresh-token',
+        },
+      },
+    });
+    const run = await detectWith({ image: `${ghcr.host}/me/azure` });
+    expect(run.code, run.stdout).toBe(0);
+    expect(JSON.parse(run.outputs.published!)).toEqual(PUBLISHED);
+    expect(ghcr.tokenRequests.some((r) => r.method === 'POST')).toBe(true);
+  });
+
+  it('fails naming the helper and the registry when a Docker credential helper fails', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'helper-bin-'));
+    try {
+      const helper = join(bin, 'docker-credential-broken');
+      writeFileSync(
+        helper,
+        '#!/bin/sh\necho "error getting credentials - the keychain is locked" >&2\nexit 1\n',
+      );
+      chmodSync(helper, 0o755);
+      writeConfig({ auths: {}, credHelpers: { [ghcr.host]: 'broken' } });
+      const run = await detectWith(
+        { image: `${ghcr.host}/me/opennebula` },
+        { PATH: `${bin}:${process.env.PATH ?? ''}` },
+      );
+      expectFailure(
+        run,
+        new RegExp(`docker-credential-broken.*${ghcr.host}|${ghcr.host}.*docker-credential-broken`),
+      );
+      expect(run.errors.join('\n'), run.stdout).toContain('keychain is locked');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
     }
   });
 });

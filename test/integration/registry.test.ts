@@ -3,8 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TAG_PAGES, listTags, parseImageReference } from '../../actions/shared/src/registry.js';
-import { startStandIn, type RecordedResponse, type StandIn } from '../support/http-stand-in.js';
+import {
+  KNOWN_TOKEN_SERVICES,
+  MAX_TAG_PAGES,
+  RegistryClient,
+  listTags,
+  parseImageReference,
+  sha256Digest,
+} from '../../actions/shared/src/registry.js';
+import { startTokenRegistry } from '../support/token-registry.js';
+import {
+  sequentialDepth,
+  startStandIn,
+  type RecordedResponse,
+  type StandIn,
+} from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
 
@@ -110,6 +123,37 @@ describe('listTags with a Bearer-token challenge (Docker Hub, GHCR)', () => {
     expect(tokenRequest!.headers.authorization).toBeUndefined();
   });
 
+  it("asks a known registry's token service before its challenge: one round trip less (Docker Hub, GHCR)", async () => {
+    hub.requests.length = 0;
+    const tokenServices = {
+      [image().registry]: { realm: `${hub.url}/token`, service: 'registry.docker.io' },
+    };
+    const client = new RegistryClient(image(), { tokenServices });
+    expect(await client.listTags()).toEqual(['7.0.1', '7.2.0', '7.4.0', 'latest']);
+    expect(hub.requests.map((r) => r.url.split('?')[0])).toEqual([
+      '/token',
+      '/v2/org/opennebula/tags/list',
+      '/v2/org/opennebula/tags/list',
+    ]);
+    expect(sequentialDepth(hub.requests)).toBe(3); // token, then the two pages: no challenge first
+    expect(Object.keys(KNOWN_TOKEN_SERVICES).sort()).toEqual(['docker.io', 'ghcr.io']);
+  });
+
+  it('takes insufficient_scope to a granted token as final: a never-pushed repository costs two round trips', async () => {
+    const hubLike = await startTokenRegistry({ style: 'docker-hub', users: {} });
+    try {
+      const image = parseImageReference(`${hubLike.host}/me/never-pushed`);
+      const tokenServices = {
+        [image.registry]: { realm: `${hubLike.tokenUrl}/token`, service: 'registry.test' },
+      };
+      const client = new RegistryClient(image, { tokenServices });
+      expect(await client.readTags()).toEqual({ tags: [], hidden: true });
+      expect(hubLike.tokenRequests).toHaveLength(1);
+    } finally {
+      await hubLike.close();
+    }
+  });
+
   it('sends the credentials to the token endpoint only', async () => {
     hub.requests.length = 0;
     await listTags(image(), { username: 'bot', password: 's3cret' });
@@ -124,7 +168,7 @@ describe('listTags with a Bearer-token challenge (Docker Hub, GHCR)', () => {
   it('fails when the token endpoint refuses, naming the input', async () => {
     hub.route('/token', { status: 401, body: '{"details":"incorrect username or password"}' });
     await expect(listTags(image(), { username: 'bot', password: 'bad' })).rejects.toThrow(
-      /token request to .* failed: HTTP 401 \(check registry-username and registry-password\)/,
+      /the token service .*\/token refused the credentials \(check registry-username and registry-password\): HTTP 401: \{"details":"incorrect username or password"\}/,
     );
   });
 });
@@ -244,5 +288,27 @@ describe('listTags: registries saying a repository does not exist (recorded form
     await expect(listTags(image('plain/realm'), { username: 'bot', password: 'pw' })).rejects.toThrow(
       /token service http:\/\/192\.0\.2\.10 is plain HTTP; refusing to send the password/,
     );
+  });
+});
+
+describe('a registry behind a token service (GHCR style) refusing a push', () => {
+  it("shows the registry's error and the permission to grant", async () => {
+    const ghcr = await startTokenRegistry({
+      style: 'ghcr',
+      users: { 'gh-user': 'ghs_token' },
+      readOnly: ['gh-user'],
+    });
+    try {
+      await ghcr.pushTag('me/opennebula', '7.4.0');
+      const client = new RegistryClient(parseImageReference(`${ghcr.host}/me/opennebula`), {
+        credentials: ghcr.credentials,
+      });
+      const blob = Buffer.from('layer');
+      await expect(
+        client.pushBlob(sha256Digest(blob), blob.length, () => new Uint8Array(blob)),
+      ).rejects.toThrow(/HTTP 403: .*permission_denied: write_package.*permissions: packages: write/s);
+    } finally {
+      await ghcr.close();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseInputs } from '../../actions/detect-opennebula-release/src/context.js';
+import { registryLogins } from '../../actions/detect-opennebula-release/src/registries.js';
 import { parseBaseUrl, parseBoolean, parseList } from '../../actions/shared/src/inputs.js';
+import { parseImageReference } from '../../actions/shared/src/registry.js';
 import { REQUIRED_PACKAGES } from '../support/opennebula-repo.js';
 
 const parse = (values: Record<string, string>) => parseInputs((name) => values[name] ?? '');
@@ -83,5 +85,47 @@ describe('parseInputs', () => {
     expect(() => parse({ image: 'ghcr.io/Owner/OpenNebula' })).toThrow(
       /^image: .* is not a valid image name/,
     );
+  });
+});
+
+describe('registryLogins (which credentials each registry gets)', () => {
+  const hub = { username: 'hub-user', password: 'hub-password' };
+  const gh = { username: 'gh-user', password: 'ghs_token' };
+  const images = (...names: string[]) => names.map((name) => parseImageReference(name));
+  const stored: Record<string, typeof gh> = {
+    'ghcr.io': gh,
+    'docker.io': { username: 'other', password: 'x' },
+  };
+  const asked: string[] = [];
+  const lookup = (host: string) => {
+    asked.push(host);
+    return stored[host];
+  };
+
+  it("gives the inputs to the first image's registry and its host only, the Docker config's to the rest", () => {
+    asked.length = 0;
+    const logins = registryLogins(
+      images('docker.io/me/one', 'ghcr.io/me/one', 'docker.io/me/two', 'quay.io/me/one'),
+      hub,
+      lookup,
+      '/home/runner/.docker/config.json',
+    );
+    expect(logins.map((login) => login.credentials)).toEqual([hub, gh, hub, undefined]);
+    expect(asked).toEqual(['ghcr.io', 'quay.io']);
+    expect(logins[0]!.hint).toBe('registry-username and registry-password');
+    expect(logins[1]!.hint).toMatch(
+      /Docker config's login for ghcr\.io in \/home\/runner\/\.docker\/config\.json/,
+    );
+    expect(logins[3]!.hint).toMatch(/docker\/login-action login to quay\.io .*are for docker\.io/);
+  });
+
+  it('reads every registry from the Docker config when the inputs are empty', () => {
+    const logins = registryLogins(
+      images('docker.io/me/one', 'ghcr.io/me/one'),
+      undefined,
+      lookup,
+      'config.json',
+    );
+    expect(logins.map((login) => login.credentials)).toEqual([stored['docker.io'], gh]);
   });
 });

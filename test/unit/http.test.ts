@@ -179,6 +179,20 @@ describe('fetchWithRetry: what is retried, waited for and sent where', () => {
     await expect(fetchWithRetry(`${server.url}/long-limit`, {}, FAST)).rejects.toThrow(
       /HTTP 403 Forbidden \(rate limited until \d{4}-\d\d-\d\dT.*\), and waiting for it means 36\d\ds/,
     );
+    // GitHub's secondary rate limit: 403 with Retry-After (x-ratelimit-remaining need not be 0).
+    server.route('/secondary', () =>
+      server.requests.filter((r) => r.url === '/secondary').length === 1
+        ? { status: 403, headers: { 'retry-after': '1' }, body: '{"message":"secondary rate limit"}' }
+        : { status: 200, body: 'ok' },
+    );
+    const started = Date.now();
+    expect(await (await fetchWithRetry(`${server.url}/secondary`, {}, FAST)).text()).toBe('ok');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    // x-ratelimit-remaining: 0 without a reset time: GitHub says wait a minute, more than this policy waits.
+    server.route('/no-reset', { status: 403, headers: { 'x-ratelimit-remaining': '0' } });
+    await expect(fetchWithRetry(`${server.url}/no-reset`, {}, FAST)).rejects.toThrow(
+      /HTTP 403 Forbidden \(rate limited until .*\), and waiting for it means 60s/,
+    );
     // A 403 that is not a rate limit is an answer for the caller.
     server.route('/forbidden', { status: 403 });
     expect((await fetchWithRetry(`${server.url}/forbidden`, {}, FAST)).status).toBe(403);

@@ -7,6 +7,7 @@ import {
   parseChallenges,
   parseImageReference,
 } from '../../actions/shared/src/registry.js';
+import { refusalHint } from '../../actions/shared/src/registry-auth.js';
 
 describe('parseImageReference', () => {
   it.each([
@@ -109,5 +110,19 @@ describe('isMissingRepositoryAnswer', () => {
     );
     expect(isMissingRepositoryAnswer(401, 'Bearer realm="r"', 'token expired', true)).toBe(false);
     expect(isMissingRepositoryAnswer(404, '', '', false)).toBe(true);
+  });
+});
+
+describe('refusalHint', () => {
+  it('names the permission a GHCR refusal points at', () => {
+    const denied = (message: string) => JSON.stringify({ errors: [{ code: 'DENIED', message }] });
+    expect(refusalHint(403, denied('permission_denied: write_package'))).toMatch(
+      /permissions: packages: write/,
+    );
+    expect(refusalHint(403, denied('permission_denied: read_package'))).toMatch(/packages: read/);
+    expect(refusalHint(403, denied('installation not allowed to Write organization package'))).toMatch(
+      /packages: write/,
+    );
+    expect(refusalHint(404, '')).toBe('');
   });
 });

@@ -124,7 +124,7 @@ describe('credentialsFor (Docker config file)', () => {
       // A helper as docker-credential-pass and friends behave: the server URL on stdin, JSON out, exit 1 when unknown.
       writeFileSync(
         join(bin, 'docker-credential-test'),
-        '#!/bin/sh\nread -r server\n[ "$1" = get ] && [ "$server" = ghcr.io ] || exit 1\nprintf \'{"ServerURL":"ghcr.io","Username":"bot","Secret":"from-helper"}\'\n',
+        '#!/bin/sh\nread -r server\n[ "$1" = get ] && [ "$server" = ghcr.io ] || { echo "credentials not found in native keychain"; exit 1; }\nprintf \'{"ServerURL":"ghcr.io","Username":"bot","Secret":"from-helper"}\'\n',
         { mode: 0o755 },
       );
       const path = `${bin}:${process.env.PATH}`;
@@ -141,6 +141,22 @@ describe('credentialsFor (Docker config file)', () => {
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
+  });
+
+  it('fails naming the helper and the registry when a helper fails or is missing, and uses identity tokens', () => {
+    withConfig({ credHelpers: { 'ghcr.io': 'absent-helper' } }, (env) =>
+      expect(() => credentialsFor('ghcr.io', env)).toThrow(
+        /ghcr\.io: the Docker credential helper docker-credential-absent-helper .*not found/,
+      ),
+    );
+    const token = { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64') };
+    withConfig({ auths: { 'me.azurecr.io': { ...token, identitytoken: 'refresh' } } }, (env) =>
+      expect(credentialsFor('me.azurecr.io', env)).toEqual({
+        username: '00000000-0000-0000-0000-000000000000',
+        password: '',
+        identityToken: 'refresh',
+      }),
+    );
   });
 
   it('is anonymous without a config file, and names a broken one', () => {

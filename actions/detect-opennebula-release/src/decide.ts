@@ -152,90 +152,77 @@ export function publishedEverywhere(imageTags: string[][]): Set<string> {
   return new Set(first.filter((tag) => sets.every((set) => set.has(tag))));
 }
 
-export function decide(input: DecisionInput): Decision {
-  const atLeastMin = (v: OneVersion) => compareVersions(v, input.minVersion) >= 0;
-  const states = input.states.map((state) => ({
-    series: state.series,
-    installable: state.installable.filter((item) => atLeastMin(item.version)),
-  }));
-  const all = states.flatMap((state) => state.installable.map((item) => item.version));
-  const everywhere = publishedEverywhere(input.imageTags);
-  const isPublished = (v: OneVersion) => everywhere.has(v.text);
-  const published = sortVersions(
+/** Versions at or above min-version published in every image (release tags only), oldest first. */
+function publishedVersions(everywhere: Set<string>, atLeastMin: (v: OneVersion) => boolean): string[] {
+  return sortVersions(
     [...everywhere]
       .map((tag) => parseVersion(tag))
       .filter((v): v is OneVersion => v !== undefined && !isPreRelease(v) && atLeastMin(v)),
   ).map((v) => v.text);
+}
 
-  const followed = states.filter((state) => input.series === undefined || state.series === input.series);
-  if (input.series !== undefined && followed.length === 0) {
+/** The explicitly requested version, validated against min-version, the followed series and the repository. */
+function requestedTarget(input: DecisionInput, requested: OneVersion, states: SeriesState[]): Installable {
+  if (isPreRelease(requested)) {
     throw new Error(
-      `series: ${input.series} is not a series of ${input.repositoryUrl}/ at or above min-version ` +
-        `${input.minVersion.text} (found: ${states.map((s) => s.series).join(', ') || 'none'})`,
+      `version: ${requested.text} is a development build (patch >= 80 or an X.99 series), not a release`,
     );
   }
-
-  let target: Installable;
-  if (input.requested) {
-    const requested = input.requested;
-    if (isPreRelease(requested)) {
-      throw new Error(
-        `version: ${requested.text} is a development build (patch >= 80 or an X.99 series), not a release`,
-      );
-    }
-    if (!atLeastMin(requested)) {
-      throw new Error(`version: ${requested.text} is older than min-version ${input.minVersion.text}`);
-    }
-    if (input.series !== undefined && seriesOf(requested) !== input.series) {
-      throw new Error(`version: ${requested.text} is not in the followed series ${input.series}`);
-    }
-    const state = states.find((s) => s.series === seriesOf(requested));
-    const found =
-      state?.installable.find((item) => compareVersions(item.version, requested) === 0) ??
-      (input.requestedPinned && compareVersions(input.requestedPinned.version, requested) === 0
-        ? input.requestedPinned
-        : undefined);
-    if (!found) {
-      const newestThere = newest(state?.installable.map((item) => item.version) ?? []);
-      throw new Error(
-        `version: ${requested.text} is not installable from the Community repository ` +
-          `${input.repositoryUrl}/${seriesOf(requested)}/ or ${input.repositoryUrl}/${requested.text}/` +
-          (newestThere
-            ? ` (newest installable in ${seriesOf(requested)}: ${newestThere.text})`
-            : ' (no installable version in that series)'),
-      );
-    }
-    target = found;
-  } else {
-    const candidates = followed.flatMap((state) => state.installable);
-    const best = candidates.sort((a, b) => compareVersions(a.version, b.version)).at(-1);
-    if (!best) {
-      throw new Error(
-        `no Community version at or above min-version ${input.minVersion.text} is installable from ` +
-          `${input.repositoryUrl} (series checked: ${followed.map((s) => s.series).join(', ')}); ` +
-          'check repository-url, distribution, architectures and required-packages',
-      );
-    }
-    target = best;
+  if (compareVersions(requested, input.minVersion) < 0) {
+    throw new Error(`version: ${requested.text} is older than min-version ${input.minVersion.text}`);
   }
+  if (input.series !== undefined && seriesOf(requested) !== input.series) {
+    throw new Error(`version: ${requested.text} is not in the followed series ${input.series}`);
+  }
+  const state = states.find((s) => s.series === seriesOf(requested));
+  const pinned = input.requestedPinned;
+  const found =
+    state?.installable.find((item) => compareVersions(item.version, requested) === 0) ??
+    (pinned && compareVersions(pinned.version, requested) === 0 ? pinned : undefined);
+  if (found) return found;
+  const newestThere = newest(state?.installable.map((item) => item.version) ?? []);
+  throw new Error(
+    `version: ${requested.text} is not installable from the Community repository ` +
+      `${input.repositoryUrl}/${seriesOf(requested)}/ or ${input.repositoryUrl}/${requested.text}/` +
+      (newestThere
+        ? ` (newest installable in ${seriesOf(requested)}: ${newestThere.text})`
+        : ' (no installable version in that series)'),
+  );
+}
 
-  const targetPublished = isPublished(target.version);
-  const isNew = input.force || !targetPublished;
+/** The newest installable version of the followed series. */
+function newestTarget(input: DecisionInput, followed: SeriesState[]): Installable {
+  const candidates = followed.flatMap((state) => state.installable);
+  const best = candidates.sort((a, b) => compareVersions(a.version, b.version)).at(-1);
+  if (best) return best;
+  throw new Error(
+    `no Community version at or above min-version ${input.minVersion.text} is installable from ` +
+      `${input.repositoryUrl} (series checked: ${followed.map((s) => s.series).join(', ')}); ` +
+      'check repository-url, distribution, architectures and required-packages',
+  );
+}
+
+/** The sentence explaining the decision about `target`. */
+function reasonFor(input: DecisionInput, target: Installable, targetPublished: boolean): string {
   const missingFrom = input.images.filter(
     (_, i) => !(input.imageTags[i] ?? []).includes(target.version.text),
   );
   const what = input.requested
     ? `${target.version.text} (requested)`
     : `${target.version.text}, the newest installable Community release${input.series ? ` of ${input.series}` : ''},`;
-  let reason: string;
-  if (!targetPublished) {
-    reason = `${what} is not yet published in ${missingFrom.join(', ')}.`;
-  } else if (input.force) {
-    reason = `${what} is already published in every image; force is set, so it is built again.`;
-  } else {
-    reason = `${what} is already published in every image; nothing to do.`;
-  }
+  if (!targetPublished) return `${what} is not yet published in ${missingFrom.join(', ')}.`;
+  if (input.force) return `${what} is already published in every image; force is set, so it is built again.`;
+  return `${what} is already published in every image; nothing to do.`;
+}
 
+/** The matrix entry and summary row of every followed series, oldest series first. */
+function seriesMatrix(
+  followed: SeriesState[],
+  all: OneVersion[],
+  target: Installable,
+  isPublished: (v: OneVersion) => boolean,
+  force: boolean,
+): { matrix: MatrixEntry[]; rows: SeriesRow[] } {
   const matrix: MatrixEntry[] = [];
   const rows: SeriesRow[] = [];
   for (const state of sortSeries(followed)) {
@@ -255,7 +242,7 @@ export function decide(input: DecisionInput): Decision {
       version: best.version.text,
       series: state.series,
       tags: tagsFor(best.version, all).join('\n'),
-      'is-new': input.force || !seriesPublished,
+      'is-new': force || !seriesPublished,
       'package-version': best.packageVersion,
       'repository-dir': best.directory,
     });
@@ -263,13 +250,40 @@ export function decide(input: DecisionInput): Decision {
       series: state.series,
       newest: best.version.text,
       published: seriesPublished,
-      status: !seriesPublished ? 'new' : input.force ? 'forced' : 'up-to-date',
+      status: !seriesPublished ? 'new' : force ? 'forced' : 'up-to-date',
       target: compareVersions(best.version, target.version) === 0,
     });
   }
+  return { matrix, rows };
+}
+
+export function decide(input: DecisionInput): Decision {
+  const atLeastMin = (v: OneVersion) => compareVersions(v, input.minVersion) >= 0;
+  const states = input.states.map((state) => ({
+    series: state.series,
+    installable: state.installable.filter((item) => atLeastMin(item.version)),
+  }));
+  const all = states.flatMap((state) => state.installable.map((item) => item.version));
+  const everywhere = publishedEverywhere(input.imageTags);
+  const isPublished = (v: OneVersion) => everywhere.has(v.text);
+
+  const followed = states.filter((state) => input.series === undefined || state.series === input.series);
+  if (input.series !== undefined && followed.length === 0) {
+    throw new Error(
+      `series: ${input.series} is not a series of ${input.repositoryUrl}/ at or above min-version ` +
+        `${input.minVersion.text} (found: ${states.map((s) => s.series).join(', ') || 'none'})`,
+    );
+  }
+  const target = input.requested
+    ? requestedTarget(input, input.requested, states)
+    : newestTarget(input, followed);
+  const targetPublished = isPublished(target.version);
+  const isNew = input.force || !targetPublished;
+  const { matrix, rows } = seriesMatrix(followed, all, target, isPublished, input.force);
 
   const newVersions = matrix.filter((entry) => entry['is-new']);
   const elsewhere = newVersions.filter((entry) => entry.version !== target.version.text);
+  let reason = reasonFor(input, target, targetPublished);
   if (!isNew && elsewhere.length > 0) {
     reason +=
       ' New in other followed series, not yet built: ' +
@@ -283,7 +297,7 @@ export function decide(input: DecisionInput): Decision {
     packageVersion: target.packageVersion,
     isNew,
     tags: tagsFor(target.version, all),
-    published,
+    published: publishedVersions(everywhere, atLeastMin),
     repositoryDir: target.directory,
     reason,
     matrix,

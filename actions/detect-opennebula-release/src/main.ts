@@ -1,7 +1,6 @@
 // Wiring only: inputs → concurrent look-ups → decide() → outputs and job summary.
 import * as core from '@actions/core';
 import { runMain } from '../../shared/src/action.js';
-import { listTags } from '../../shared/src/registry.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import {
   compareVersions,
@@ -14,6 +13,13 @@ import {
 import { parseInputs, type Inputs } from './context.js';
 import { decide, installableVersions, type Decision, type Installable, type SeriesState } from './decide.js';
 import { fetchReleases, releaseTagFor, type ReleaseInfo } from './github.js';
+import {
+  readImageTags,
+  registryLogins,
+  visibilityNotes,
+  type ImageTags,
+  type RegistryLogin,
+} from './registries.js';
 import { fetchListing, fetchPackages, packagesUrl, type Listing } from './repository.js';
 import { summaryBlocks } from './summary.js';
 
@@ -84,54 +90,67 @@ export function run(): Promise<void> {
   return runMain(main);
 }
 
+/** Masks every password and token this run may print by accident (the inputs' and the Docker config's). */
+function maskSecrets(inputs: Inputs, logins: readonly RegistryLogin[]): void {
+  if (inputs.githubToken) core.setSecret(inputs.githubToken);
+  if (inputs.credentials) core.setSecret(inputs.credentials.password);
+  for (const { credentials } of logins) {
+    if (credentials?.password && credentials !== inputs.credentials) core.setSecret(credentials.password);
+    if (credentials?.identityToken) core.setSecret(credentials.identityToken);
+  }
+}
+
+/** The listing, then every Packages index at once (with the registries' answers awaited beside them). */
+async function lookUpAndDecide(inputs: Inputs, tagsPromise: Promise<ImageTags[]>): Promise<Decision> {
+  const listing = await fetchListing(inputs.repositoryUrl);
+  const series = seriesToCheck(listing.series, inputs.minVersion);
+  core.info(`Series at or above ${inputs.minVersion.text}: ${series.join(', ') || 'none'}`);
+  const [states, listings, requestedPinned] = await Promise.all([
+    seriesStates(inputs, series),
+    tagsPromise,
+    pinnedRequest(inputs, listing),
+  ]);
+  if (requestedPinned) core.info(`${requestedPinned.version.text}: in ${requestedPinned.directory}/`);
+  for (const state of states) {
+    const found = state.installable.map((item) => item.version.text).join(', ');
+    core.info(`${state.series}: ${found || 'not available yet'}`);
+  }
+  for (const { image, tags, hidden } of listings) {
+    core.info(`${image.input}: ${hidden ? 'not shown to this login' : `${tags.length} tags`}`);
+  }
+  return decide({
+    repositoryUrl: inputs.repositoryUrl,
+    states,
+    minVersion: inputs.minVersion,
+    series: inputs.series,
+    requested: inputs.version,
+    requestedPinned,
+    images: inputs.images.map((image) => image.input),
+    imageTags: listings.map((listing) => listing.tags),
+    force: inputs.force,
+  });
+}
+
 async function main(): Promise<void> {
   const inputs = parseInputs((name) => core.getInput(name));
-  if (inputs.credentials) core.setSecret(inputs.credentials.password);
-  if (inputs.githubToken) core.setSecret(inputs.githubToken);
+  const logins = registryLogins(inputs.images, inputs.credentials);
+  maskSecrets(inputs, logins);
 
   // Everything that does not depend on the listing starts now, so the "nothing new" path costs two
   // round trips: the listing (with registries and GitHub beside it), then every Packages index at once.
-  const tagsPromise = Promise.all(inputs.images.map((image) => listTags(image, inputs.credentials)));
+  const tagsPromise = readImageTags(logins);
   const releasesPromise = releaseInfo(inputs);
   tagsPromise.catch(() => undefined); // awaited below; avoids an unhandled rejection while we wait
 
-  const decision = await core.group('Look up the Community repository and the registries', async () => {
-    const listing = await fetchListing(inputs.repositoryUrl);
-    const series = seriesToCheck(listing.series, inputs.minVersion);
-    core.info(`Series at or above ${inputs.minVersion.text}: ${series.join(', ') || 'none'}`);
-    const [states, imageTags, requestedPinned] = await Promise.all([
-      seriesStates(inputs, series),
-      tagsPromise,
-      pinnedRequest(inputs, listing),
-    ]);
-    if (requestedPinned) core.info(`${requestedPinned.version.text}: in ${requestedPinned.directory}/`);
-    for (const state of states) {
-      const found = state.installable.map((item) => item.version.text).join(', ');
-      core.info(`${state.series}: ${found || 'not available yet'}`);
-    }
-    inputs.images.forEach((image, i) => core.info(`${image.input}: ${imageTags[i]?.length ?? 0} tags`));
-    return decide({
-      repositoryUrl: inputs.repositoryUrl,
-      states,
-      minVersion: inputs.minVersion,
-      series: inputs.series,
-      requested: inputs.version,
-      requestedPinned,
-      images: inputs.images.map((image) => image.input),
-      imageTags,
-      force: inputs.force,
-    });
-  });
+  const decision = await core.group('Look up the Community repository and the registries', () =>
+    lookUpAndDecide(inputs, tagsPromise),
+  );
+  const notes = visibilityNotes(await tagsPromise);
+  notes.forEach((note) => core.info(note));
 
-  const releases = await releasesPromise;
-  const release = releases?.get(releaseTagFor(decision.version));
+  const release = (await releasesPromise)?.get(releaseTagFor(decision.version));
   core.info(decision.reason);
   setOutputs(decision);
-  await writeSummary(
-    summaryBlocks(
-      decision,
-      inputs.images.map((image) => image.input),
-      release,
-    ),
-  );
+  const images = inputs.images.map((image) => image.input);
+  await writeSummary(summaryBlocks(decision, images, release, notes));
 }

@@ -21,6 +21,8 @@ export function summaryBlocks(
   decision: Decision,
   images: string[],
   release: ReleaseInfo | undefined,
+  /** What the registries would not show (see visibilityNotes). */
+  registryNotes: readonly string[] = [],
 ): string[] {
   const rows = decision.rows.map((row) => [
     row.series,
@@ -40,6 +42,9 @@ export function summaryBlocks(
     blocks.push(
       `<p>To build (new-versions): ${decision.newVersions.map((entry) => code(entry.version)).join(', ')}.</p>`,
     );
+  }
+  for (const note of registryNotes) {
+    blocks.push(`<p><strong>Registry access:</strong> ${escapeHtml(note)}</p>`);
   }
   if (release) {
     const date = release.publishedAt ? ` on ${release.publishedAt.slice(0, 10)}` : '';

@@ -57,14 +57,17 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * For a rate-limited answer (GitHub: 403 or 429 with `x-ratelimit-remaining: 0`), the milliseconds until
- * `x-ratelimit-reset` (epoch seconds); undefined for any other answer.
+ * For a rate-limited answer, the milliseconds to wait; undefined for any other answer. GitHub's rules: a
+ * 403 or 429 with `Retry-After` (the secondary rate limit) waits that long; with `x-ratelimit-remaining: 0`
+ * until `x-ratelimit-reset` (epoch seconds), or a minute when no reset is given.
  */
 export function rateLimitWaitMs(response: Response, now: number = Date.now()): number | undefined {
   if (response.status !== 403 && response.status !== 429) return undefined;
+  const retryAfter = retryAfterMs(response.headers.get('retry-after'), now);
+  if (retryAfter !== undefined) return retryAfter;
   if (response.headers.get('x-ratelimit-remaining') !== '0') return undefined;
   const reset = Number(response.headers.get('x-ratelimit-reset'));
-  if (!Number.isFinite(reset) || reset <= 0) return undefined;
+  if (!Number.isFinite(reset) || reset <= 0) return 60_000;
   return Math.max(0, reset * 1000 - now);
 }
 

@@ -7,6 +7,11 @@ import { isPlainHttpRegistry, type ImageReference } from './registry-reference.j
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * An OAuth2 refresh token (a Docker config `identitytoken`, e.g. Azure ACR's), exchanged at the token
+   * service for the registry token instead of sending username and password.
+   */
+  identityToken?: string;
 }
 
 export interface Challenge {
@@ -100,11 +105,29 @@ export interface AuthorizerOptions {
   policy?: RetryPolicy;
   /** Added to "requires authentication" errors, e.g. which inputs to set. */
   credentialsHint?: string;
+  /** Token services asked before any challenge, by registry host (default KNOWN_TOKEN_SERVICES). */
+  tokenServices?: Readonly<Record<string, TokenService>>;
 }
+
+export interface TokenService {
+  realm: string;
+  service: string;
+}
+
+/**
+ * The token services of the registries most images live on, as their challenges name them (stable for
+ * years): asking them first saves the round trip of the challenge, so a tag list costs two round trips,
+ * not three. Any other registry is asked through its challenge.
+ */
+export const KNOWN_TOKEN_SERVICES: Readonly<Record<string, TokenService>> = {
+  'docker.io': { realm: 'https://auth.docker.io/token', service: 'registry.docker.io' },
+  'ghcr.io': { realm: 'https://ghcr.io/token', service: 'ghcr.io' },
+};
 
 /** The Authorization header of one image repository, per scope, got by answering the registry's challenges. */
 export class RegistryAuthorizer {
   private readonly authorization = new Map<Scope, string>();
+  private readonly preparing = new Map<Scope, Promise<void>>();
 
   constructor(
     readonly image: ImageReference,
@@ -118,6 +141,34 @@ export class RegistryAuthorizer {
   /** The Authorization header for `scope`, once a challenge was answered. */
   header(scope: Scope): string | undefined {
     return this.authorization.get(scope);
+  }
+
+  /**
+   * Gets a token for `scope` before the first request when the registry's token service is known (see
+   * KNOWN_TOKEN_SERVICES); concurrent callers share one token request.
+   */
+  prepare(scope: Scope): Promise<void> {
+    const known = (this.options.tokenServices ?? KNOWN_TOKEN_SERVICES)[this.image.registry];
+    if (!known || this.authorization.has(scope)) return Promise.resolve();
+    let pending = this.preparing.get(scope);
+    if (!pending) {
+      const challenge = { scheme: 'bearer', params: { realm: known.realm, service: known.service } };
+      pending = this.bearerToken(challenge, scope).then((token) => {
+        this.authorization.set(scope, `Bearer ${token}`);
+      });
+      this.preparing.set(scope, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * Whether a 401 is the registry's last word: it refused a token it was sent for lacking the scope
+   * (`insufficient_scope`), and the token service would only grant the same token again.
+   */
+  isFinal(response: Response, scope: Scope): boolean {
+    if (response.status !== 401 || !this.tokenGranted(scope)) return false;
+    const challenges = parseChallenges(response.headers.get('www-authenticate') ?? '');
+    return challenges.some((c) => c.scheme === 'bearer' && c.params.error === 'insufficient_scope');
   }
 
   /** Whether the registry's token service granted a Bearer token for `scope`. */
@@ -156,45 +207,104 @@ export class RegistryAuthorizer {
   }
 
   private async bearerToken(challenge: Challenge, scope: Scope): Promise<string> {
-    const realm = challenge.params.realm;
-    if (!realm) throw new Error(`${this.image.input}: the registry's Bearer challenge names no realm`);
-    let url: URL;
-    try {
-      url = new URL(realm);
-    } catch {
-      throw new Error(`${this.image.input}: the registry's Bearer realm "${realm}" is not a URL`);
-    }
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    url.searchParams.set('scope', `repository:${this.image.repository}:${scope}`);
-    const headers: Record<string, string> = {};
-    if (this.credentials) {
-      if (!mayCarryCredentials(url.toString())) {
-        throw new HttpError(
-          `${this.image.input}: the token service ${url.origin} is plain HTTP; refusing to send the password`,
-          url.toString(),
-          undefined,
-        );
-      }
-      headers.authorization = basicAuth(this.credentials);
-    }
-    const response = await fetchWithRetry(url.toString(), { headers }, this.options.policy);
-    if (!response.ok) {
-      await response.body?.cancel();
-      const hint = this.options.credentialsHint ? ` (check ${this.options.credentialsHint})` : '';
+    const url = tokenUrl(this.image, challenge, scope);
+    const where = `${url.origin}${url.pathname}`;
+    const credentials = this.credentials;
+    if (credentials && !mayCarryCredentials(url.toString())) {
       throw new HttpError(
-        `${this.image.input}: token request to ${url.origin}${url.pathname} failed: HTTP ${response.status}` +
-          (this.credentials ? hint : ''),
+        `${this.image.input}: the token service ${url.origin} is plain HTTP; refusing to send the password`,
         url.toString(),
-        response.status,
+        undefined,
       );
     }
-    const body = await readJson<{ token?: string; access_token?: string }>(
-      response,
-      `${url.origin}${url.pathname}`,
-      'a token',
-    );
+    const response = credentials?.identityToken
+      ? await fetchWithRetry(
+          where,
+          { method: 'POST', body: refreshTokenForm(url, credentials.identityToken), retryUnsafe: true },
+          this.options.policy,
+        )
+      : await fetchWithRetry(
+          url.toString(),
+          { headers: credentials ? { authorization: basicAuth(credentials) } : {} },
+          this.options.policy,
+        );
+    if (!response.ok) {
+      const text = (await response.text().catch(() => '')).slice(0, 300).trim();
+      const answer = `HTTP ${response.status}${text ? `: ${text}` : ''}`;
+      const hint = this.options.credentialsHint;
+      throw new TokenRefusedError(
+        credentials
+          ? `${this.image.input}: the token service ${where} refused the credentials` +
+              `${hint ? ` (check ${hint})` : ''}: ${answer}`
+          : `${this.image.input}: token request to ${where} failed: ${answer}${hint ? ` (set ${hint})` : ''}`,
+        url.toString(),
+        response.status,
+        credentials !== undefined,
+      );
+    }
+    const body = await readJson<{ token?: string; access_token?: string }>(response, where, 'a token');
     const token = body.token ?? body.access_token;
     if (!token) throw new Error(`${this.image.input}: token response from ${url.origin} carries no token`);
     return token;
   }
+}
+
+/** A token service's refusal: of the credentials sent, or (anonymous) of the repository to anyone. */
+export class TokenRefusedError extends HttpError {
+  constructor(
+    message: string,
+    url: string,
+    status: number,
+    readonly withCredentials: boolean,
+  ) {
+    super(message, url, status);
+    this.name = 'TokenRefusedError';
+  }
+}
+
+/** The token request for a Bearer challenge: its realm with the service and the repository scope. */
+function tokenUrl(image: ImageReference, challenge: Challenge, scope: Scope): URL {
+  const realm = challenge.params.realm;
+  if (!realm) throw new Error(`${image.input}: the registry's Bearer challenge names no realm`);
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new Error(`${image.input}: the registry's Bearer realm "${realm}" is not a URL`);
+  }
+  if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+  url.searchParams.set('scope', `repository:${image.repository}:${scope}`);
+  return url;
+}
+
+/**
+ * The OAuth2 form that exchanges an identity (refresh) token for a registry token, as Docker does for an
+ * `identitytoken` entry (Azure ACR): POST to the realm with grant_type=refresh_token.
+ */
+function refreshTokenForm(url: URL, identityToken: string): URLSearchParams {
+  return new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: identityToken,
+    service: url.searchParams.get('service') ?? '',
+    scope: url.searchParams.get('scope') ?? '',
+    client_id: 'opennebula-kubernetes',
+  });
+}
+
+/**
+ * What to grant when a registry refuses with 403 (the registry's own words are shown beside it): GHCR's
+ * `permission_denied: write_package` / "not allowed to Write organization package" mean the workflow
+ * token lacks `packages: write` (or the package does not let this repository write), `read_package` the
+ * read side. Empty for anything else.
+ */
+export function refusalHint(status: number, body: string): string {
+  if (status !== 403) return '';
+  const packageAccess = "and the package's settings (Manage Actions access) must list this repository";
+  if (/write_package|to write organization package/i.test(body)) {
+    return ` (the workflow needs \`permissions: packages: write\`, ${packageAccess} with write access)`;
+  }
+  if (/read_package|denied/i.test(body)) {
+    return ` (check the credentials' read access: \`permissions: packages: read\` for GHCR, ${packageAccess})`;
+  }
+  return '';
 }

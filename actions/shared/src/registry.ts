@@ -12,7 +12,9 @@ import {
 } from './http.js';
 import {
   RegistryAuthorizer,
+  TokenRefusedError,
   isMissingRepositoryAnswer,
+  refusalHint,
   type AuthorizerOptions,
   type Credentials,
   type Scope,
@@ -30,8 +32,11 @@ export {
   type TaggedReference,
 } from './registry-reference.js';
 export {
+  KNOWN_TOKEN_SERVICES,
   RegistryAuthorizer,
+  TokenRefusedError,
   isMissingRepositoryAnswer,
+  refusalHint,
   mayCarryCredentials,
   parseChallenge,
   parseChallenges,
@@ -74,6 +79,15 @@ export interface Manifest {
   body: Buffer;
 }
 
+/** What a registry showed of a repository's tags: `hidden` when it refused to show the repository at all. */
+export interface TagListing {
+  tags: string[];
+  hidden: boolean;
+}
+
+/** Thrown inside readTags when the registry hides the repository (never escapes it). */
+class HiddenRepository extends Error {}
+
 /** Credentials, retry policy, the hint for "requires authentication" errors, and blob upload settings. */
 export interface RegistryClientOptions extends AuthorizerOptions {
   upload?: Partial<UploadOptions>;
@@ -104,12 +118,13 @@ export class RegistryClient {
    * the response whatever its status (other than an unanswerable 401), for the caller to interpret.
    */
   async request(url: string, init: RetryRequestInit = {}, scope: Scope = 'pull'): Promise<Response> {
+    await this.authorizer.prepare(scope);
     for (let round = 0; round < 2; round += 1) {
       const headers = new Headers(init.headers);
       const authorization = this.authorizer.header(scope);
       if (authorization) headers.set('authorization', authorization);
       const response = await fetchWithRetry(url, { ...init, headers }, this.options.policy);
-      if (response.status !== 401 || round === 1) return response;
+      if (response.status !== 401 || round === 1 || this.authorizer.isFinal(response, scope)) return response;
       await this.authorizer.answer(response, url, scope);
     }
     throw new Error('unreachable');
@@ -119,18 +134,37 @@ export class RegistryClient {
   async fail(response: Response, what: string): Promise<never> {
     const text = await response.text().catch(() => '');
     throw new HttpError(
-      `${this.image.input}: ${what} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 300).trim()}` : ''}`,
+      `${this.image.input}: ${what} failed: HTTP ${response.status}${text ? `: ${text.slice(0, 300).trim()}` : ''}` +
+        refusalHint(response.status, text),
       response.url,
       response.status,
     );
   }
 
+  /** Every tag (see readTags). */
+  async listTags(pageSize = 1000): Promise<string[]> {
+    return (await this.readTags(pageSize)).tags;
+  }
+
   /**
    * Every tag, following pagination (same origin only, at most MAX_TAG_PAGES pages, each page a new URL).
    * A repository the registry says does not exist (see isMissingRepositoryAnswer) has no tags: that is an
-   * answer, not a failure. Anything else that is not a 2xx throws.
+   * answer, not a failure; `hidden` says the registry refused to show it (401/403, or a token service
+   * refusing an anonymous caller) rather than said it does not exist. Anything else that is not a 2xx throws.
    */
-  async listTags(pageSize = 1000): Promise<string[]> {
+  async readTags(pageSize = 1000): Promise<TagListing> {
+    try {
+      return { tags: await this.tagPages(pageSize), hidden: false };
+    } catch (error) {
+      if (error instanceof HiddenRepository) return { tags: [], hidden: true };
+      if (error instanceof TokenRefusedError && !error.withCredentials && error.status !== 429) {
+        return { tags: [], hidden: true };
+      }
+      throw error;
+    }
+  }
+
+  private async tagPages(pageSize: number): Promise<string[]> {
     const tags: string[] = [];
     const first = this.url(`/tags/list?n=${pageSize}`);
     const origin = new URL(first).origin;
@@ -151,7 +185,8 @@ export class RegistryClient {
         const tokenGranted = this.authorizer.tokenGranted('pull');
         const authenticate = response.headers.get('www-authenticate') ?? '';
         if (isMissingRepositoryAnswer(response.status, authenticate, text, tokenGranted)) {
-          return [];
+          if (response.status === 404 || /NAME_UNKNOWN/.test(text)) return [];
+          throw new HiddenRepository();
         }
         const hint =
           response.status === 401 || response.status === 403
@@ -162,7 +197,8 @@ export class RegistryClient {
                 : ''
             : '';
         throw new HttpError(
-          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${hint}${text ? `: ${text.slice(0, 200).trim()}` : ''}`,
+          `${this.image.input}: GET ${url} failed: HTTP ${response.status}${hint}${text ? `: ${text.slice(0, 200).trim()}` : ''}` +
+            refusalHint(response.status, text),
           url,
           response.status,
         );
