@@ -58,13 +58,13 @@ describe('one truth about what is published', () => {
     }
   });
 
-  it('detect is asked about the chart: the reusable detect workflow passes chart and pages-branch', () => {
+  it('detect is asked about the chart: release.yml names it, the reusable detect workflow passes it on', () => {
     const jobs = runWorkflow(
       RELEASE,
       scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(false) } }),
     );
     const detect = stepOf(jobs.detect![0]!.jobs!.detect![0]!, 'detect');
-    expect(detect.with).toMatchObject({ chart: 'opennebula', 'pages-branch': 'gh-pages' });
+    expect(detect.with).toMatchObject({ 'chart-name': 'opennebula', 'index-branch': 'gh-pages' });
     expect(jobs.detect![0]!.outputs).toMatchObject({ 'moves-chart': 'true', 'chart-published': 'true' });
   });
 

@@ -357,7 +357,7 @@ describe('detect-opennebula-release (bundled)', () => {
       const git = (cwd: string, ...args: string[]) =>
         execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd });
       git(root, 'init', '--quiet', '--bare', bare);
-      const chart = { chart: 'opennebula', 'git-remote': bare };
+      const chart = { 'chart-name': 'opennebula', 'git-remote': bare };
       // A brand-new fork: no Pages branch yet. Not published, no error.
       const first = await detect(chart);
       expect(first.code, first.stdout + first.stderr).toBe(0);

@@ -81,15 +81,17 @@ describe('the chart inputs', () => {
     parseInputs((name) => ({ image: 'ghcr.io/o/opennebula', ...values })[name] ?? '').chartIndex;
   it('are off by default and default the branch to gh-pages', () => {
     expect(parse({})).toBeUndefined();
-    expect(parse({ chart: 'opennebula' })).toEqual({
+    expect(parse({ 'chart-name': 'opennebula' })).toEqual({
       chart: 'opennebula',
       pagesBranch: 'gh-pages',
       gitRemote: '',
     });
   });
   it('refuse a bad chart or branch name, naming the input', () => {
-    expect(() => parse({ chart: 'Open Nebula' })).toThrow(/^chart: "Open Nebula" is not a Helm chart name/);
-    expect(() => parse({ chart: 'opennebula', 'pages-branch': '../x' })).toThrow(/^pages-branch: /);
+    expect(() => parse({ 'chart-name': 'Open Nebula' })).toThrow(
+      /^chart-name: "Open Nebula" is not a Helm chart name/,
+    );
+    expect(() => parse({ 'chart-name': 'opennebula', 'index-branch': '../x' })).toThrow(/^index-branch: /);
   });
 });
 

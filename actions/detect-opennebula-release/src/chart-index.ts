@@ -37,7 +37,7 @@ export function publishedAppVersions(indexText: string | undefined, chart: strin
     .filter((v): v is string => Boolean(v));
 }
 
-/** The pure decision: appVersions undefined means the index was not consulted (chart input empty). */
+/** The pure decision: appVersions undefined means the index was not consulted (chart-name empty). */
 export function chartFacts(
   version: string,
   matrix: Pick<MatrixEntry, 'version'>[],

@@ -22,7 +22,7 @@ export interface Inputs {
   credentials: Credentials | undefined;
   githubToken: string;
   upstreamRepository: string;
-  /** The Helm repository index on the Pages branch, or undefined when the chart input is empty. */
+  /** The Helm repository index on the Pages branch, or undefined when the chart-name input is empty. */
   chartIndex: ChartIndexInputs | undefined;
 }
 
@@ -50,13 +50,13 @@ const GITHUB_REPOSITORY_RE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const CHART_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const BRANCH_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])$/;
 
-/** The chart, pages-branch and git-remote inputs: where detect reads whether the chart is published. */
+/** The chart-name, index-branch and git-remote inputs: where detect reads whether the chart is published. */
 export function parseChartIndex(get: (name: string) => string): ChartIndexInputs | undefined {
-  const chart = get('chart');
+  const chart = get('chart-name');
   if (!chart) return undefined;
-  if (!CHART_NAME_RE.test(chart)) throw new Error(`chart: "${chart}" is not a Helm chart name`);
-  const pagesBranch = get('pages-branch') || 'gh-pages';
-  if (!BRANCH_RE.test(pagesBranch)) throw new Error(`pages-branch: "${pagesBranch}" is not a branch name`);
+  if (!CHART_NAME_RE.test(chart)) throw new Error(`chart-name: "${chart}" is not a Helm chart name`);
+  const pagesBranch = get('index-branch') || 'gh-pages';
+  if (!BRANCH_RE.test(pagesBranch)) throw new Error(`index-branch: "${pagesBranch}" is not a branch name`);
   return { chart, pagesBranch, gitRemote: get('git-remote') };
 }
 
