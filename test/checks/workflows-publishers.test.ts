@@ -115,6 +115,23 @@ describe('one truth about what is published', () => {
   });
 });
 
+describe('the single-job template decides the chart the same way', () => {
+  const chartRan = (detect: ReturnType<typeof detected>, build = gatePassed) => {
+    const job = runWorkflow(
+      'workflows-templates/opennebula-release-steps.yml',
+      scenario({ inputs: {}, steps: { 'release.detect': detect, 'release.build': build } }),
+    ).release![0]!;
+    expect(stepOf(job, 'detect').with['chart-name']).toBe('opennebula');
+    return ran(job, 'chart');
+  };
+  it('publishes a new newest version, repairs a missing chart, and leaves an older version image only', () => {
+    expect(chartRan(detected(true))).toBe(true);
+    expect(chartRan(detected(false, { 'chart-published': 'false' }), { outputs: {} })).toBe(true);
+    expect(chartRan(detected(false), { outputs: {} })).toBe(false);
+    expect(chartRan(detected(true, { version: '7.0.2', 'moves-chart': 'false' }))).toBe(false);
+  });
+});
+
 describe('an older version does not move the chart', () => {
   it('dispatching 7.0.2 while 7.4 is current builds and pushes its image only, and the summary says so', () => {
     for (const file of [RELEASE, TEMPLATE]) {
