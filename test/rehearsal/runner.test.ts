@@ -110,10 +110,12 @@ describe('running a workflow', () => {
       'is-new': 'true',
       version: '7.4.0',
       echoed: 'hello from example/fixture / set by decide / 7.4.0',
-      'token-default': 'ghs_faketoken1234',
       hyphen: 'hyphen kept',
       endpoint: 'http://127.0.0.1:9/stand-in',
     });
+    // The job token is a secret: the runner drops an output that holds it.
+    expect(detect.warnings).toEqual(["Skip output 'token-default' since it may contain secret."]);
+    expect(step(record, 'detect', 'echo').outputs.token).toBe('ghs_faketoken1234');
     expect(step(record, 'detect', 'echo').redirected).toEqual({ endpoint: 'http://127.0.0.1:9/stand-in' });
     expect(readFileSync(step(record, 'detect', 'echo').log, 'utf8')).toMatch(
       /^rehearsal: input endpoint redirected to http:\/\/127\.0\.0\.1:9\/stand-in\n/,
@@ -261,5 +263,68 @@ describe('running a workflow', () => {
     });
     expect(job(rerun, 'detect').note).toBe('kept from attempt 1');
     expect(job(rerun, 'publish').result).toBe('skipped');
+  });
+});
+
+describe('as strict as GitHub', () => {
+  it('types reusable-workflow inputs as GitHub does: a boolean given text, empty or null fails the call', async () => {
+    const record = await run('typed-call.yml', {
+      event: { name: 'workflow_dispatch', inputs: { flag: 'true' } },
+    });
+    const where = (id: string) => `${id} (./.github/workflows/called.yml): input "push"`;
+    expect(job(record, 'text').note).toBe(`${where('text')}: Unexpected value 'false'`);
+    expect(job(record, 'empty').note).toBe(`${where('empty')}: Unexpected value ''`);
+    expect(job(record, 'missing').note).toBe(
+      `${where('missing')}: Unexpected type of value '', expected type: Boolean.`,
+    );
+    // github.event.inputs holds text even for a boolean input; the inputs context is typed.
+    expect(job(record, 'from-event').note).toBe(`${where('from-event')}: Unexpected value 'true'`);
+    expect(job(record, 'typed').result).toBe('success');
+    expect(step(record, 'typed/image', 'push').outputs.typed).toBe('true');
+    expect(step(record, 'contexts', 'read').outputs).toEqual({
+      text: 'true boolean=false typed=true',
+    });
+    expect(() => typedInputs({ n: { type: 'number' } }, { n: '3' }, 'w', 'workflow_call')).toThrow(
+      'w: input "n": Unexpected value \'3\'',
+    );
+  });
+
+  it('runs steps without shell: as bash -e {0} (no pipefail) and shell: bash with pipefail', async () => {
+    const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
+    expect(step(record, 'shells', 'default').outputs).toEqual({ survived: 'yes' });
+    expect(step(record, 'shells', 'explicit').outcome).toBe('failure');
+    expect(step(record, 'shells', 'explicit').errors).toEqual(['exited with code 1']);
+  });
+
+  it('fails a job whose matrix is empty, with the error GitHub gives', async () => {
+    const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
+    expect(job(record, 'empty-include')).toMatchObject({
+      result: 'failure',
+      note: "Error when evaluating 'strategy' for job 'empty-include'. Matrix must define at least one vector",
+      steps: [],
+    });
+    expect(job(record, 'empty-vector')).toMatchObject({
+      result: 'failure',
+      note: "Error when evaluating 'strategy' for job 'empty-vector'. Matrix vector 'version' does not contain any values",
+    });
+    expect(record.result).toBe('failure');
+  });
+
+  it('drops a job output that contains a secret, with the runner warning', async () => {
+    const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
+    const named = job(record, 'secret-output');
+    expect(named.result).toBe('success');
+    expect(named.outputs).toEqual({ tag: '7.4.0' });
+    expect(named.warnings).toEqual(["Skip output 'image' since it may contain secret."]);
+    // A variable is no secret: the same output passes.
+    const plain = await run('strict.yml', { secrets: {} });
+    expect(job(plain, 'secret-output').outputs.image).toBe('docker.io//opennebula');
+  });
+
+  it('starts every job on a fresh machine: HOME, Docker config, tool cache and builder storage', async () => {
+    const record = await run('strict.yml');
+    expect(step(record, 'second-machine', 'look').outputs.found).toBe('nothing');
+    const storage = step(record, 'second-machine', 'look').outputs.storage;
+    expect(storage).toMatch(/machine-second-machine-/);
   });
 });

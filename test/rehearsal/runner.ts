@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asText, evaluateIf, interpolate, type Contexts, type Value } from '../support/github-expressions.js';
 import { LOCAL_ACTIONS, type LocalAction } from './local-actions.js';
+import { freshMachine } from './machine.js';
 import { executeStep, type StepPlan } from './steps.js';
 import {
   declaresEvent,
@@ -17,6 +18,7 @@ import {
   jobOrder,
   loadWorkflow,
   needsOf,
+  eventPayloadInputs,
   typedInputs,
   type Job,
   type Workflow,
@@ -53,6 +55,8 @@ export interface JobRecord {
   durationMs: number;
   /** Why it did not run, or that an earlier attempt's success was kept (re-run of failed jobs). */
   note?: string;
+  /** The runner's warnings about the job itself (an output dropped because it may contain a secret). */
+  warnings?: string[];
 }
 
 export interface RunRecord {
@@ -129,7 +133,7 @@ export class WorkflowRunner {
       ...github,
       run_attempt: String((options.previous?.attempt ?? 0) + 1),
       event_name: options.event.name,
-      event: { inputs: options.event.inputs ?? null, ...options.event.payload },
+      event: { ...options.event.payload },
     };
   }
 
@@ -149,6 +153,10 @@ export class WorkflowRunner {
             options.workflow,
           )
         : {};
+    // The event payload carries a dispatch's inputs as text; only the inputs context is typed.
+    if (options.event.name === 'workflow_dispatch') {
+      this.github.event = { ...(this.github.event as object), inputs: eventPayloadInputs(inputs) };
+    }
     mkdirSync(options.runDir, { recursive: true });
     writeFileSync(join(options.runDir, 'event.json'), JSON.stringify(this.github.event));
     // GITHUB_TOKEN is a secret every workflow has, called ones included.
@@ -258,7 +266,7 @@ export class WorkflowRunner {
       const given = Object.fromEntries(
         Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]),
       );
-      inputs = typedInputs(eventInputs(called, 'workflow_call'), given, `${path} (${file})`);
+      inputs = typedInputs(eventInputs(called, 'workflow_call'), given, `${path} (${file})`, 'workflow_call');
       secrets = this.passedSecrets(job, called, scope, contexts, `${path} (${file})`);
     } catch (error) {
       this.record({ id: path, name: job.name ?? path, result: 'failure', note: message(error) });
@@ -304,12 +312,17 @@ export class WorkflowRunner {
   }
 
   private async runMatrix(job: Job, path: string, scope: Scope, contexts: Contexts): Promise<JobState> {
-    const matrix =
-      job.strategy?.matrix === undefined ? undefined : interpolate(job.strategy.matrix, contexts);
-    const combinations = matrix === undefined ? [{}] : expandMatrix(resolveNested(matrix, contexts));
-    if (combinations.length === 0) {
-      this.record({ id: path, name: job.name ?? path, result: 'skipped', note: 'its matrix is empty' });
-      return { result: 'skipped', outputs: {}, failedAncestor: false };
+    let combinations: Array<Record<string, Value>>;
+    try {
+      const matrix =
+        job.strategy?.matrix === undefined ? undefined : interpolate(job.strategy.matrix, contexts);
+      combinations = matrix === undefined ? [{}] : expandMatrix(resolveNested(matrix, contexts));
+    } catch (error) {
+      // GitHub fails the job before any of it runs (an empty matrix included).
+      const id = path.split('/').at(-1)!;
+      const note = `Error when evaluating 'strategy' for job '${id}'. ${message(error)}`;
+      this.record({ id: path, name: job.name ?? path, result: 'failure', note });
+      return { result: 'failure', outputs: {}, failedAncestor: false };
     }
     const failFast = job.strategy?.['fail-fast'] !== false;
     const results: Result[] = [];
@@ -373,7 +386,8 @@ export class WorkflowRunner {
     for (const [name, value] of Object.entries(job.env ?? {}))
       env[name] = asText(interpolate(value, jobContexts));
     const runDefaults = { ...scope.workflow.defaults?.run, ...job.defaults?.run };
-    const plan: StepPlan = { env, path: [], workspace, job: id, runDefaults };
+    const machine = freshMachine(workspace.replace(/work-([^/]*)$/, 'machine-$1'), this.options.baseEnv);
+    const plan: StepPlan = { env, path: [], workspace, job: id, runDefaults, machine };
     for (const [index, step] of (job.steps ?? []).entries()) {
       this.stepCount += 1;
       const stepDir = join(
@@ -391,18 +405,30 @@ export class WorkflowRunner {
       };
       if (stepRecord.conclusion === 'failure') record.result = 'failure';
     }
-    for (const [name, value] of Object.entries(job.outputs ?? {})) {
-      try {
-        record.outputs[name] = asText(interpolate(value, jobContexts));
-      } catch (error) {
-        record.result = 'failure';
-        record.note = `outputs.${name}: ${message(error)}`;
-      }
-    }
+    this.jobOutputs(job, record, jobContexts);
     record.durationMs = Date.now() - started;
     this.jobs.push(record);
     this.options.onJob?.(record, 'end');
     return record;
+  }
+
+  /** The job's outputs, as the runner sets them: one that may contain a secret is dropped, with a warning. */
+  private jobOutputs(job: Job, record: JobRecord, contexts: Contexts): void {
+    for (const [name, value] of Object.entries(job.outputs ?? {})) {
+      let text: string;
+      try {
+        text = asText(interpolate(value, contexts));
+      } catch (error) {
+        record.result = 'failure';
+        record.note = `outputs.${name}: ${message(error)}`;
+        continue;
+      }
+      if (this.mask(text) !== text) {
+        (record.warnings ??= []).push(`Skip output '${name}' since it may contain secret.`);
+        continue;
+      }
+      record.outputs[name] = text;
+    }
   }
 
   /** What executeStep needs from the run. */

@@ -20,6 +20,8 @@ export interface StepPlan {
   job: string;
   /** The job's (else the workflow's) defaults.run. */
   runDefaults: { shell?: string; 'working-directory'?: string };
+  /** The job's fresh machine: its own HOME, Docker config, tool cache and builder storage. */
+  machine: Record<string, string>;
 }
 
 interface Execution {
@@ -144,6 +146,7 @@ function processEnv(
   const base = options.baseEnv;
   return {
     ...base,
+    ...plan.machine,
     CI: 'true',
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKSPACE: plan.workspace,
@@ -168,7 +171,6 @@ function processEnv(
     RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
     RUNNER_NAME: 'rehearsal',
     RUNNER_TEMP: join(stepDir, 'tmp'),
-    RUNNER_TOOL_CACHE: base.RUNNER_TOOL_CACHE ?? join(options.runDir, 'tool-cache'),
     ...stepEnv,
     GITHUB_OUTPUT: files.output,
     GITHUB_ENV: files.env,
@@ -207,8 +209,13 @@ async function run(
   return runLocalEquivalent(runner, step.uses, given, env, workspace);
 }
 
+/**
+ * The runner's command for a `run:` step: without any `shell:` (step or defaults.run) `bash -e {0}`, which
+ * has no pipefail; `shell: bash` written out adds --noprofile --norc and pipefail.
+ */
 function shellCommand(shell: string | undefined, script: string): string[] {
-  switch (shell ?? 'bash') {
+  if (shell === undefined) return ['bash', '-e', script];
+  switch (shell) {
     case 'bash':
       return ['bash', '--noprofile', '--norc', '-eo', 'pipefail', script];
     case 'sh':
@@ -216,9 +223,9 @@ function shellCommand(shell: string | undefined, script: string): string[] {
     case 'python':
       return ['python3', script];
     default: {
-      if (!shell!.includes('{0}'))
+      if (!shell.includes('{0}'))
         throw new Error(`shell: ${shell} is not rehearsed (use bash, sh or python)`);
-      return shell!.split(/\s+/).map((part) => (part === '{0}' ? script : part));
+      return shell.split(/\s+/).map((part) => (part === '{0}' ? script : part));
     }
   }
 }
