@@ -1,5 +1,6 @@
-// Each job of a run on GitHub gets a fresh virtual machine: nothing a job leaves in HOME, in the Docker
-// config, in the tool cache or in the builder's image storage is there for the next job. The rehearsal gives
+// Each job of a run on GitHub gets a fresh virtual machine: nothing a job leaves in HOME (its Docker config
+// ~/.docker/config.json included: like GitHub, DOCKER_CONFIG is not set), in the tool cache or in the
+// builder's image storage is there for the next job. The rehearsal gives
 // each job its own directories for them, so a job that relies on an earlier job's login, downloaded tool or
 // built image fails here as it fails on GitHub.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,6 @@ export function freshMachine(dir: string, baseEnv: Record<string, string>): Reco
   const home = join(dir, 'home');
   const machine: Record<string, string> = {
     HOME: home,
-    DOCKER_CONFIG: join(home, '.docker'),
     RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
     XDG_CACHE_HOME: join(home, '.cache'),
     XDG_CONFIG_HOME: join(home, '.config'),

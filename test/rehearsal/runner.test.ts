@@ -327,4 +327,78 @@ describe('as strict as GitHub', () => {
     const storage = step(record, 'second-machine', 'look').outputs.storage;
     expect(storage).toMatch(/machine-second-machine-/);
   });
+
+  it('checks out one commit by default (shallow), all history with fetch-depth 0, another repository at a ref', async () => {
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, {
+        cwd,
+        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+      });
+    const id = ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid'];
+    git(repo, ...id, 'commit', '--quiet', '--allow-empty', '-m', 'second');
+    const other = join(scratch, 'other');
+    execFileSync('git', ['init', '--quiet', '--initial-branch', 'main', other]);
+    execFileSync('sh', ['-c', 'echo tagged > file.txt'], { cwd: other });
+    git(other, 'add', 'file.txt');
+    git(other, ...id, 'commit', '--quiet', '-m', 'one');
+    git(other, 'tag', 'v1');
+    execFileSync('sh', ['-c', 'echo later > file.txt'], { cwd: other });
+    git(other, ...id, 'commit', '--quiet', '-am', 'two');
+    const record = await run('checkout.yml', { repositories: { 'Example/Other': other } });
+    expect(step(record, 'read', 'shallow').outputs).toEqual({ shallow: 'true', commits: '1' });
+    expect(step(record, 'read', 'full').outputs).toEqual({ shallow: 'false', commits: '2' });
+    expect(step(record, 'read', 'other-files').outputs).toEqual({ files: 'tagged' });
+    expect(step(record, 'read', 'unknown').errors[0]).toBe(
+      'checkout of example/nowhere: no local repository stands in for it in the rehearsal',
+    );
+  });
+
+  it('refuses SARIF as upload-sarif does: schema, several runs in one category, a second upload per job', async () => {
+    const record = await run('sarif.yml');
+    expect(step(record, 'upload', 'valid').outcome).toBe('success');
+    expect(step(record, 'upload', 'again').errors[0]).toMatch(
+      /^Aborting upload: only one run of the codeql\/analyze or codeql\/upload-sarif actions is allowed per job per tool\/category\..*Category: \(trivy-7\.4\/\) Tool: \(Trivy\)$/,
+    );
+    expect(step(record, 'upload', 'two-runs').errors[0]).toMatch(
+      /^The CodeQL Action does not support uploading multiple SARIF runs with the same category/,
+    );
+    expect(step(record, 'upload', 'invalid').errors[0]).toBe(
+      'Unable to upload "sarif/no-tool.sarif" as it is not valid SARIF:\n- instance.runs[0] requires property "tool"',
+    );
+    // Another job is another machine: the same category uploads again there.
+    expect(step(record, 'other-job', 'valid').outcome).toBe('success');
+  });
+
+  it('runs reusable workflows and actions of another repository at a ref, from a caller without actions/', async () => {
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, {
+        cwd,
+        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+      });
+    const id = ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid'];
+    git(repo, 'tag', 'v1');
+    const caller = join(scratch, 'caller');
+    cpSync(join(REPO_ROOT, 'test/fixtures/rehearsal/caller'), caller, { recursive: true });
+    git(caller, 'init', '--quiet', '--initial-branch', 'main');
+    git(caller, 'add', '--all');
+    git(caller, ...id, 'commit', '--quiet', '-m', 'caller');
+    const record = await run('reuse.yml', {
+      checkoutSource: caller,
+      github: { repository: 'example/caller', token: 'ghs_faketoken1234' },
+      repositories: { 'example/library': repo },
+    });
+    // ./actions/echo is the caller's workspace, which has no actions/.
+    expect(step(record, 'library/relative', '__step2').errors[0]).toMatch(
+      /^\.\/actions\/echo: no action\.yml in the workspace/,
+    );
+    expect(job(record, 'library/qualified').outputs).toEqual({ echoed: 'hello from example/caller' });
+    expect(job(record, 'library').outputs).toEqual({ echoed: 'hello from example/caller' });
+    expect(step(record, 'direct', 'echo').outputs.message).toBe('direct');
+    expect(step(record, 'direct', 'missing-ref').errors[0]).toBe(
+      'Unable to resolve example/library/actions/echo@v9: example/library has no branch, tag or commit v9',
+    );
+    expect(job(record, 'unknown').note).toBe(
+      'example/elsewhere/.github/workflows/library.yml@v1: the rehearsal has no repository standing in for example/elsewhere',
+    );
+  });
 });

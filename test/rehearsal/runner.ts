@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { asText, evaluateIf, interpolate, type Contexts, type Value } from '../support/github-expressions.js';
 import { LOCAL_ACTIONS, type LocalAction } from './local-actions.js';
 import { freshMachine } from './machine.js';
+import { fetchRemoteWorkflow } from './remote-uses.js';
 import { executeStep, type StepPlan } from './steps.js';
 import {
   declaresEvent,
@@ -74,6 +75,11 @@ export interface RunOptions {
   workflow: string;
   /** The repository's remote as git reaches it, for checkouts of its other branches (e.g. gh-pages). */
   repositoryRemote?: string;
+  /**
+   * Other GitHub repositories the run reaches (checkout's repository:, remote reusable workflows and actions):
+   * owner/name → the local git repository standing in for it. Anything else fails, naming it.
+   */
+  repositories?: Record<string, string>;
   /** Where workspaces, step files, logs, artifacts and code-scanning uploads go. */
   runDir: string;
   event: { name: string; inputs?: Record<string, Value>; payload?: Record<string, Value> };
@@ -260,9 +266,14 @@ export class WorkflowRunner {
     let inputs: Record<string, Value>;
     let secrets: Record<string, string>;
     try {
-      if (!uses.startsWith('./')) throw new Error(`remote reusable workflow ${uses} is not rehearsed`);
-      // What GitHub checks before the call starts: the file, its declared inputs and secrets.
-      called = loadWorkflow(join(this.options.checkoutSource, file));
+      // What GitHub checks before the call starts: the file, its declared inputs and secrets. `./` is the
+      // run's own repository at the run's commit, also inside a workflow called from another repository.
+      called = uses.startsWith('./')
+        ? loadWorkflow(join(this.options.checkoutSource, file))
+        : loadWorkflow(
+            fetchRemoteWorkflow(uses, this.options.repositories, join(this.options.runDir, '_workflows'))
+              .file,
+          );
       const given = Object.fromEntries(
         Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]),
       );

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { parseOutputFile } from '../support/action-runner.js';
 import { asText, evaluateIf, interpolate, type Contexts } from '../support/github-expressions.js';
 import { localActionKey } from './local-actions.js';
+import { fetchRemoteAction } from './remote-uses.js';
 import { message, readText, type Result, type StepRecord, type WorkflowRunner } from './runner.js';
 import type { Step } from './workflow.js';
 
@@ -203,9 +204,15 @@ async function run(
   const given: Record<string, string> = {};
   for (const [name, value] of Object.entries(step.with ?? {}))
     given[name] = asText(interpolate(value, contexts));
-  if (step.uses.startsWith('./'))
-    return runOwnAction(runner, step.uses, given, contexts, env, workspace, timeoutMs);
+  if (step.uses.startsWith('./')) {
+    const dir = resolve(workspace, step.uses);
+    return runNodeAction(runner, step.uses, dir, given, contexts, env, workspace, timeoutMs);
+  }
   if (step.uses.startsWith('docker://')) throw new Error(`${step.uses}: container actions are not rehearsed`);
+  const { options } = runner.settings;
+  // An action of a repository the rehearsal stands in for runs from that repository at its ref.
+  const remote = fetchRemoteAction(step.uses, options.repositories, join(options.runDir, '_actions'));
+  if (remote) return runNodeAction(runner, step.uses, remote, given, contexts, env, workspace, timeoutMs);
   return runLocalEquivalent(runner, step.uses, given, env, workspace);
 }
 
@@ -235,16 +242,16 @@ interface ActionMetadata {
   runs?: { using?: string; main?: string; pre?: string; post?: string };
 }
 
-async function runOwnAction(
+async function runNodeAction(
   runner: WorkflowRunner,
   uses: string,
+  dir: string,
   given: Record<string, string>,
   contexts: Contexts,
   env: Record<string, string>,
   workspace: string,
   timeoutMs: number | undefined,
 ): Promise<Execution> {
-  const dir = resolve(workspace, uses);
   const file = ['action.yml', 'action.yaml'].map((name) => join(dir, name)).find((path) => existsSync(path));
   if (!file)
     throw new Error(`${uses}: no action.yml in the workspace (did the job check out the repository?)`);
@@ -261,7 +268,7 @@ async function runOwnAction(
       `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${Object.keys(declared).join("', '")}']`,
     );
   }
-  const name = uses.replace(/\/+$/, '').split('/').at(-1)!;
+  const name = uses.split('@')[0]!.replace(/\/+$/, '').split('/').at(-1)!;
   const overrides = runner.settings.options.inputOverrides?.[name] ?? {};
   const redirected: Record<string, string> = {};
   const inputEnv: Record<string, string> = {};
@@ -311,6 +318,9 @@ function runLocalEquivalent(
       workspace,
       checkoutSource: options.checkoutSource,
       ...(options.repositoryRemote ? { repositoryRemote: options.repositoryRemote } : {}),
+      repositories: Object.fromEntries(
+        Object.entries(options.repositories ?? {}).map(([name, dir]) => [name.toLowerCase(), dir]),
+      ),
       repository: asText(runner.settings.github.repository ?? ''),
       ref: asText(runner.settings.github.ref ?? ''),
       outputDir: options.runDir,
