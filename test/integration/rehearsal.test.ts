@@ -116,6 +116,10 @@ rehearsed('npm run main: the offline rehearsal', () => {
     expect(again.others).toEqual([]);
     expect(second.jobs.find((job) => job.id === 'publish')?.result).toBe('skipped');
     expect(report).toMatch(/registry {3}unchanged: true; Pages branch unchanged: true/);
+    // What the run exercised: the registries, the credentials by name, the platforms in the registry.
+    expect(report).toMatch(/^ {2}registry {3}127\.0\.0\.1:\d+\/rehearsal\/opennebula \(/m);
+    expect(report).toMatch(/^ {2}secrets {4}GITHUB_TOKEN/m);
+    expect(report).toMatch(/^ {2}platforms {2}\S+:7\.4\.0: linux\/amd64, linux\/arm64$/m);
     // Progress: a line per stage and per job.
     expect(result.stderr).toMatch(/^\[rehearsal\] install: \d+s$/m);
     expect(result.stderr).toMatch(/^\[rehearsal\] stand-ins: [\d.]+s$/m);

@@ -14,6 +14,8 @@ import { REPO_ROOT } from '../support/tools.js';
 import { checkLiveReachability, liveUpstreams } from './live.js';
 import {
   closeSession,
+  exercisedBy,
+  OFFLINE_PLATFORMS,
   openSession,
   publishedTags,
   runPipeline,
@@ -22,7 +24,14 @@ import {
   type Session,
   type SessionSettings,
 } from './rehearse.js';
-import { describeRun, describeStages, runFacts, summaryPagePath, writeSummaryPage } from './report.js';
+import {
+  describeExercised,
+  describeRun,
+  describeStages,
+  runFacts,
+  summaryPagePath,
+  writeSummaryPage,
+} from './report.js';
 import { stopRunningSteps } from './steps.js';
 import { checkAsUser, type UserCheck } from './user-check.js';
 
@@ -89,11 +98,19 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   if (secondFacts.image || secondFacts.chart || secondFacts.others.length)
     problems.push('run 2 built or published something');
   if (second.record.result !== 'success') problems.push(`run 2 finished ${second.record.result}`);
+  const exercised = await exercisedBy(session, facts.detected?.version);
+  for (const [reference, platforms] of Object.entries(exercised.platforms)) {
+    if (platforms.join(',') !== OFFLINE_PLATFORMS.join(','))
+      problems.push(
+        `${reference} holds ${platforms.join(', ') || 'nothing'}, not ${OFFLINE_PLATFORMS.join(', ')}`,
+      );
+  }
   const report = [
     ...describeRun(facts, afterFirst, image),
     ...(userCheck ? userCheck.lines : []),
     ...describeRun(secondFacts, afterSecond, image),
     `  registry   unchanged: ${JSON.stringify(afterSecond) === JSON.stringify(afterFirst)}; Pages branch unchanged: ${pagesUnchanged}`,
+    ...describeExercised(exercised, [first.record, second.record]),
     `stages: ${describeStages(session.stages)}`,
     ...problems.map((problem) => `PROBLEM: ${problem}`),
   ].join('\n');
