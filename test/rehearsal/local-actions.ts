@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { isPlainHttpRegistry, parseChallenge } from '../../actions/shared/src/registry.js';
 import { validateSarifUpload } from '../support/code-scanning.js';
 
 export interface LocalActionContext {
@@ -40,8 +41,8 @@ export interface LocalActionContext {
 export interface LocalAction {
   /** What the real action does and what stands in for it here (printed in the step's log). */
   readonly description: string;
-  /** Returns the step's outputs. Throws to fail the step. */
-  run(context: LocalActionContext): Record<string, string> | void;
+  /** Returns the step's outputs. Throws (or rejects) to fail the step. */
+  run(context: LocalActionContext): Record<string, string> | void | Promise<Record<string, string> | void>;
 }
 
 const inWorkspace = (context: LocalActionContext, path: string) =>
@@ -253,11 +254,17 @@ function downloadArtifact(context: LocalActionContext): Record<string, string> {
   return { 'download-path': path };
 }
 
-/** docker/login-action: the registry's credentials in the Docker config file the builders and actions read. */
-function login(context: LocalActionContext): void {
+/**
+ * docker/login-action: the credentials checked against the registry as `docker login` checks them (a
+ * token-service registry: a token request without scope; a Basic one: GET /v2/ with them), then written to
+ * the Docker config file ($DOCKER_CONFIG, else ~/.docker) the builders and actions read. Refused credentials
+ * fail the step, as the action fails.
+ */
+async function login(context: LocalActionContext): Promise<void> {
   const registry = context.inputs.registry || 'docker.io';
   const { username = '', password = '' } = context.inputs;
-  if (!username || !password) throw new Error('login-action: username and password are required');
+  if (!username || !password) throw new Error('login-action: Username and password required');
+  await checkLogin(registry, username, password);
   const dir = context.env.DOCKER_CONFIG || join(context.env.HOME ?? context.workspace, '.docker');
   const file = join(dir, 'config.json');
   const config = existsSync(file)
@@ -270,6 +277,30 @@ function login(context: LocalActionContext): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   context.log(`logged in to ${registry} (credentials in ${file})`);
+}
+
+async function checkLogin(registry: string, username: string, password: string): Promise<void> {
+  const base = `${isPlainHttpRegistry(registry) ? 'http' : 'https'}://${registry}`;
+  const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  const refused = (status: number, body: string) =>
+    new Error(
+      `login-action: Error response from registry ${registry}: login refused (HTTP ${status}) ${body.trim()}`,
+    );
+  const probe = await fetch(`${base}/v2/`);
+  await probe.body?.cancel();
+  if (probe.status !== 401) return;
+  const challenge = parseChallenge(probe.headers.get('www-authenticate') ?? '');
+  if (challenge?.scheme.toLowerCase() === 'bearer' && challenge.params.realm) {
+    const realm = new URL(challenge.params.realm);
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+    const answer = await fetch(realm, { headers: { authorization: basic } });
+    if (!answer.ok) throw refused(answer.status, await answer.text());
+    await answer.body?.cancel();
+    return;
+  }
+  const answer = await fetch(`${base}/v2/`, { headers: { authorization: basic } });
+  if (!answer.ok) throw refused(answer.status, await answer.text());
+  await answer.body?.cancel();
 }
 
 export const LOCAL_ACTIONS: Record<string, LocalAction> = {

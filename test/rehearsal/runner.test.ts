@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry } from '../support/oci-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
 import { WorkflowRunner, type RunOptions, type RunRecord } from './runner.js';
 import { artifactRoot } from './local-actions.js';
@@ -400,5 +401,28 @@ describe('as strict as GitHub', () => {
     expect(job(record, 'unknown').note).toBe(
       'example/elsewhere/.github/workflows/library.yml@v1: the rehearsal has no repository standing in for example/elsewhere',
     );
+  });
+
+  it('logs in as docker/login-action does: credentials checked by the registry, a refusal fails the step', async () => {
+    const registry = await startRegistry({ auth: true });
+    try {
+      const record = await run('login.yml', {
+        vars: { REGISTRY: registry.host, REGISTRY_USERNAME: registry.credentials!.username },
+        secrets: { REGISTRY_PASSWORD: registry.credentials!.password },
+      });
+      expect(step(record, 'push', 'wrong').outcome).toBe('failure');
+      expect(step(record, 'push', 'wrong').errors[0]).toMatch(
+        new RegExp(
+          `^login-action: Error response from registry ${registry.host}: login refused \\(HTTP 401\\)`,
+        ),
+      );
+      expect(step(record, 'push', 'config').outputs).toEqual({ 'logged-in': 'true' });
+      expect(step(record, 'next', 'config').outputs).toEqual({ config: 'absent' });
+      expect(readFileSync(step(record, 'push', 'right').log, 'utf8')).not.toContain(
+        registry.credentials!.password,
+      );
+    } finally {
+      await registry.close();
+    }
   });
 });

@@ -298,13 +298,13 @@ async function runNodeAction(
   return { ...execution, warnings: [...warnings, ...execution.warnings], redirected };
 }
 
-function runLocalEquivalent(
+async function runLocalEquivalent(
   runner: WorkflowRunner,
   uses: string,
   given: Record<string, string>,
   env: Record<string, string>,
   workspace: string,
-): Execution {
+): Promise<Execution> {
   const key = localActionKey(uses);
   const action = runner.settings.localActions[key];
   if (!action) {
@@ -313,7 +313,7 @@ function runLocalEquivalent(
   const lines = [`${key}: rehearsed by ${action.description}`];
   const { options } = runner.settings;
   const outputs =
-    action.run({
+    (await action.run({
       inputs: given,
       workspace,
       checkoutSource: options.checkoutSource,
@@ -326,7 +326,7 @@ function runLocalEquivalent(
       outputDir: options.runDir,
       env,
       log: (line) => lines.push(line),
-    }) ?? {};
+    })) ?? {};
   return {
     outcome: 'success',
     outputs,
