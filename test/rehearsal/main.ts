@@ -33,6 +33,7 @@ import {
   writeSummaryPage,
 } from './report.js';
 import { stopRunningSteps } from './steps.js';
+import { rehearseFork } from './fork.js';
 import { checkAsUser, type UserCheck } from './user-check.js';
 
 export interface RehearsalOutcome {
@@ -98,6 +99,8 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   if (secondFacts.image || secondFacts.chart || secondFacts.others.length)
     problems.push('run 2 built or published something');
   if (second.record.result !== 'success') problems.push(`run 2 finished ${second.record.result}`);
+  const fork = await rehearseFork(session);
+  problems.push(...fork.problems);
   const exercised = await exercisedBy(session, facts.detected?.version);
   for (const [reference, platforms] of Object.entries(exercised.platforms)) {
     if (platforms.join(',') !== OFFLINE_PLATFORMS.join(','))
@@ -110,15 +113,17 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
     ...(userCheck ? userCheck.lines : []),
     ...describeRun(secondFacts, afterSecond, image),
     `  registry   unchanged: ${JSON.stringify(afterSecond) === JSON.stringify(afterFirst)}; Pages branch unchanged: ${pagesUnchanged}`,
-    ...describeExercised(exercised, [first.record, second.record]),
+    ...fork.lines,
+    ...describeExercised(exercised, [first.record, second.record, fork.run.record]),
     `stages: ${describeStages(session.stages)}`,
     ...problems.map((problem) => `PROBLEM: ${problem}`),
   ].join('\n');
   const page = writeSummaryPage(summaryPagePath(session.settings.outDir), report, [
     { label: 'Run 1', record: first.record },
     { label: 'Run 2 (right after)', record: second.record },
+    { label: 'A fork calling the reusable workflows @v1', record: fork.run.record },
   ]);
-  return { ok: problems.length === 0, report, page, runs: [first, second], problems };
+  return { ok: problems.length === 0, report, page, runs: [first, second, fork.run], problems };
 }
 
 async function rehearseLive(session: Session): Promise<RehearsalOutcome> {

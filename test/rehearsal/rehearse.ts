@@ -156,6 +156,10 @@ export async function runPipeline(
     context?: string;
     /** Another workflow of the repository (default release.yml). */
     workflow?: string;
+    /** github.repository of the run (default REPOSITORY; the stand-ins must be started for it). */
+    repository?: string;
+    /** Other repositories the run reaches (remote reusable workflows and actions): owner/name → git dir. */
+    repositories?: Record<string, string>;
   } = {},
 ): Promise<PipelineRun> {
   const runDir = join(session.settings.outDir, label);
@@ -172,9 +176,10 @@ export async function runPipeline(
       runDir,
       // The repository on GitHub holds the Pages branch: the stand-in's bare repository is its remote.
       ...(session.standIns ? { repositoryRemote: session.standIns.pages.url } : {}),
+      ...(options.repositories ? { repositories: options.repositories } : {}),
       event,
       github: {
-        repository: REPOSITORY,
+        repository: options.repository ?? REPOSITORY,
         sha: session.head,
         token: session.token,
         ...(session.standIns

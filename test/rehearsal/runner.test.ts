@@ -311,6 +311,15 @@ describe('as strict as GitHub', () => {
     expect(record.result).toBe('failure');
   });
 
+  it('fails a job whose concurrency group cannot be evaluated, and a call without a required secret', async () => {
+    const record = await run('strict.yml');
+    expect(job(record, 'bad-concurrency').result).toBe('failure');
+    expect(job(record, 'bad-concurrency').note).toMatch(/^concurrency: /);
+    expect(job(record, 'missing-secret').note).toBe(
+      'missing-secret (./.github/workflows/needs-secret.yml): Secret token is required, but not provided while calling.',
+    );
+  });
+
   it('drops a job output that contains a secret, with the runner warning', async () => {
     const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
     const named = job(record, 'secret-output');

@@ -319,6 +319,11 @@ export class WorkflowRunner {
       if (!(name in declared)) throw new Error(`${where}: secret "${name}" is not declared by the workflow`);
       secrets[name] = asText(interpolate(value, contexts));
     }
+    for (const [name, spec] of Object.entries(declared)) {
+      if ((spec as { required?: boolean } | null)?.required && !(name in secrets)) {
+        throw new Error(`${where}: Secret ${name} is required, but not provided while calling.`);
+      }
+    }
     return { GITHUB_TOKEN: scope.secrets.GITHUB_TOKEN ?? '', ...secrets };
   }
 
@@ -356,6 +361,14 @@ export class WorkflowRunner {
       }
       const strategy = { 'fail-fast': failFast, 'job-index': index, 'job-total': combinations.length };
       const legContexts = { ...contexts, matrix: combination, strategy };
+      // The concurrency group is evaluated before the job starts: an error there fails the job.
+      try {
+        concurrencyGroup(job, legContexts);
+      } catch (error) {
+        this.record({ id: label, name: label, result: 'failure', note: `concurrency: ${message(error)}` });
+        results.push('failure');
+        continue;
+      }
       // A reusable-workflow call runs once per combination too.
       const record = job.uses
         ? await this.runReusable(job, label, scope, legContexts)
@@ -458,6 +471,14 @@ export function overall(results: Result[]): Result {
   if (results.includes('cancelled')) return 'cancelled';
   if (results.length > 0 && results.every((result) => result === 'skipped')) return 'skipped';
   return 'success';
+}
+
+/** A job's concurrency group (`concurrency: name` or `concurrency.group`), evaluated; '' without one. */
+export function concurrencyGroup(job: Job, contexts: Contexts): string {
+  const spec = job.concurrency;
+  if (spec === undefined) return '';
+  const group = typeof spec === 'object' && spec !== null ? spec.group : spec;
+  return asText(interpolate(group ?? '', contexts));
 }
 
 function callOutputs(workflow: Workflow): Record<string, { value?: string }> {

@@ -35,6 +35,7 @@ export interface Job {
   env?: Record<string, unknown>;
   outputs?: Record<string, string>;
   strategy?: { matrix?: unknown; 'fail-fast'?: boolean };
+  concurrency?: string | { group?: string; 'cancel-in-progress'?: boolean | string };
   steps?: Step[];
   'continue-on-error'?: boolean | string;
   'timeout-minutes'?: number;
