@@ -1,4 +1,5 @@
 // Wiring only: inputs → concurrent look-ups → decide() → outputs and job summary.
+import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { runMain } from '../../shared/src/action.js';
 import { listTags } from '../../shared/src/registry.js';
@@ -16,6 +17,7 @@ import { decide, installableVersions, type Decision, type Installable, type Seri
 import { fetchReleases, releaseTagFor, type ReleaseInfo } from './github.js';
 import { fetchListing, fetchPackages, packagesUrl, type Listing } from './repository.js';
 import { summaryBlocks } from './summary.js';
+import { chartFacts, chartSentence, lookUpAppVersions, type ChartFacts } from './chart-index.js';
 
 /** Series worth asking about: released lines at or above min-version's series. */
 export function seriesToCheck(listed: string[], minVersion: OneVersion): string[] {
@@ -80,6 +82,11 @@ function setOutputs(decision: Decision): void {
   core.setOutput('repository-dir', decision.repositoryDir);
 }
 
+function setChartOutputs(chart: ChartFacts): void {
+  core.setOutput('moves-chart', chart.movesChart ? 'true' : 'false');
+  core.setOutput('chart-published', chart.published === undefined ? '' : String(chart.published));
+}
+
 export function run(): Promise<void> {
   return runMain(main);
 }
@@ -94,6 +101,9 @@ async function main(): Promise<void> {
   const tagsPromise = Promise.all(inputs.images.map((image) => listTags(image, inputs.credentials)));
   const releasesPromise = releaseInfo(inputs);
   tagsPromise.catch(() => undefined); // awaited below; avoids an unhandled rejection while we wait
+  const tempRoot = process.env.RUNNER_TEMP || tmpdir();
+  const chartPromise = lookUpAppVersions(inputs.chartIndex, inputs.githubToken, process.env, tempRoot);
+  chartPromise.catch(() => undefined); // awaited below, like tagsPromise
 
   const decision = await core.group('Look up the Community repository and the registries', async () => {
     const listing = await fetchListing(inputs.repositoryUrl);
@@ -126,12 +136,17 @@ async function main(): Promise<void> {
   const releases = await releasesPromise;
   const release = releases?.get(releaseTagFor(decision.version));
   core.info(decision.reason);
+  const chart = chartFacts(decision.version, decision.matrix, await chartPromise);
   setOutputs(decision);
+  setChartOutputs(chart);
+  const chartNote = chartSentence(decision.version, decision.isNew, chart);
+  if (chartNote) core.info(chartNote);
   await writeSummary(
     summaryBlocks(
       decision,
       inputs.images.map((image) => image.input),
       release,
+      chartNote,
     ),
   );
 }

@@ -21,6 +21,7 @@ export function summaryBlocks(
   decision: Decision,
   images: string[],
   release: ReleaseInfo | undefined,
+  chartNote = '',
 ): string[] {
   const rows = decision.rows.map((row) => [
     row.series,
@@ -41,6 +42,7 @@ export function summaryBlocks(
       `<p>To build (new-versions): ${decision.newVersions.map((entry) => code(entry.version)).join(', ')}.</p>`,
     );
   }
+  if (chartNote) blocks.push(`<p><strong>Chart:</strong> ${escapeHtml(chartNote)}</p>`);
   if (release) {
     const date = release.publishedAt ? ` on ${release.publishedAt.slice(0, 10)}` : '';
     blocks.push(`<p>Upstream release: ${link(release.tag, release.url)}${date}.</p>`);
