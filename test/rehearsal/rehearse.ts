@@ -122,7 +122,11 @@ export function redirections(session: Session, context?: string): Record<string,
   const { standIns } = session;
   if (!standIns) return { 'build-scan-push': build };
   return {
-    'detect-opennebula-release': { 'repository-url': standIns.repositoryUrl },
+    // The Pages branch detect reads to know whether the chart is published: the stand-in's, as helm-release's.
+    'detect-opennebula-release': {
+      'repository-url': standIns.repositoryUrl,
+      'git-remote': standIns.pages.url,
+    },
     'build-scan-push': {
       ...build,
       context: context ?? session.settings.context ?? OFFLINE_CONTEXT,

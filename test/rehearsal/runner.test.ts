@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry } from '../support/oci-registry.js';
+import { startTokenRegistry } from '../support/token-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
 import { WorkflowRunner, type RunOptions, type RunRecord } from './runner.js';
 import { artifactRoot } from './local-actions.js';
@@ -412,26 +412,32 @@ describe('as strict as GitHub', () => {
     );
   });
 
-  it('logs in as docker/login-action does: credentials checked by the registry, a refusal fails the step', async () => {
-    const registry = await startRegistry({ auth: true });
+  it('logs in as docker/login-action does: each registry checks its own credentials, secrets reach called workflows', async () => {
+    const token = 'ghs_faketoken1234';
+    const hub = await startTokenRegistry({
+      style: 'docker-hub',
+      users: { 'hub-user': 'hub-password-1234' },
+      private: { 'example/opennebula': ['hub-user'] },
+    });
+    const ghcr = await startTokenRegistry({ style: 'ghcr', users: { example: token } });
     try {
       const record = await run('login.yml', {
-        vars: { REGISTRY: registry.host, REGISTRY_USERNAME: registry.credentials!.username },
-        secrets: { REGISTRY_PASSWORD: registry.credentials!.password },
+        vars: { HUB: hub.host, GHCR: ghcr.host, REGISTRY_USERNAME: 'hub-user' },
+        secrets: { REGISTRY_PASSWORD: 'hub-password-1234' },
       });
-      expect(step(record, 'push', 'wrong').outcome).toBe('failure');
-      expect(step(record, 'push', 'wrong').errors[0]).toMatch(
-        new RegExp(
-          `^login-action: Error response from registry ${registry.host}: login refused \\(HTTP 401\\)`,
-        ),
+      expect(step(record, 'push', 'crossed').outcome).toBe('failure');
+      expect(step(record, 'push', 'crossed').errors[0]).toBe(
+        `login-action: Error response from registry ${hub.host}: login refused (HTTP 401) {"details":"incorrect username or password"}`,
       );
-      expect(step(record, 'push', 'config').outputs).toEqual({ 'logged-in': 'true' });
+      expect(step(record, 'push', 'config').outputs).toEqual({ 'logged-in': 'both' });
       expect(step(record, 'next', 'config').outputs).toEqual({ config: 'absent' });
-      expect(readFileSync(step(record, 'push', 'right').log, 'utf8')).not.toContain(
-        registry.credentials!.password,
-      );
+      expect(step(record, 'called/login', 'hub').outcome).toBe('success');
+      expect(readFileSync(step(record, 'push', 'hub').log, 'utf8')).not.toContain('hub-password-1234');
+      expect(hub.tokenRequests.map((request) => request.username)).toContain('hub-user');
+      expect(ghcr.tokenRequests.map((request) => request.username)).toEqual(['example']);
     } finally {
-      await registry.close();
+      await hub.close();
+      await ghcr.close();
     }
   });
 });
