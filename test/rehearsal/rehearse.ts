@@ -259,7 +259,8 @@ function describeStep(step: StepRecord): string {
 /** Every step of a run that used one of this repository's actions, by action name. */
 export function actionSteps(record: RunRecord, action: string): StepRecord[] {
   return record.jobs.flatMap((job) =>
-    job.steps.filter((step) => step.uses?.replace(/\/+$/, '').endsWith(`/actions/${action}`)),
+    // ./actions/NAME, or OWNER/REPO/actions/NAME@REF on a release tag.
+    job.steps.filter((step) => step.uses?.split('@')[0]!.replace(/\/+$/, '').endsWith(`/actions/${action}`)),
   );
 }
 
