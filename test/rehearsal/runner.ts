@@ -3,8 +3,12 @@
 // its steps with the merged env, `if:` conditions and `${{ }}` templates evaluated with
 // test/support/github-expressions.ts, and per step fresh GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and
 // GITHUB_STEP_SUMMARY files whose contents feed the `steps`, `env` and `needs` contexts. This repository's
-// actions run from their bundles (`node actions/<name>/dist/index.js` with INPUT_* variables); third-party
-// actions run their local equivalents from local-actions.ts; `run:` steps run in bash.
+// actions run from their bundles (`node actions/<name>/dist/index.js` with INPUT_* variables), and so do
+// actions and reusable workflows of repositories the run stands in for (remote-uses.ts); other third-party
+// actions run their local equivalents from local-actions.ts; `run:` steps run in `bash -e` (no pipefail)
+// unless a shell is given. As strict as GitHub where a regression would otherwise pass: typed call inputs,
+// an empty matrix or a bad concurrency group fails the job, an output holding a secret is dropped, and every
+// job runs on a fresh machine (machine.ts).
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asText, evaluateIf, interpolate, type Contexts, type Value } from '../support/github-expressions.js';
@@ -13,6 +17,9 @@ import { freshMachine } from './machine.js';
 import { fetchRemoteWorkflow } from './remote-uses.js';
 import { executeStep, type StepPlan } from './steps.js';
 import {
+  callOutputs,
+  callSecrets,
+  concurrencyGroup,
   declaresEvent,
   eventInputs,
   expandMatrix,
@@ -20,6 +27,7 @@ import {
   loadWorkflow,
   needsOf,
   eventPayloadInputs,
+  resolveNested,
   typedInputs,
   type Job,
   type Workflow,
@@ -471,36 +479,6 @@ export function overall(results: Result[]): Result {
   if (results.includes('cancelled')) return 'cancelled';
   if (results.length > 0 && results.every((result) => result === 'skipped')) return 'skipped';
   return 'success';
-}
-
-/** A job's concurrency group (`concurrency: name` or `concurrency.group`), evaluated; '' without one. */
-export function concurrencyGroup(job: Job, contexts: Contexts): string {
-  const spec = job.concurrency;
-  if (spec === undefined) return '';
-  const group = typeof spec === 'object' && spec !== null ? spec.group : spec;
-  return asText(interpolate(group ?? '', contexts));
-}
-
-function callOutputs(workflow: Workflow): Record<string, { value?: string }> {
-  const on = workflow.on as Record<string, { outputs?: Record<string, { value?: string }> }> | undefined;
-  return on?.workflow_call?.outputs ?? {};
-}
-
-function callSecrets(workflow: Workflow): Record<string, unknown> {
-  const on = workflow.on as Record<string, { secrets?: Record<string, unknown> }> | undefined;
-  return on?.workflow_call?.secrets ?? {};
-}
-
-/** Matrix values written as `${{ fromJSON(...) }}` inside a mapping (include: ${{ ... }}). */
-function resolveNested(value: Value, contexts: Contexts): Value {
-  if (typeof value === 'string') return interpolate(value, contexts);
-  if (Array.isArray(value)) return value.map((item) => resolveNested(item, contexts));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, resolveNested(item, contexts)]),
-    );
-  }
-  return value;
 }
 
 export function message(error: unknown): string {

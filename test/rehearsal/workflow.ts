@@ -3,7 +3,13 @@
 // Expressions are evaluated by test/support/github-expressions.ts.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { callInputValue, type Value } from '../support/github-expressions.js';
+import {
+  asText,
+  callInputValue,
+  interpolate,
+  type Contexts,
+  type Value,
+} from '../support/github-expressions.js';
 
 export interface Step {
   id?: string;
@@ -210,4 +216,34 @@ export function expandMatrix(matrix: Value | undefined): Array<Record<string, Va
   }
   if (combinations.length === 0) throw new Error('Matrix must define at least one vector');
   return combinations;
+}
+
+/** A job's concurrency group (`concurrency: name` or `concurrency.group`), evaluated; '' without one. */
+export function concurrencyGroup(job: Job, contexts: Contexts): string {
+  const spec = job.concurrency;
+  if (spec === undefined) return '';
+  const group = typeof spec === 'object' && spec !== null ? spec.group : spec;
+  return asText(interpolate(group ?? '', contexts));
+}
+
+export function callOutputs(workflow: Workflow): Record<string, { value?: string }> {
+  const on = workflow.on as Record<string, { outputs?: Record<string, { value?: string }> }> | undefined;
+  return on?.workflow_call?.outputs ?? {};
+}
+
+export function callSecrets(workflow: Workflow): Record<string, unknown> {
+  const on = workflow.on as Record<string, { secrets?: Record<string, unknown> }> | undefined;
+  return on?.workflow_call?.secrets ?? {};
+}
+
+/** Matrix values written as `${{ fromJSON(...) }}` inside a mapping (include: ${{ ... }}). */
+export function resolveNested(value: Value, contexts: Contexts): Value {
+  if (typeof value === 'string') return interpolate(value, contexts);
+  if (Array.isArray(value)) return value.map((item) => resolveNested(item, contexts));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, resolveNested(item, contexts)]),
+    );
+  }
+  return value;
 }
