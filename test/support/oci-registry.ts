@@ -1,5 +1,6 @@
 // A real OCI registry (Debian's docker-registry, CNCF distribution) on 127.0.0.1 with a free port and a
-// throw-away storage directory; optionally behind htpasswd Basic auth. Tests push tags with pushTag(),
+// throw-away storage directory; optionally behind htpasswd Basic auth, or behind a token service (Bearer
+// tokens, as Docker Hub and GHCR: see token-registry.ts). Tests push tags with pushTag(),
 // which speaks the distribution API itself (blob upload + manifest PUT), so nothing but the registry runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -52,7 +53,20 @@ async function waitUntilServing(url: string, process: ChildProcess, log: () => s
   throw new Error(`docker-registry did not answer on ${url} within 20s:\n${log()}`);
 }
 
-export async function startRegistry(options: { auth?: boolean } = {}): Promise<LocalRegistry> {
+/** The registry's `auth: token` settings, and how the test's own requests get a token for a repository. */
+export interface TokenAuthSettings {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM file of the certificate whose key signs the tokens. */
+  rootCertBundle: string;
+  /** An Authorization header granting pull and push on `repository` (for pushTag and tags). */
+  authorization(repository: string): string;
+}
+
+export async function startRegistry(
+  options: { auth?: boolean; token?: TokenAuthSettings } = {},
+): Promise<LocalRegistry> {
   const binary = requireTool('docker-registry');
   const dir = mkdtempSync(join(tmpdir(), 'oci-registry-'));
   const port = await freePort();
@@ -65,6 +79,18 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<L
     const htpasswd = runTool('htpasswd', ['-nbB', credentials.username, credentials.password]);
     writeFileSync(join(dir, 'htpasswd'), htpasswd);
     authBlock = `auth:\n  htpasswd:\n    realm: test-registry\n    path: ${join(dir, 'htpasswd')}\n`;
+  }
+  const token = options.token;
+  if (token) {
+    authBlock = [
+      'auth:',
+      '  token:',
+      `    realm: ${token.realm}`,
+      `    service: ${token.service}`,
+      `    issuer: ${token.issuer}`,
+      `    rootcertbundle: ${token.rootCertBundle}`,
+      '',
+    ].join('\n');
   }
   writeFileSync(
     join(dir, 'config.yml'),
@@ -91,13 +117,16 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<L
   child.stderr?.on('data', (chunk) => (output += chunk));
   await waitUntilServing(url, child, () => output);
 
-  const authHeader: Record<string, string> = credentials
-    ? {
-        authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
-      }
-    : {};
+  const basic = credentials
+    ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
+    : undefined;
+  const authHeaderFor = (repository: string): Record<string, string> => {
+    const authorization = token ? token.authorization(repository) : basic;
+    return authorization ? { authorization } : {};
+  };
 
   const uploadBlob = async (repository: string, data: Buffer) => {
+    const authHeader = authHeaderFor(repository);
     const digest = sha256(data);
     const start = await fetch(`${url}/v2/${repository}/blobs/uploads/`, {
       method: 'POST',
@@ -134,7 +163,10 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<L
       });
       const response = await fetch(`${url}/v2/${repository}/manifests/${tag}`, {
         method: 'PUT',
-        headers: { ...authHeader, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        headers: {
+          ...authHeaderFor(repository),
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        },
         body: manifest,
       });
       if (response.status !== 201)
@@ -142,7 +174,9 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<L
       return response.headers.get('docker-content-digest') ?? sha256(manifest);
     },
     async tags(repository) {
-      const response = await fetch(`${url}/v2/${repository}/tags/list`, { headers: authHeader });
+      const response = await fetch(`${url}/v2/${repository}/tags/list`, {
+        headers: authHeaderFor(repository),
+      });
       if (response.status === 404) return [];
       const body = (await response.json()) as { tags?: string[] | null };
       return body.tags ?? [];

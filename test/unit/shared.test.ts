@@ -1,13 +1,24 @@
 // The small shared building blocks: checksum files, job-summary HTML, Docker config credentials, references.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startStandIn } from '../support/http-stand-in.js';
 import { credentialsFor } from '../../actions/shared/src/docker-config.js';
 import { run } from '../../actions/shared/src/exec.js';
 import { parseTaggedReference } from '../../actions/shared/src/registry.js';
 import { code, escapeHtml, link, table } from '../../actions/shared/src/summary.js';
-import { expectedSha256 } from '../../actions/shared/src/tool.js';
+import { expectedSha256, installTool } from '../../actions/shared/src/tool.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -25,6 +36,56 @@ describe('expectedSha256', () => {
     );
     expect(() => expectedSha256(`${A}  x.tar.gz\n${B}  x.tar.gz`, 'x.tar.gz')).toThrow(/conflicting/);
   });
+});
+
+describe('installTool', () => {
+  // Eight jobs of a self-hosted runner share one tool cache and start together: each must get a complete,
+  // runnable tool, and none may delete the copy another one is already running.
+  it('installs atomically: eight concurrent installs into one cache each get a runnable tool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tool-install-'));
+    const site = await startStandIn();
+    const saved = { cache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
+    try {
+      const pack = join(dir, 'pack');
+      mkdirSync(join(pack, 'bin'), { recursive: true });
+      writeFileSync(join(pack, 'bin', 'tool'), '#!/bin/sh\necho tool 1.2.3\n', { mode: 0o755 });
+      writeFileSync(join(pack, 'bin', 'payload'), randomBytes(24 * 1024 * 1024));
+      execFileSync('tar', ['-czf', join(dir, 'tool.tar.gz'), '-C', pack, 'bin']);
+      const archive = readFileSync(join(dir, 'tool.tar.gz'));
+      const sha = createHash('sha256').update(archive).digest('hex');
+      site.route('/tool.tar.gz', { body: archive });
+      site.route('/sums.txt', { body: `${sha}  tool.tar.gz\n` });
+      process.env.RUNNER_TOOL_CACHE = join(dir, 'cache');
+      process.env.RUNNER_TEMP = join(dir, 'temp');
+      const missing: string[] = [];
+      const install = () =>
+        installTool({
+          name: 'tool',
+          version: '1.2.3',
+          url: `${site.url}/tool.tar.gz`,
+          checksumUrl: `${site.url}/sums.txt`,
+          executable: 'bin/tool',
+        }).then((path) => {
+          // What the caller does next: run it. It must be there now, whatever the other jobs are doing.
+          if (!existsSync(path)) missing.push(path);
+          return path;
+        });
+      const paths = await Promise.all(Array.from({ length: 8 }, install));
+      expect(missing).toEqual([]);
+      expect(new Set(paths).size).toBe(1);
+      expect(execFileSync(paths[0]!, { encoding: 'utf8' })).toBe('tool 1.2.3\n');
+      // Nothing half-done is left beside the entry, and a later job finds it in the cache.
+      expect(readdirSync(join(dir, 'cache', 'tool')).sort()).toEqual(['1.2.3']);
+      expect(await install()).toBe(paths[0]);
+    } finally {
+      process.env.RUNNER_TOOL_CACHE = saved.cache;
+      process.env.RUNNER_TEMP = saved.temp;
+      if (saved.cache === undefined) delete process.env.RUNNER_TOOL_CACHE;
+      if (saved.temp === undefined) delete process.env.RUNNER_TEMP;
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('summary helpers', () => {

@@ -35,7 +35,13 @@ export interface Inputs {
   trivyVersion: string;
   trivyDownloadUrl: string;
   trivyDbRepositories: string[];
+  /** Trivy's --timeout for one platform's scan (a Go duration). */
+  trivyTimeout: string;
+  /** Where Trivy keeps its database (undefined: TRIVY_CACHE_DIR, else <tool cache>/trivy-cache). */
+  trivyCacheDir: string | undefined;
   sarifFile: string;
+  /** Prefix of each run's automationDetails.id (code scanning category); undefined: see sarif.ts. */
+  sarifCategory: string | undefined;
   sbomFile: string;
   cacheFrom: string[];
   cacheTo: string[];
@@ -59,6 +65,19 @@ function keyValues(text: string, inputName: string): Array<[string, string]> {
   return pairs;
 }
 
+/**
+ * The oldest Trivy this action drives: `--db-repository` takes the list of mirrors (tried in order) from
+ * 0.56.0 on (aquasecurity/trivy#7603); older releases read one repository, and `--skip-version-check`,
+ * `convert` of a `--list-all-pkgs` report and `--input` of an OCI layout behave as used here from then on.
+ */
+export const MIN_TRIVY_VERSION = '0.56.0';
+
+const compareVersions = (a: string, b: string) => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i += 1) if (x![i] !== y![i]) return x![i]! - y![i]!;
+  return 0;
+};
+
 export function parseTrivyVersion(text: string): string {
   const match = /^v?(\d+\.\d+\.\d+)$/.exec(text.trim());
   if (!match) throw new Error(`trivy-version: "${text}" is not a version such as v0.74.0`);
@@ -69,96 +88,130 @@ export function parseTrivyVersion(text: string): string {
         'malicious content; use another release',
     );
   }
+  if (compareVersions(version, MIN_TRIVY_VERSION) < 0) {
+    throw new Error(
+      `trivy-version: ${version} is older than ${MIN_TRIVY_VERSION}, the oldest Trivy this action supports ` +
+        '(it needs --db-repository with several mirrors); use a newer release',
+    );
+  }
   return version;
 }
 
-/**
- * Parses the inputs. Defaults live in action.yml only (the runner passes them), so an empty value here is
- * an error that names the input, not a second default.
- */
-export function parseInputs(get: (name: string) => string, cwd: string = process.cwd()): Inputs {
-  const need = (name: string) => {
+/** A Go duration as Trivy's --timeout takes it: 15m, 1h30m, 900s. */
+export function parseTimeout(text: string): string {
+  const value = text.trim();
+  if (!/^(?:\d+(?:\.\d+)?(?:h|m|s|ms))+$/.test(value) || !/[1-9]/.test(value)) {
+    throw new Error(`trivy-timeout: "${text}" is not a duration such as 15m or 1h30m`);
+  }
+  return value;
+}
+
+type Get = (name: string) => string;
+
+function needer(get: Get) {
+  return (name: string) => {
     const value = get(name).trim();
     if (value === '') throw new Error(`${name}: must not be empty`);
     return value;
   };
+}
+
+/** Comma- or newline-separated, deduplicated, at least one, each accepted by `check`. */
+function listOf(get: Get, name: string, what: string, check: (item: string) => void = () => undefined) {
+  const items = unique(parseList(get(name)));
+  if (items.length === 0) throw new Error(`${name}: at least one ${what} is required`);
+  items.forEach(check);
+  return items;
+}
+
+function oneOfWords<T extends string>(name: string, word: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(word)) {
+    throw new Error(`${name}: "${word}" is not one of ${allowed.join(', ')}`);
+  }
+  return word as T;
+}
+
+function parseImages(get: Get): ImageReference[] {
+  return listOf(get, 'images', 'image name').map((name) => {
+    if (name !== name.toLowerCase()) throw new Error(`images: "${name}" must be lowercase`);
+    return parseImageReference(name, 'images');
+  });
+}
+
+function parseTrivyignore(get: Get, cwd: string, context: string): string | undefined {
+  const given = get('trivyignore');
+  if (given && !existsSync(resolve(cwd, given))) throw new Error(`trivyignore: ${given} does not exist`);
+  if (given) return given;
+  return existsSync(resolve(cwd, context, '.trivyignore')) ? join(context, '.trivyignore') : undefined;
+}
+
+function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** The build's inputs: what is built, from where, for which platforms and under which names. */
+function parseBuild(get: Get, cwd: string) {
+  const need = needer(get);
   const context = need('context');
   if (!existsSync(resolve(cwd, context))) throw new Error(`context: ${context} does not exist`);
   const file = get('file') || join(context, 'Dockerfile');
   if (!existsSync(resolve(cwd, file))) throw new Error(`file: ${file} does not exist`);
-
-  const imageNames = unique(parseList(get('images')));
-  if (imageNames.length === 0) throw new Error('images: at least one image name is required');
-  const images = imageNames.map((name) => {
-    if (name !== name.toLowerCase()) throw new Error(`images: "${name}" must be lowercase`);
-    return parseImageReference(name, 'images');
+  const tags = listOf(get, 'tags', 'tag', (tag) => {
+    if (!isValidTag(tag)) throw new Error(`tags: "${tag}" is not a valid tag`);
   });
-
-  const tags = unique(parseList(get('tags')));
-  if (tags.length === 0) throw new Error('tags: at least one tag is required');
-  for (const tag of tags) if (!isValidTag(tag)) throw new Error(`tags: "${tag}" is not a valid tag`);
-
-  const platforms = unique(parseList(need('platforms')));
-  if (platforms.length === 0) throw new Error('platforms: at least one platform is required');
-  for (const platform of platforms) {
+  const platforms = listOf(need, 'platforms', 'platform', (platform) => {
     if (!PLATFORM_RE.test(platform)) throw new Error(`platforms: "${platform}" is not os/arch[/variant]`);
-  }
-
-  const builder = need('builder');
-  if (!(BUILDERS as readonly string[]).includes(builder)) {
-    throw new Error(`builder: "${builder}" is not one of ${BUILDERS.join(', ')}`);
-  }
-
-  const severity = unique(parseList(need('severity').toUpperCase()));
-  if (severity.length === 0) throw new Error('severity: at least one severity is required');
-  for (const word of severity) {
-    if (!(SEVERITIES as readonly string[]).includes(word)) {
-      throw new Error(`severity: "${word}" is not one of ${SEVERITIES.join(', ')}`);
-    }
-  }
-
-  let trivyignore: string | undefined = get('trivyignore') || undefined;
-  if (trivyignore && !existsSync(resolve(cwd, trivyignore))) {
-    throw new Error(`trivyignore: ${trivyignore} does not exist`);
-  }
-  if (!trivyignore && existsSync(resolve(cwd, context, '.trivyignore')))
-    trivyignore = join(context, '.trivyignore');
-
-  const dbRepositories = unique(parseList(need('trivy-db-repositories')));
-  for (const repository of dbRepositories) parseTaggedReference(repository, 'trivy-db-repositories');
-
+  });
   const version = get('version').trim();
   if (version && !/^[0-9A-Za-z][0-9A-Za-z._+-]*$/.test(version)) {
     throw new Error(`version: "${version}" is not a version`);
   }
-
   return {
     context,
     file,
-    images,
+    images: parseImages(get),
     tags,
     version,
     buildArgs: keyValues(get('build-args'), 'build-args'),
     labels: keyValues(get('labels'), 'labels'),
     platforms,
     push: parseBoolean(need('push'), 'push'),
-    builder: builder as Builder,
-    severity: severity as Severity[],
-    ignoreUnfixed: parseBoolean(need('ignore-unfixed'), 'ignore-unfixed'),
-    trivyignore,
-    trivyVersion: parseTrivyVersion(need('trivy-version')),
-    trivyDownloadUrl: parseBaseUrl(need('trivy-download-url'), 'trivy-download-url'),
-    trivyDbRepositories: dbRepositories,
-    sarifFile: need('sarif-file'),
-    sbomFile: need('sbom-file'),
-    cacheFrom: get('cache-from')
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean),
-    cacheTo: get('cache-to')
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean),
+    builder: oneOfWords('builder', need('builder'), BUILDERS),
+    cacheFrom: lines(get('cache-from')),
+    cacheTo: lines(get('cache-to')),
     overwrite: parseBoolean(need('overwrite'), 'overwrite'),
   };
+}
+
+/** The scan's inputs: which Trivy, which database, what fails the gate, where the reports go. */
+function parseScan(get: Get, cwd: string, context: string) {
+  const need = needer(get);
+  const severity = listOf((name) => need(name).toUpperCase(), 'severity', 'severity');
+  return {
+    severity: severity.map((word) => oneOfWords('severity', word, SEVERITIES)),
+    ignoreUnfixed: parseBoolean(need('ignore-unfixed'), 'ignore-unfixed'),
+    trivyignore: parseTrivyignore(get, cwd, context),
+    trivyVersion: parseTrivyVersion(need('trivy-version')),
+    trivyDownloadUrl: parseBaseUrl(need('trivy-download-url'), 'trivy-download-url'),
+    trivyDbRepositories: listOf(need, 'trivy-db-repositories', 'repository', (repository) => {
+      parseTaggedReference(repository, 'trivy-db-repositories');
+    }),
+    trivyTimeout: parseTimeout(need('trivy-timeout')),
+    trivyCacheDir: get('trivy-cache-dir').trim() || undefined,
+    sarifFile: need('sarif-file'),
+    sarifCategory: get('sarif-category').trim() || undefined,
+    sbomFile: need('sbom-file'),
+  };
+}
+
+/**
+ * Parses the inputs. Defaults live in action.yml only (the runner passes them), so an empty value here is
+ * an error that names the input, not a second default.
+ */
+export function parseInputs(get: Get, cwd: string = process.cwd()): Inputs {
+  const build = parseBuild(get, cwd);
+  return { ...build, ...parseScan(get, cwd, build.context) };
 }

@@ -1,20 +1,20 @@
 // Wiring only: inputs → one build into an OCI layout → a Trivy scan of every platform image → the gate →
 // a push of exactly those bytes (or nothing) → outputs and job summary.
 import * as core from '@actions/core';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { runMain } from '../../shared/src/action.js';
 import { credentialsFor, dockerConfigPath } from '../../shared/src/docker-config.js';
 import { run as exec } from '../../shared/src/exec.js';
-import { pushLayout, readLayout, singleImageLayout, type Layout } from '../../shared/src/oci-layout.js';
+import { pushLayout, readLayout, type Layout } from '../../shared/src/oci-layout.js';
 import { RegistryClient, type ImageReference } from '../../shared/src/registry.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import { baseImage, buildCommands, cleanupCommands, readDockerfile, type BuildPlan } from './build.js';
 import { parseInputs, type Inputs } from './inputs.js';
-import { countFindings, findingsOf, gateFailures, type Finding } from './report.js';
+import { countFindings, gateFailures } from './report.js';
+import { scan } from './scan.js';
 import { summaryBlocks, type PushResult } from './summary.js';
-import { convertArgs, installTrivy, scanArgs } from './trivy.js';
 
 export function run(): Promise<void> {
   return runMain(main);
@@ -94,65 +94,6 @@ async function build(inputs: Inputs, work: string): Promise<Layout> {
   return readLayout(plan.layoutDir, inputs.platforms);
 }
 
-async function scan(inputs: Inputs, layout: Layout, work: string) {
-  const trivy = await core.group(`Trivy ${inputs.trivyVersion}`, () =>
-    installTrivy(inputs.trivyVersion, inputs.trivyDownloadUrl),
-  );
-  const cacheDir =
-    process.env.TRIVY_CACHE_DIR || join(process.env.RUNNER_TOOL_CACHE || tmpdir(), 'trivy-cache');
-  const ignoreFile = inputs.trivyignore ? resolve(inputs.trivyignore) : join(work, 'none.trivyignore');
-  if (!inputs.trivyignore) writeFileSync(ignoreFile, '');
-  const quiet = join(work, 'trivy-cwd');
-  mkdirSync(quiet, { recursive: true });
-  const findings: Finding[] = [];
-  const reports: Array<{ platform: string; path: string }> = [];
-  for (const image of layout.images) {
-    const slug = image.platform.replace(/\//g, '-');
-    const single = singleImageLayout(layout, image, join(work, `scan-${slug}`));
-    const report = join(work, `trivy-${slug}.json`);
-    await core.group(`Scan ${image.platform} (${image.descriptor.digest})`, () =>
-      exec(
-        trivy,
-        scanArgs({
-          layoutDir: single,
-          report,
-          cacheDir,
-          dbRepositories: inputs.trivyDbRepositories,
-          ignoreFile,
-        }),
-        {
-          cwd: quiet,
-        },
-      ),
-    );
-    findings.push(...findingsOf(readFileSync(report, 'utf8'), image.platform, report));
-    reports.push({ platform: image.platform, path: report });
-  }
-  // One scan, several reports: SARIF with every finding of every platform, and the SBOM.
-  const runs: unknown[] = [];
-  let sarifHead: Record<string, unknown> | undefined;
-  for (const report of reports) {
-    const sarif = join(work, `${report.platform.replace(/\//g, '-')}.sarif`);
-    await exec(trivy, convertArgs(report.path, 'sarif', sarif), { cwd: quiet, silent: true });
-    const parsed = JSON.parse(readFileSync(sarif, 'utf8')) as Record<string, unknown> & { runs: unknown[] };
-    sarifHead ??= parsed;
-    runs.push(...parsed.runs);
-  }
-  mkdirSync(dirname(resolve(inputs.sarifFile)), { recursive: true });
-  writeFileSync(inputs.sarifFile, JSON.stringify({ ...sarifHead, runs }, null, 2));
-  mkdirSync(dirname(resolve(inputs.sbomFile)), { recursive: true });
-  await exec(trivy, convertArgs(reports[0]!.path, 'cyclonedx', resolve(inputs.sbomFile)), {
-    cwd: quiet,
-    silent: true,
-  });
-  for (const report of reports.slice(1)) {
-    const extra =
-      inputs.sbomFile.replace(/(\.cdx)?\.json$/, '') + `-${report.platform.replace(/\//g, '-')}.cdx.json`;
-    await exec(trivy, convertArgs(report.path, 'cyclonedx', resolve(extra)), { cwd: quiet, silent: true });
-  }
-  return findings;
-}
-
 async function publish(inputs: Inputs, layout: Layout): Promise<PushResult[]> {
   const digest = layout.top.digest;
   const clients = inputs.images.map((image: ImageReference) => {
@@ -213,15 +154,18 @@ async function main(): Promise<void> {
   };
   try {
     const layout = await timed('build', () => build(inputs, work));
-    core.setOutput('digest', layout.top.digest);
-    const findings = await timed('scan', () => scan(inputs, layout, work));
+    const { findings, sboms, dbDigest } = await timed('scan', () => scan(inputs, layout, work));
     const counts = countFindings(findings);
     const failures = gateFailures(findings, inputs.severity, inputs.ignoreUnfixed);
     const gate = failures.length === 0 ? 'passed' : 'failed';
+    // The digest is what was built, scanned and (to be) pushed: nothing, when the gate failed.
+    core.setOutput('digest', gate === 'passed' ? layout.top.digest : '');
     core.setOutput('vulnerabilities', JSON.stringify(counts));
     core.setOutput('gate', gate);
     core.setOutput('sarif-file', inputs.sarifFile);
     core.setOutput('sbom-file', inputs.sbomFile);
+    core.setOutput('sboms', JSON.stringify(sboms));
+    core.setOutput('trivy-db-digest', dbDigest);
     let pushed: PushResult[] = [];
     if (gate === 'passed' && inputs.push) pushed = await timed('push', () => publish(inputs, layout));
     core.setOutput('image-refs', pushed.map((result) => `${result.image}@${result.digest}`).join('\n'));

@@ -1,7 +1,10 @@
 // Trivy: the verified download (shared tool.ts) and the scan of one platform image, written once as a JSON
 // report with every severity and every package, from which the SARIF file and the SBOM are converted.
 // Trivy runs in an empty working directory with its ignore file named explicitly, so a stray ./.trivyignore
-// or ./trivy.yaml of the runner's workspace never changes the result.
+// or ./trivy.yaml of the runner's workspace never changes the result, and without the job's TRIVY_*
+// variables (TRIVY_SEVERITY would hide findings from the gate, the SARIF and the SBOM; TRIVY_EXIT_CODE would
+// fail the step on any finding): the gate is this action's alone.
+import { SEVERITIES } from './inputs.js';
 import { installTool } from '../../shared/src/tool.js';
 
 export function trivyAsset(version: string, arch: string = process.arch): string {
@@ -27,6 +30,17 @@ export interface ScanOptions {
   dbRepositories: string[];
   /** Always a file: without one, Trivy would read ./.trivyignore (an empty file when the user has none). */
   ignoreFile: string;
+  /** --timeout, a Go duration. */
+  timeout: string;
+}
+
+/** The environment Trivy runs in: the job's, without any TRIVY_* variable (every setting is a flag). */
+export function trivyEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const clean: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !/^TRIVY_/i.test(name)) clean[name] = value;
+  }
+  return clean;
 }
 
 export function scanArgs(options: ScanOptions): string[] {
@@ -43,6 +57,12 @@ export function scanArgs(options: ScanOptions): string[] {
     options.report,
     '--cache-dir',
     options.cacheDir,
+    '--severity',
+    SEVERITIES.join(','),
+    '--exit-code',
+    '0',
+    '--timeout',
+    options.timeout,
     '--skip-version-check',
     '--quiet',
   ];

@@ -1,10 +1,14 @@
-// Downloading a tool an action runs (Trivy, helm): fetched with @actions/tool-cache, verified against the
-// SHA-256 its publisher lists BEFORE it is unpacked or run, and cached by name and version, so a runner
-// downloads each version once and never runs bytes nobody vouched for.
+// Downloading a tool an action runs (Trivy, helm, cosign): fetched with @actions/tool-cache, verified against
+// the SHA-256 its publisher lists BEFORE it is unpacked or run, and cached by name and version, so a runner
+// downloads each version once and never runs bytes nobody vouched for. The cache entry appears atomically:
+// the archive is unpacked into a temporary directory beside it and renamed into place, so jobs sharing one
+// tool cache (self-hosted runners) never see a half-copied tool, and never delete one another's.
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { arch } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fetchText, type RetryPolicy } from './http.js';
 
 export interface ToolDownload {
@@ -83,7 +87,51 @@ export async function installTool(tool: ToolDownload): Promise<string> {
     );
   }
   core.info(`${fileName}: SHA-256 ${actual} matches ${tool.checksumUrl}`);
-  const unpacked = await tc.extractTar(archive);
-  const dir = await tc.cacheDir(unpacked, tool.name, tool.version);
+  const dir = await unpackIntoCache(archive, tool);
+  rmSync(archive, { force: true });
   return `${dir}/${tool.executable}`;
+}
+
+/**
+ * Unpacks `archive` into <tool cache>/<name>/<version>/<arch> (where tc.find looks) atomically: into a
+ * temporary directory on the same file system, then one rename. When another job got there first, its
+ * complete copy is used and ours discarded; a copy left incomplete (no executable) is moved aside first.
+ */
+export async function unpackIntoCache(archive: string, tool: ToolDownload): Promise<string> {
+  const root = process.env.RUNNER_TOOL_CACHE;
+  if (!root) throw new Error(`${tool.name} ${tool.version}: RUNNER_TOOL_CACHE is not set`);
+  const final = join(root, tool.name, tool.version, arch());
+  mkdirSync(dirname(final), { recursive: true });
+  const partial = join(root, tool.name, `.${tool.version}-${arch()}-${randomUUID()}.partial`);
+  try {
+    await tc.extractTar(archive, partial);
+    if (!existsSync(join(partial, tool.executable))) {
+      throw new Error(`${tool.name} ${tool.version}: the archive holds no ${tool.executable}`);
+    }
+    if (!claim(partial, final, tool.executable)) {
+      core.info(`${tool.name} ${tool.version}: another job cached it first (${final}); using that copy`);
+    }
+    writeFileSync(`${final}.complete`, '');
+    return final;
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/** Renames `partial` to `final`; false when a complete copy is already there (then `partial` is unused). */
+function claim(partial: string, final: string, executable: string): boolean {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      renameSync(partial, final);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      if (existsSync(join(final, executable))) return false;
+      if (attempt > 0) throw error;
+    }
+    const stale = `${final}.${randomUUID()}.stale`;
+    renameSync(final, stale);
+    rmSync(stale, { recursive: true, force: true });
+  }
 }
