@@ -3,9 +3,14 @@
 #
 # Refuses (non-zero exit, nothing tagged) unless: X.Y.Z is a version above every existing vX.Y.Z tag, the work
 # tree is clean (the tag must name exactly what was tested), the tests pass (RELEASE_TEST_COMMAND, default
-# `npm test`), and every actions/*/dist is byte for byte what its sources build to. Then it creates the
-# annotated tag vX.Y.Z on HEAD and moves the major tag vX to it (what `uses: ...@v1` resolves to). With
-# --push it pushes both to RELEASE_REMOTE (default origin); otherwise it prints the push commands.
+# `npm test`), and every actions/*/dist is byte for byte what its sources build to. Then it writes a release
+# commit on top of HEAD whose only change is in .github/workflows/: every `uses: ./actions/NAME` becomes
+# `uses: OWNER/REPO/actions/NAME@<HEAD's full SHA>`, so a repository that calls the reusable workflows at the
+# tag runs the actions of exactly this release (a `./` path would name the caller's workspace, which has no
+# actions/). OWNER/REPO is RELEASE_REPOSITORY, else the GitHub repository of the origin remote. It refuses if
+# any `./actions/` is left. It creates the annotated tag vX.Y.Z on that commit and moves the major tag vX to
+# it (what `uses: ...@v1` resolves to). With --push it pushes both to RELEASE_REMOTE (default origin), which
+# pushes the tested commit too (the release commit's parent); otherwise it prints the push commands.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -27,6 +32,17 @@ if ! [[ $version =~ ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$ ]]; then
 fi
 tag="v${version}"
 major="v${BASH_REMATCH[1]}"
+
+repository=${RELEASE_REPOSITORY:-}
+if [ -z "${repository}" ]; then
+	origin=$(git remote get-url origin 2>/dev/null || true)
+	if [[ ${origin} =~ github\.com[:/]+([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/?$ ]]; then
+		repository=${BASH_REMATCH[1]%.git}
+	fi
+fi
+if ! [[ ${repository} =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]]; then
+	die "RELEASE_REPOSITORY: \"${repository}\" is not owner/name, and the origin remote is not a GitHub repository: set RELEASE_REPOSITORY (the tag's workflows name their actions as owner/name/actions/NAME@sha)"
+fi
 
 if [ -n "$(git status --porcelain --untracked-files=normal)" ]; then
 	git status --short >&2
@@ -63,10 +79,26 @@ if [ "${#stale[@]}" -gt 0 ]; then
 	die "stale bundles: ${stale[*]} (run npm run build and commit): nothing tagged"
 fi
 
-commit=$(git rev-parse HEAD)
+tested=$(git rev-parse HEAD)
+# The release commit: HEAD's tree with ./actions/NAME in every workflow rewritten, written through a scratch
+# index (the work tree and the real index are not touched).
+index="${built}/release-index"
+GIT_INDEX_FILE="${index}" git read-tree "${tested}"
+while IFS= read -r file; do
+	blob=$(git show "${tested}:${file}" |
+		sed -E "s#^([[:space:]]*(-[[:space:]]+)?uses:[[:space:]]*)\./actions/([A-Za-z0-9_.-]+)/?([[:space:]]|\$)#\1${repository}/actions/\3@${tested}\4#" |
+		git hash-object -w --stdin)
+	GIT_INDEX_FILE="${index}" git update-index --cacheinfo "100644,${blob},${file}"
+done < <(git ls-tree -r --name-only "${tested}" -- .github/workflows/ | grep -E '\.ya?ml$')
+tree=$(GIT_INDEX_FILE="${index}" git write-tree)
+if left=$(git grep -n -E 'uses:[[:space:]]*\./actions/' "${tree}" -- .github/workflows/); then
+	echo "${left}" >&2
+	die "the release commit still runs ./actions/ (the caller's workspace): nothing tagged"
+fi
+commit=$(git commit-tree "${tree}" -p "${tested}" -m "Release ${tag}: the workflows run ${repository}/actions/*@${tested}")
 git tag --annotate --message "Release ${tag}" "${tag}" "${commit}"
 git tag --force --annotate --message "Release ${tag} (moves with every ${major}.x release)" "${major}" "${commit}"
-echo "release: tagged ${tag} and moved ${major} to ${commit}" >&2
+echo "release: tagged ${tag} and moved ${major} to ${commit} (actions pinned to ${repository}@${tested})" >&2
 
 remote=${RELEASE_REMOTE:-origin}
 if [ "${push}" = true ]; then

@@ -14,59 +14,21 @@ import {
   runWorkflow,
   stepOf,
   loadYaml,
-  type JobRun,
   type Scenario,
   type StepPlan,
   type Value,
 } from '../support/github-expressions.js';
-
-const REPOSITORY = 'pablodelarco/opennebula-helm';
-const TAGS = '7.4.1\n7.4\n7\nlatest';
-
-const detected = (isNew: boolean, extra: Record<string, string> = {}): StepPlan => ({
-  outputs: {
-    version: '7.4.1',
-    series: '7.4',
-    'package-version': '7.4.1-1',
-    'repository-dir': '7.4',
-    'is-new': String(isNew),
-    tags: TAGS,
-    matrix: '[]',
-    'new-versions': '[]',
-    'other-new-versions': '[]',
-    ...extra,
-  },
-});
-
-const gatePassed: StepPlan = {
-  outputs: { gate: 'passed', digest: 'sha256:aa', 'tags-pushed': 'ghcr.io/o/opennebula:7.4.1' },
-};
-const ALL_FILES = ['trivy-results.sarif', 'sbom.cdx.json'];
-
-function scenario(
-  overrides: Partial<Scenario> & { event?: string; github?: Record<string, Value> },
-): Scenario {
-  const event = overrides.event ?? 'schedule';
-  return {
-    github: {
-      event_name: event,
-      repository: REPOSITORY,
-      repository_owner: 'pablodelarco',
-      ref: 'refs/heads/main',
-      run_attempt: 1,
-      event: {},
-      ...overrides.github,
-    },
-    inputs: overrides.inputs ?? {},
-    vars: overrides.vars ?? { IMAGES: 'docker.io/pablodelarco/opennebula, ghcr.io/pablodelarco/opennebula' },
-    secrets: overrides.secrets ?? { REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: 'secret' },
-    steps: overrides.steps ?? {},
-    files: overrides.files ?? ALL_FILES,
-  };
-}
-
-/** Dispatch inputs as GitHub gives them on other events: null. */
-const NO_INPUTS = { version: null, force: null, 'dry-run': null };
+import {
+  NO_INPUTS,
+  REPOSITORY,
+  TAGS,
+  detected,
+  gatePassed,
+  planRebuild,
+  publishGroup,
+  ran,
+  scenario,
+} from './workflow-scenarios.js';
 
 function release(s: Scenario) {
   const jobs = runWorkflow('.github/workflows/release.yml', s);
@@ -76,15 +38,13 @@ function release(s: Scenario) {
   return { jobs, publish, image, chart };
 }
 
-const ran = (run: JobRun | undefined, step: string) => (run ? stepOf(run, step).ran : false);
-
 describe('release.yml: detect → publish', () => {
   it('a new version on the schedule: build, scan, push, upload SARIF and SBOM, then publish the chart', () => {
     const { publish, image, chart } = release(
       scenario({ inputs: NO_INPUTS, steps: { 'detect.detect': detected(true), 'image.build': gatePassed } }),
     );
     expect(publish.ran).toBe(true);
-    expect(publish.concurrency).toEqual({ group: 'opennebula-publish', cancelInProgress: false });
+    expect(image!.concurrency).toEqual(publishGroup('7.4'));
     expect(publish.with).toMatchObject({
       version: '7.4.1',
       tags: TAGS,
@@ -151,10 +111,7 @@ describe('release.yml: detect → publish', () => {
     for (const leg of legs) {
       expect(leg.ran).toBe(true);
       expect(leg.with).toMatchObject({ chart: '', push: true, 'dry-run': false, overwrite: false });
-      expect(leg.concurrency).toEqual({
-        group: `opennebula-publish-${String(leg.with?.series)}`,
-        cancelInProgress: false,
-      });
+      expect(leg.jobs!.image![0]!.concurrency).toEqual(publishGroup(String(leg.with?.series)));
       const image = leg.jobs!.image![0]!;
       expect(image.env.PUBLISH).toBe('true');
       expect(stepOf(image, 'build').with).toMatchObject({ push: 'true', tags: leg.with?.tags });
@@ -228,7 +185,7 @@ describe('release.yml: detect → publish', () => {
       }),
     );
     expect(publish.ran).toBe(true);
-    expect(publish.concurrency!.group).toBe('verify-refs/pull/7/merge');
+    expect(image!.concurrency!.group).toBe('opennebula-verify-refs/pull/7/merge-7.4');
     expect(publish.with).toMatchObject({ push: false });
     expect(image!.env.PUBLISH).toBe('false');
     expect(ran(image, 'Log in to the registries')).toBe(false);
@@ -328,16 +285,15 @@ describe('release.yml: detect → publish', () => {
         github: { run_attempt: '2' },
         files: [],
         steps: {
-          'detect.detect': detected(false),
+          'detect.detect': detected(false, { 'chart-published': 'false' }),
           'image.already': { outputs: { 'is-new': 'false' } },
-          'chart.published': { outputs: { exists: 'false' } },
         },
       }),
     );
     expect(publish.ran).toBe(true);
+    expect(publish.with).toMatchObject({ 'moves-chart': true, 'chart-published': false });
     expect(ran(image, 'build')).toBe(false);
     expect(image!.outputs.pushed).toBe('true');
-    expect(ran(chart, 'published')).toBe(true);
     expect(ran(chart, 'release')).toBe(true);
   });
 
@@ -350,27 +306,21 @@ describe('release.yml: detect → publish', () => {
         steps: {
           'detect.detect': detected(false),
           'image.already': { outputs: { 'is-new': 'false' } },
-          'chart.published': { outputs: { exists: 'true' } },
         },
       }),
     );
     expect(ran(image, 'build')).toBe(false);
-    expect(chart!.ran).toBe(true);
-    expect(ran(chart, 'release')).toBe(false);
+    expect(chart!.ran).toBe(false);
   });
 
   it('the first publish (no Pages branch yet): the chart is published', () => {
     const { chart } = release(
       scenario({
         inputs: NO_INPUTS,
-        steps: {
-          'detect.detect': detected(true),
-          'image.build': gatePassed,
-          'chart.pages': { outcome: 'failure' },
-        },
+        steps: { 'detect.detect': detected(true), 'image.build': gatePassed },
       }),
     );
-    expect(ran(chart, 'published')).toBe(false);
+    expect(chart!.steps.map((step) => step.outcome)).toEqual(['success', 'success']);
     expect(ran(chart, 'release')).toBe(true);
   });
 });
@@ -402,16 +352,17 @@ describe('security-rebuild.yml: every series, overwrite, independent legs', () =
         inputs: { 'dry-run': null },
         steps: {
           'detect.detect': detected(false, { matrix }),
+          'plan.plan': planRebuild(matrix),
           'rebuild[7.4].build': gatePassed,
           'rebuild[7.2].build': { outcome: 'failure', outputs: { gate: 'failed' } },
         },
       }),
     );
     const call = jobs.rebuild![0]!;
-    expect(call.concurrency).toEqual({ group: 'opennebula-publish', cancelInProgress: false });
     const legs = call.jobs!.rebuild!;
     expect(legs.map((leg) => leg.matrix!.series)).toEqual(['7.4', '7.2']);
     for (const leg of legs) {
+      expect(leg.concurrency).toEqual(publishGroup(String(leg.matrix!.series)));
       const build = stepOf(leg, 'build');
       expect(build.ran).toBe(true);
       expect(build.with).toMatchObject({ overwrite: 'true', push: 'true', version: leg.matrix!.version });
@@ -447,7 +398,7 @@ describe('security-rebuild.yml: every series, overwrite, independent legs', () =
       scenario({
         event: 'workflow_dispatch',
         inputs: { 'dry-run': true },
-        steps: { 'detect.detect': detected(false, { matrix }) },
+        steps: { 'detect.detect': detected(false, { matrix }), 'plan.plan': planRebuild(matrix) },
       }),
     );
     for (const leg of jobs.rebuild![0]!.jobs!.rebuild!) {
@@ -492,7 +443,10 @@ describe('the starter templates call the same reusable workflows with the same d
     const matrix = JSON.stringify([{ version: '7.4.1', series: '7.4', tags: TAGS }]);
     const jobs = runWorkflow(
       'workflows-templates/opennebula-security-rebuild.yml',
-      scenario({ inputs: {}, steps: { 'detect.detect': detected(false, { matrix }) } }),
+      scenario({
+        inputs: {},
+        steps: { 'detect.detect': detected(false, { matrix }), 'plan.plan': planRebuild(matrix) },
+      }),
     );
     expect(stepOf(jobs.rebuild![0]!.jobs!.rebuild![0]!, 'build').with.overwrite).toBe('true');
   });
@@ -511,7 +465,7 @@ describe('the root action (one job)', () => {
       inputs[name] = given[name] ?? spec.default ?? '';
     return runSteps(action.runs.steps, { inputs, github: { repository: REPOSITORY, token: 't' } }, (id) =>
       id ? plans[id] : undefined,
-    ).steps;
+    ).steps.filter((step) => step.id); // the stages (detect, build, chart), not the builder setup
   }
   /** The three stages (the setup steps before the build have no id). */
   const stages = (given: Record<string, string>, plans: Record<string, StepPlan>) =>

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/tools.js';
 
+const OWN_REPOSITORY = 'pablodelarco/opennebula-helm';
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Release Test',
   GIT_AUTHOR_EMAIL: 'release@example.invalid',
@@ -23,11 +24,17 @@ describe('npm run release', () => {
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd: clone, encoding: 'utf8', env: { ...process.env, ...GIT_ENV } }).trim();
   const tags = () => git('tag', '--list').split('\n').filter(Boolean).sort();
-  const release = (args: string[], testCommand = 'true') =>
+  const release = (args: string[], testCommand = 'true', repository = OWN_REPOSITORY) =>
     spawnSync('bash', ['test/release.sh', ...args], {
       cwd: clone,
       encoding: 'utf8',
-      env: { ...process.env, ...GIT_ENV, RELEASE_TEST_COMMAND: testCommand, RELEASE_REMOTE: remote },
+      env: {
+        ...process.env,
+        ...GIT_ENV,
+        RELEASE_TEST_COMMAND: testCommand,
+        RELEASE_REMOTE: remote,
+        RELEASE_REPOSITORY: repository,
+      },
     });
 
   beforeAll(() => {
@@ -72,6 +79,17 @@ describe('npm run release', () => {
     expect(tags()).toEqual([]);
   });
 
+  it('refuses without a GitHub repository to pin the actions to, naming RELEASE_REPOSITORY', () => {
+    // The clone's origin is a local path, not github.com.
+    const result = release(['1.0.0'], 'true', '');
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('RELEASE_REPOSITORY: "" is not owner/name');
+    expect(release(['1.0.0'], 'true', 'not a repository').stderr).toContain(
+      'RELEASE_REPOSITORY: "not a repository" is not owner/name',
+    );
+    expect(tags()).toEqual([]);
+  });
+
   it('refuses when the tests fail', () => {
     const result = release(['1.0.0'], 'exit 3');
     expect(result.status).not.toBe(0);
@@ -80,16 +98,52 @@ describe('npm run release', () => {
   });
 
   it('tags v1.0.0, moves v1, pushes both; then refuses the same or a lower version', () => {
-    const first = release(['1.0.0', '--push']);
+    // Without RELEASE_REPOSITORY the repository comes from a GitHub origin (the push goes to RELEASE_REMOTE).
+    git('remote', 'set-url', 'origin', `git@github.com:${OWN_REPOSITORY}.git`);
+    const first = release(['1.0.0', '--push'], 'true', '');
     expect(first.stderr + first.stdout).toContain('tagged v1.0.0 and moved v1');
     expect(first.status).toBe(0);
     const head = git('rev-parse', 'HEAD');
     expect(tags()).toEqual(['v1', 'v1.0.0']);
-    expect(git('rev-parse', 'v1.0.0^{commit}')).toBe(head);
-    expect(git('rev-parse', 'v1^{commit}')).toBe(head);
+    // The tags name a release commit on top of the tested one, changed only in .github/workflows/.
+    expect(git('rev-parse', 'v1.0.0^{commit}^')).toBe(head);
+    expect(git('rev-parse', 'v1^{commit}')).toBe(git('rev-parse', 'v1.0.0^{commit}'));
+    expect(git('status', '--porcelain')).toBe('');
+    const changed = git('diff', '--name-only', head, 'v1.0.0').split('\n');
+    expect(changed.length).toBeGreaterThan(0);
+    for (const file of changed) expect(file).toMatch(/^\.github\/workflows\/[^/]+\.yml$/);
+    expect(
+      git('grep', '-c', '-E', 'uses:[[:space:]]*\\./actions/', head, '--', '.github/workflows/'),
+    ).not.toBe('');
     const remoteTags = execFileSync('git', ['ls-remote', '--tags', remote], { encoding: 'utf8' });
     expect(remoteTags).toContain('refs/tags/v1.0.0');
     expect(remoteTags).toContain('refs/tags/v1\n');
+
+    // No workspace-relative action is left on the tag; each names this repository at the tested commit, where
+    // the action exists.
+    const grep = spawnSync(
+      'git',
+      ['grep', '-n', '-E', 'uses:[[:space:]]*\\./actions/', 'v1.0.0', '--', '.github/workflows/'],
+      {
+        cwd: clone,
+        encoding: 'utf8',
+      },
+    );
+    expect(grep.stdout).toBe('');
+    const published = git('show', 'v1.0.0:.github/workflows/publish-opennebula.yml');
+    const pinned = [...published.matchAll(/uses: (\S+)\/actions\/([\w.-]+)@([0-9a-f]{40})/g)];
+    expect(pinned.map(([, repository, name]) => `${repository}/${name}`).sort()).toEqual([
+      `${OWN_REPOSITORY}/build-scan-push`,
+      `${OWN_REPOSITORY}/detect-opennebula-release`,
+      `${OWN_REPOSITORY}/helm-release`,
+    ]);
+    for (const [, , name, sha] of pinned) {
+      expect(sha).toBe(head);
+      expect(git('cat-file', '-t', `${sha}:actions/${name}/action.yml`)).toBe('blob');
+    }
+    expect(git('show', 'v1.0.0:.github/workflows/detect-opennebula-release.yml')).toContain(
+      `uses: ${OWN_REPOSITORY}/actions/detect-opennebula-release@${head}`,
+    );
 
     expect(release(['1.0.0']).stderr).toContain('tag v1.0.0 exists already');
     expect(release(['0.9.0']).stderr).toContain('0.9.0 is not above the latest release v1.0.0');
@@ -107,7 +161,7 @@ describe('npm run release', () => {
     git('revert', '--no-edit', 'HEAD');
     const fixed = release(['1.1.0']);
     expect(fixed.status).toBe(0);
-    expect(git('rev-parse', 'v1^{commit}')).toBe(git('rev-parse', 'HEAD'));
-    expect(git('rev-parse', 'v1.0.0^{commit}')).not.toBe(git('rev-parse', 'HEAD'));
+    expect(git('rev-parse', 'v1^{commit}^')).toBe(git('rev-parse', 'HEAD'));
+    expect(git('rev-parse', 'v1.0.0^{commit}^')).not.toBe(git('rev-parse', 'HEAD'));
   }, 600_000);
 });

@@ -1,6 +1,7 @@
 // The bundled action (dist/index.js) run as the runner runs it, against the recorded-format download
 // site and GitHub API on the stand-in and a real OCI registry holding the published tags.
 import { load } from 'cheerio';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -347,6 +348,51 @@ describe('detect-opennebula-release (bundled)', () => {
       expectFailure(anonymous, /requires authentication; set registry-username and registry-password/);
     } finally {
       await locked.close();
+    }
+  });
+
+  it('knows whether the chart of the newest version is published, and that an older one does not move it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'detect-pages-'));
+    try {
+      const bare = join(root, 'pages.git');
+      const git = (cwd: string, ...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd });
+      git(root, 'init', '--quiet', '--bare', bare);
+      const chart = { 'chart-name': 'opennebula', 'git-remote': bare };
+      // A brand-new fork: no Pages branch yet. Not published, no error.
+      const first = await detect(chart);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      expect(first.outputs).toMatchObject({
+        version: '7.4.0',
+        'moves-chart': 'true',
+        'chart-published': 'false',
+      });
+      const work = join(root, 'work');
+      git(root, 'init', '--quiet', '-b', 'gh-pages', work);
+      writeFileSync(
+        join(work, 'index.yaml'),
+        'apiVersion: v1\nentries:\n  opennebula:\n  - appVersion: 7.4.0\n    name: opennebula\n    version: 0.1.0\n',
+      );
+      git(work, 'add', 'index.yaml');
+      git(work, 'commit', '--quiet', '-m', 'index');
+      git(work, 'push', '--quiet', bare, 'gh-pages');
+      const published = await detect(chart);
+      expect(published.outputs).toMatchObject({ 'moves-chart': 'true', 'chart-published': 'true' });
+      const older = await detect({ ...chart, version: '7.0.1' });
+      expect(older.outputs).toMatchObject({
+        version: '7.0.1',
+        'moves-chart': 'false',
+        'chart-published': 'false',
+      });
+      expect(older.summary).toContain(
+        '7.0.1 is not the newest release of the newest followed series (7.4.0)',
+      );
+      const unread = await detect({ ...chart, 'git-remote': join(root, 'missing.git') });
+      expectFailure(unread, /pages: cannot read/);
+      const off = await detect();
+      expect(off.outputs['chart-published']).toBe('');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -71,8 +71,8 @@ rehearsed('npm run main: the offline rehearsal', () => {
     expect(result.stdout).toContain(report.trim());
     expect(report).not.toContain('PROBLEM');
     const runs = JSON.parse(readFileSync(join(outDir, 'runs.json'), 'utf8')) as RunRecord[];
-    expect(runs).toHaveLength(2);
-    const [first, second] = runs as [RunRecord, RunRecord];
+    expect(runs).toHaveLength(3);
+    const [first, second, fork] = runs as [RunRecord, RunRecord, RunRecord];
     expect(first.result).toBe('success');
     const facts = runFacts('run 1', first);
     expect(facts.detected).toMatchObject({
@@ -107,7 +107,7 @@ rehearsed('npm run main: the offline rehearsal', () => {
     expect(report).toMatch(/helm template .*: 127\.0\.0\.1:\d+\/rehearsal\/opennebula:7\.4\.0\n/);
     expect(report).toMatch(/in the registry: the pushed image/);
     expect(report).toMatch(
-      /stages: prepare [\d.]+s, stand-ins [\d.]+s, run-1 [\d.]+s, user check [\d.]+s, run-2/,
+      /stages: prepare [\d.]+s, stand-ins [\d.]+s, run-1 [\d.]+s, user check [\d.]+s, run-2 [\d.]+s, fork: release v1 [\d.]+s, fork: stand-ins [\d.]+s, fork-run-1/,
     );
     // The second run: detection says published, nothing built, nothing changed.
     const again = runFacts('run 2', second);
@@ -116,6 +116,25 @@ rehearsed('npm run main: the offline rehearsal', () => {
     expect(again.others).toEqual([]);
     expect(second.jobs.find((job) => job.id === 'publish')?.result).toBe('skipped');
     expect(report).toMatch(/registry {3}unchanged: true; Pages branch unchanged: true/);
+    // What the run exercised: the registries, the credentials by name, the platforms in the registry.
+    expect(report).toMatch(/^ {2}registry {3}127\.0\.0\.1:\d+\/rehearsal\/opennebula \(/m);
+    expect(report).toMatch(/^ {2}secrets {4}GITHUB_TOKEN/m);
+    expect(report).toMatch(/^ {2}platforms {2}\S+:7\.4\.0: linux\/amd64, linux\/arm64$/m);
+    // A fork with only docker/, chart/ and the starter workflow, calling the reusable workflows @v1 of this
+    // repository released by test/release.sh: its actions come from the tag, at the tested commit.
+    expect(fork.result).toBe('success');
+    const forked = runFacts('fork', fork);
+    expect(forked.detected).toMatchObject({ version: '7.4.0', isNew: 'true' });
+    expect(forked.image?.tagsPushed.length).toBeGreaterThan(0);
+    expect(forked.chart).toMatchObject({ released: 'true' });
+    const forkUses = fork.jobs.flatMap((job) => job.steps.map((step) => step.uses ?? ''));
+    expect(forkUses.filter((uses) => uses.startsWith('./actions/'))).toEqual([]);
+    expect(forkUses).toContainEqual(
+      expect.stringMatching(/^rehearsal\/opennebula-kubernetes\/actions\/build-scan-push@[0-9a-f]{40}$/),
+    );
+    expect(report).toMatch(
+      /^fork run 1 \(rehearsal-fork\/opennebula: docker\/, chart\/, .*\): workflow success$/m,
+    );
     // Progress: a line per stage and per job.
     expect(result.stderr).toMatch(/^\[rehearsal\] install: \d+s$/m);
     expect(result.stderr).toMatch(/^\[rehearsal\] stand-ins: [\d.]+s$/m);

@@ -3,6 +3,7 @@
 // entry does, on this machine, the part of the real action the rest of the pipeline depends on, and says so
 // in the step's log. A workflow that starts using an action missing here fails its step naming it.
 import {
+  appendFileSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -14,6 +15,8 @@ import {
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { isPlainHttpRegistry, parseChallenge } from '../../actions/shared/src/registry.js';
+import { validateSarifUpload } from '../support/code-scanning.js';
 
 export interface LocalActionContext {
   /** The step's `with:`, evaluated, as text. */
@@ -23,6 +26,8 @@ export interface LocalActionContext {
   readonly checkoutSource: string;
   /** The repository's remote as git on a runner reaches it, for checkouts of other branches (gh-pages). */
   readonly repositoryRemote?: string;
+  /** Local repositories standing in for GitHub repositories: lower-case owner/name → git directory or URL. */
+  readonly repositories?: Record<string, string>;
   /** github.repository and github.ref of the run. */
   readonly repository: string;
   readonly ref: string;
@@ -36,8 +41,8 @@ export interface LocalActionContext {
 export interface LocalAction {
   /** What the real action does and what stands in for it here (printed in the step's log). */
   readonly description: string;
-  /** Returns the step's outputs. Throws to fail the step. */
-  run(context: LocalActionContext): Record<string, string> | void;
+  /** Returns the step's outputs. Throws (or rejects) to fail the step. */
+  run(context: LocalActionContext): Record<string, string> | void | Promise<Record<string, string> | void>;
 }
 
 const inWorkspace = (context: LocalActionContext, path: string) =>
@@ -48,43 +53,88 @@ function copyTree(source: string, target: string): void {
   execFileSync('cp', ['-a', `${source}/.`, target]);
 }
 
+/**
+ * actions/checkout: a fetch of one commit (fetch-depth 1, the default: a shallow clone, as on GitHub; 0: all
+ * history and tags) from the local repository standing in for `repository` (default: the run's own), at
+ * `ref` (default: the commit the run is for), into `path`. The run's own commit comes from the working-tree
+ * snapshot, with its uncommitted changes on top, so a rehearsal runs what is being changed.
+ */
 function checkout(context: LocalActionContext): Record<string, string> {
   const target = inWorkspace(context, context.inputs.path || '.');
-  const { repository = '', ref = '' } = context.inputs;
-  if (repository && repository !== context.repository) {
-    throw new Error(`checkout of another repository (${repository}) is not rehearsed`);
+  const repository = context.inputs.repository || context.repository;
+  const own = repository.toLowerCase() === context.repository.toLowerCase();
+  const ref = context.inputs.ref ?? '';
+  const depth = Number(context.inputs['fetch-depth'] || '1');
+  if (!Number.isInteger(depth) || depth < 0) {
+    throw new Error(`checkout: fetch-depth must be a whole number, got ${context.inputs['fetch-depth']}`);
   }
-  if (ref && ref !== context.ref && ref !== context.ref.replace(/^refs\/heads\//, '')) {
-    return checkoutBranch(context, ref, target);
+  const sameCommit =
+    own && (!ref || ref === context.ref || ref === context.ref.replace(/^refs\/heads\//, ''));
+  const remote = sameCommit
+    ? context.checkoutSource
+    : (context.repositories?.[repository.toLowerCase()] ?? (own ? context.repositoryRemote : undefined));
+  if (!remote) {
+    throw new Error(
+      `checkout of ${repository}${ref ? ` at ${ref}` : ''}: no local repository stands in for it in the rehearsal`,
+    );
   }
-  copyTree(context.checkoutSource, target);
-  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: target, encoding: 'utf8' }).trim();
+  const commit = fetchInto(context, remote, sameCommit ? 'HEAD' : ref || 'HEAD', depth, target);
+  if (sameCommit) overlayWorkingTree(context.checkoutSource, target);
+  const shallow = depth === 0 ? 'all history' : `depth ${depth}`;
   context.log(
-    `checked out the working tree (HEAD ${commit.slice(0, 12)} plus uncommitted changes) into ${target}`,
+    `checked out ${repository}${ref ? ` ${ref}` : ''} (${commit.slice(0, 12)}, ${shallow}) from ${remote} into ${target}` +
+      (sameCommit ? ", with the working tree's uncommitted changes" : ''),
   );
-  return { ref: 'HEAD', commit };
+  return { ref: ref || context.ref, commit };
 }
 
-/** Another branch of the repository (the Pages branch), from the repository's remote, as checkout does. */
-function checkoutBranch(context: LocalActionContext, ref: string, target: string): Record<string, string> {
-  if (!context.repositoryRemote)
-    throw new Error(`checkout of ref ${ref}: the rehearsal has no remote for it`);
-  mkdirSync(dirname(target), { recursive: true });
+const gitEnv = (context: LocalActionContext) => ({
+  ...context.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+});
+
+/** git init + fetch of `ref` (a branch, tag or commit) to `depth` (0: everything) + detached checkout. */
+function fetchInto(
+  context: LocalActionContext,
+  remote: string,
+  ref: string,
+  depth: number,
+  target: string,
+): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: target, env: gitEnv(context), encoding: 'utf8', stdio: 'pipe' });
+  mkdirSync(target, { recursive: true });
+  const url = remote.includes('://') ? remote : `file://${resolve(remote)}`;
   try {
-    execFileSync(
-      'git',
-      ['clone', '--quiet', '--depth', '1', '--branch', ref, context.repositoryRemote, target],
-      { env: { ...context.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }, stdio: 'pipe' },
-    );
+    git('init', '--quiet');
+    git('remote', 'add', 'origin', url);
+    if (depth === 0) {
+      git('fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*');
+      git('fetch', '--quiet', 'origin', ref);
+    } else {
+      git('fetch', '--quiet', '--no-tags', `--depth=${depth}`, 'origin', ref);
+    }
+    git('checkout', '--quiet', '--detach', 'FETCH_HEAD');
   } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
-    throw new Error(`checkout of ref ${ref} from ${context.repositoryRemote} failed: ${stderr}`, {
-      cause: error,
-    });
+    const stderr = String((error as { stderr?: Buffer | string }).stderr ?? '').trim();
+    throw new Error(`checkout of ref ${ref} from ${remote} failed: ${stderr}`, { cause: error });
   }
-  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: target, encoding: 'utf8' }).trim();
-  context.log(`checked out ${ref} (${commit.slice(0, 12)}) from ${context.repositoryRemote} into ${target}`);
-  return { ref, commit };
+  return git('rev-parse', 'HEAD').trim();
+}
+
+/** The snapshot's files exactly (uncommitted changes and deletions), over a checkout of its HEAD. */
+function overlayWorkingTree(source: string, target: string): void {
+  for (const entry of readdirSync(target)) {
+    if (entry !== '.git') rmSync(join(target, entry), { recursive: true, force: true });
+  }
+  execFileSync('sh', [
+    '-c',
+    'tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -',
+    'sh',
+    source,
+    target,
+  ]);
 }
 
 function toolPresent(context: LocalActionContext, tool: string, what: string): void {
@@ -96,6 +146,13 @@ function toolPresent(context: LocalActionContext, tool: string, what: string): v
   context.log(`using the installed ${tool}`);
 }
 
+/**
+ * github/codeql-action/upload-sarif: the files (one, or every .sarif of a directory, combined into one upload
+ * as the action does) checked by the code-scanning stand-in of test/support/code-scanning.ts — schema, one
+ * run per category, one upload per tool and category per job, size limits — and refused as upload-sarif
+ * refuses them; what passes is kept under <run>/code-scanning/<category>/. The per-job sentinels travel in
+ * the job's environment (GITHUB_ENV), as the action exports them.
+ */
 function uploadSarif(context: LocalActionContext): Record<string, string> {
   const file = inWorkspace(context, context.inputs.sarif_file || '../results');
   if (!existsSync(file))
@@ -105,17 +162,31 @@ function uploadSarif(context: LocalActionContext): Record<string, string> {
         .filter((name) => name.endsWith('.sarif'))
         .map((name) => join(file, name))
     : [file];
+  if (files.length === 0) throw new Error(`upload-sarif: no SARIF files found to upload in ${file}`);
+  const logs = files.map((path) => JSON.parse(readFileSync(path, 'utf8')) as { runs?: unknown[] });
+  const combined =
+    logs.length === 1
+      ? readFileSync(files[0]!, 'utf8')
+      : JSON.stringify({ ...logs[0], runs: logs.flatMap((log) => log.runs ?? []) });
+  const job = new Set(Object.keys(context.env).filter((name) => name.startsWith('CODEQL_UPLOAD_SARIF_')));
+  const before = new Set(job);
+  const upload = validateSarifUpload(combined, {
+    ...(context.inputs.category ? { category: context.inputs.category } : {}),
+    file: relative(context.workspace, file) || basename(file),
+    job,
+  });
+  const exported = [...job].filter((name) => !before.has(name));
+  if (context.env.GITHUB_ENV && exported.length) {
+    appendFileSync(context.env.GITHUB_ENV, exported.map((name) => `${name}=true\n`).join(''));
+  }
   const category = (context.inputs.category || 'default').replace(/[^\w.-]+/g, '_');
   const target = join(context.outputDir, 'code-scanning', category);
   mkdirSync(target, { recursive: true });
-  for (const path of files) {
-    const sarif = JSON.parse(readFileSync(path, 'utf8')) as { version?: string; runs?: unknown[] };
-    if (sarif.version !== '2.1.0' || !Array.isArray(sarif.runs)) {
-      throw new Error(`upload-sarif: ${path} is not SARIF 2.1.0 (code scanning would refuse it)`);
-    }
-    copyFileSync(path, join(target, basename(path)));
-  }
-  context.log(`code scanning upload → ${target} (${files.length} file(s))`);
+  for (const path of files) copyFileSync(path, join(target, basename(path)));
+  context.log(
+    `code scanning accepted ${upload.results} result(s) in ${upload.categories.length} run(s) ` +
+      `(categories ${upload.categories.join(', ') || '(none)'}, ${upload.gzipBytes} bytes gzipped) → ${target}`,
+  );
   return { 'sarif-id': `local-${category}` };
 }
 
@@ -183,11 +254,17 @@ function downloadArtifact(context: LocalActionContext): Record<string, string> {
   return { 'download-path': path };
 }
 
-/** docker/login-action: the registry's credentials in the Docker config file the builders and actions read. */
-function login(context: LocalActionContext): void {
+/**
+ * docker/login-action: the credentials checked against the registry as `docker login` checks them (a
+ * token-service registry: a token request without scope; a Basic one: GET /v2/ with them), then written to
+ * the Docker config file ($DOCKER_CONFIG, else ~/.docker) the builders and actions read. Refused credentials
+ * fail the step, as the action fails.
+ */
+async function login(context: LocalActionContext): Promise<void> {
   const registry = context.inputs.registry || 'docker.io';
   const { username = '', password = '' } = context.inputs;
-  if (!username || !password) throw new Error('login-action: username and password are required');
+  if (!username || !password) throw new Error('login-action: Username and password required');
+  await checkLogin(registry, username, password);
   const dir = context.env.DOCKER_CONFIG || join(context.env.HOME ?? context.workspace, '.docker');
   const file = join(dir, 'config.json');
   const config = existsSync(file)
@@ -202,8 +279,35 @@ function login(context: LocalActionContext): void {
   context.log(`logged in to ${registry} (credentials in ${file})`);
 }
 
+async function checkLogin(registry: string, username: string, password: string): Promise<void> {
+  const base = `${isPlainHttpRegistry(registry) ? 'http' : 'https'}://${registry}`;
+  const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  const refused = (status: number, body: string) =>
+    new Error(
+      `login-action: Error response from registry ${registry}: login refused (HTTP ${status}) ${body.trim()}`,
+    );
+  const probe = await fetch(`${base}/v2/`);
+  await probe.body?.cancel();
+  if (probe.status !== 401) return;
+  const challenge = parseChallenge(probe.headers.get('www-authenticate') ?? '');
+  if (challenge?.scheme.toLowerCase() === 'bearer' && challenge.params.realm) {
+    const realm = new URL(challenge.params.realm);
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+    const answer = await fetch(realm, { headers: { authorization: basic } });
+    if (!answer.ok) throw refused(answer.status, await answer.text());
+    await answer.body?.cancel();
+    return;
+  }
+  const answer = await fetch(`${base}/v2/`, { headers: { authorization: basic } });
+  if (!answer.ok) throw refused(answer.status, await answer.text());
+  await answer.body?.cancel();
+}
+
 export const LOCAL_ACTIONS: Record<string, LocalAction> = {
-  'actions/checkout': { description: 'the working tree (HEAD and uncommitted changes)', run: checkout },
+  'actions/checkout': {
+    description: 'a fetch from the local repository standing in for the repository (fetch-depth honoured)',
+    run: checkout,
+  },
   'actions/setup-node': {
     description: 'the installed node',
     run: (context) => toolPresent(context, 'node', 'setup-node'),

@@ -14,6 +14,8 @@ import { REPO_ROOT } from '../support/tools.js';
 import { checkLiveReachability, liveUpstreams } from './live.js';
 import {
   closeSession,
+  exercisedBy,
+  OFFLINE_PLATFORMS,
   openSession,
   publishedTags,
   runPipeline,
@@ -22,8 +24,16 @@ import {
   type Session,
   type SessionSettings,
 } from './rehearse.js';
-import { describeRun, describeStages, runFacts, summaryPagePath, writeSummaryPage } from './report.js';
+import {
+  describeExercised,
+  describeRun,
+  describeStages,
+  runFacts,
+  summaryPagePath,
+  writeSummaryPage,
+} from './report.js';
 import { stopRunningSteps } from './steps.js';
+import { rehearseFork } from './fork.js';
 import { checkAsUser, type UserCheck } from './user-check.js';
 
 export interface RehearsalOutcome {
@@ -89,19 +99,31 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   if (secondFacts.image || secondFacts.chart || secondFacts.others.length)
     problems.push('run 2 built or published something');
   if (second.record.result !== 'success') problems.push(`run 2 finished ${second.record.result}`);
+  const fork = await rehearseFork(session);
+  problems.push(...fork.problems);
+  const exercised = await exercisedBy(session, facts.detected?.version);
+  for (const [reference, platforms] of Object.entries(exercised.platforms)) {
+    if (platforms.join(',') !== OFFLINE_PLATFORMS.join(','))
+      problems.push(
+        `${reference} holds ${platforms.join(', ') || 'nothing'}, not ${OFFLINE_PLATFORMS.join(', ')}`,
+      );
+  }
   const report = [
     ...describeRun(facts, afterFirst, image),
     ...(userCheck ? userCheck.lines : []),
     ...describeRun(secondFacts, afterSecond, image),
     `  registry   unchanged: ${JSON.stringify(afterSecond) === JSON.stringify(afterFirst)}; Pages branch unchanged: ${pagesUnchanged}`,
+    ...fork.lines,
+    ...describeExercised(exercised, [first.record, second.record, fork.run.record]),
     `stages: ${describeStages(session.stages)}`,
     ...problems.map((problem) => `PROBLEM: ${problem}`),
   ].join('\n');
   const page = writeSummaryPage(summaryPagePath(session.settings.outDir), report, [
     { label: 'Run 1', record: first.record },
     { label: 'Run 2 (right after)', record: second.record },
+    { label: 'A fork calling the reusable workflows @v1', record: fork.run.record },
   ]);
-  return { ok: problems.length === 0, report, page, runs: [first, second], problems };
+  return { ok: problems.length === 0, report, page, runs: [first, second, fork.run], problems };
 }
 
 async function rehearseLive(session: Session): Promise<RehearsalOutcome> {

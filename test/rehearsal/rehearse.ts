@@ -15,6 +15,7 @@ import {
   type Builder,
 } from './environment.js';
 import { WorkflowRunner, type JobRecord, type RunRecord, type StepRecord } from './runner.js';
+import type { Exercised } from './report.js';
 import { startStandIns, type StandIns } from './stand-ins.js';
 import { REPO_ROOT } from '../support/tools.js';
 
@@ -23,6 +24,11 @@ export const RELEASE_WORKFLOW = '.github/workflows/release.yml';
 export const REPOSITORY = 'rehearsal/opennebula-kubernetes';
 /** The small offline image context: COPY-only, builds without network (shared with build-scan-push's tests). */
 export const OFFLINE_CONTEXT = join(REPO_ROOT, 'test/fixtures/build-scan-push/clean');
+/**
+ * The platforms the offline rehearsal builds, so the multi-platform paths (an image index, a scan and a
+ * code-scanning category per platform) run: a COPY-only context needs no emulator for the foreign one.
+ */
+export const OFFLINE_PLATFORMS = ['linux/amd64', 'linux/arm64'];
 
 export interface Stage {
   name: string;
@@ -116,10 +122,15 @@ export function redirections(session: Session, context?: string): Record<string,
   const { standIns } = session;
   if (!standIns) return { 'build-scan-push': build };
   return {
-    'detect-opennebula-release': { 'repository-url': standIns.repositoryUrl },
+    // The Pages branch detect reads to know whether the chart is published: the stand-in's, as helm-release's.
+    'detect-opennebula-release': {
+      'repository-url': standIns.repositoryUrl,
+      'git-remote': standIns.pages.url,
+    },
     'build-scan-push': {
       ...build,
       context: context ?? session.settings.context ?? OFFLINE_CONTEXT,
+      platforms: OFFLINE_PLATFORMS.join(','),
       'trivy-download-url': standIns.trivyDownloadUrl,
       'trivy-db-repositories': standIns.trivyDb,
     },
@@ -149,6 +160,10 @@ export async function runPipeline(
     context?: string;
     /** Another workflow of the repository (default release.yml). */
     workflow?: string;
+    /** github.repository of the run (default REPOSITORY; the stand-ins must be started for it). */
+    repository?: string;
+    /** Other repositories the run reaches (remote reusable workflows and actions): owner/name → git dir. */
+    repositories?: Record<string, string>;
   } = {},
 ): Promise<PipelineRun> {
   const runDir = join(session.settings.outDir, label);
@@ -165,17 +180,17 @@ export async function runPipeline(
       runDir,
       // The repository on GitHub holds the Pages branch: the stand-in's bare repository is its remote.
       ...(session.standIns ? { repositoryRemote: session.standIns.pages.url } : {}),
+      ...(options.repositories ? { repositories: options.repositories } : {}),
       event,
       github: {
-        repository: REPOSITORY,
+        repository: options.repository ?? REPOSITORY,
         sha: session.head,
         token: session.token,
         ...(session.standIns
           ? { api_url: session.standIns.github.url, server_url: session.standIns.serverUrl }
           : {}),
       },
-      vars: { IMAGES: session.standIns?.image ?? session.liveImage ?? '' },
-      secrets: {},
+      ...runSettings(session),
       baseEnv: session.baseEnv,
       inputOverrides: redirections(session, options.context),
       ...(options.previous ? { previous: options.previous } : {}),
@@ -193,6 +208,43 @@ export async function runPipeline(
   return { label, record, runDir };
 }
 
+/** The registries a rehearsed run publishes to: each image and who may push to it and pull from it. */
+export function registriesOf(session: Session): Array<{
+  image: string;
+  access: string;
+  credentials?: { username: string; password: string };
+}> {
+  const { standIns } = session;
+  if (!standIns) return session.liveImage ? [{ image: session.liveImage, access: 'live, read only' }] : [];
+  return [{ image: standIns.image, access: 'anyone may push and pull' }];
+}
+
+/** What the report says a run exercised: registries, credentials by name, the platforms in the registry. */
+export async function exercisedBy(session: Session, version: string | undefined): Promise<Exercised> {
+  const registries = registriesOf(session);
+  const settings = runSettings(session);
+  const platforms: Record<string, string[]> = {};
+  for (const { image, credentials } of registries) {
+    if (version && session.standIns) {
+      platforms[`${image}:${version}`] = await publishedPlatforms(image, version, credentials);
+    }
+  }
+  return {
+    registries: registries.map(({ image, access }) => ({ image, access })),
+    secrets: ['GITHUB_TOKEN', ...Object.keys(settings.secrets)],
+    vars: Object.keys(settings.vars),
+    platforms,
+  };
+}
+
+/** The repository's variables and secrets in a rehearsed run (the report names them, never their values). */
+export function runSettings(session: Session): {
+  vars: Record<string, string>;
+  secrets: Record<string, string>;
+} {
+  return { vars: { IMAGES: session.standIns?.image ?? session.liveImage ?? '' }, secrets: {} };
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 function describeJob(job: JobRecord): string {
@@ -207,15 +259,38 @@ function describeStep(step: StepRecord): string {
 /** Every step of a run that used one of this repository's actions, by action name. */
 export function actionSteps(record: RunRecord, action: string): StepRecord[] {
   return record.jobs.flatMap((job) =>
-    job.steps.filter((step) => step.uses?.replace(/\/+$/, '').endsWith(`/actions/${action}`)),
+    // ./actions/NAME, or OWNER/REPO/actions/NAME@REF on a release tag.
+    job.steps.filter((step) => step.uses?.split('@')[0]!.replace(/\/+$/, '').endsWith(`/actions/${action}`)),
   );
 }
 
 /** Tag → digest of every tag in the image repository, read from the registry itself. */
-export async function publishedTags(image: string): Promise<Record<string, string>> {
-  const client = new RegistryClient(parseImageReference(image));
+export async function publishedTags(
+  image: string,
+  credentials?: { username: string; password: string },
+): Promise<Record<string, string>> {
+  const client = new RegistryClient(parseImageReference(image), credentials ? { credentials } : {});
   const tags = await client.listTags();
   const digests: Record<string, string> = {};
   for (const tag of tags.sort()) digests[tag] = (await client.manifestDigest(tag)) ?? '';
   return digests;
+}
+
+/** The platforms of what a tag points at, read from the registry: an index's entries, or one image. */
+export async function publishedPlatforms(
+  image: string,
+  tag: string,
+  credentials?: { username: string; password: string },
+): Promise<string[]> {
+  const client = new RegistryClient(parseImageReference(image), credentials ? { credentials } : {});
+  const manifest = await client.getManifest(tag);
+  if (!manifest) return [];
+  const body = JSON.parse(manifest.body.toString('utf8')) as {
+    manifests?: Array<{ platform?: { os: string; architecture: string; variant?: string } }>;
+  };
+  if (!body.manifests) return ['(one image, no index)'];
+  return body.manifests
+    .map((entry) => entry.platform)
+    .filter((platform) => platform && platform.os !== 'unknown')
+    .map((platform) => [platform!.os, platform!.architecture, platform!.variant].filter(Boolean).join('/'));
 }

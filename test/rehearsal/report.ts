@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { marked } from 'marked';
-import type { RunRecord } from './runner.js';
+import { readText, type RunRecord } from './runner.js';
 import { actionSteps, type Stage } from './rehearse.js';
 
 export interface RunFacts {
@@ -180,3 +180,36 @@ export function writeSummaryPage(
 }
 
 export const summaryPagePath = (outDir: string) => join(outDir, 'summary.html');
+
+/** What a rehearsal exercised beyond the pipeline's facts: registries, credentials (names only), platforms. */
+export interface Exercised {
+  /** Each registry's image and how it is reached (who may push, who may pull). */
+  registries: Array<{ image: string; access: string }>;
+  /** Names of the repository's secrets and variables the runs were given (never their values). */
+  secrets: string[];
+  vars: string[];
+  /** The platforms each published tag holds, read from the registry: image:tag → platforms. */
+  platforms: Record<string, string[]>;
+}
+
+/** Registries the login steps of a run logged in to, from their logs: job › registry. */
+export function loginsOf(record: RunRecord): string[] {
+  return record.jobs.flatMap((job) =>
+    job.steps
+      .filter((step) => step.uses?.startsWith('docker/login-action') && step.outcome === 'success')
+      .map((step) => `${job.id} › ${/logged in to (\S+)/.exec(readText(step.log))?.[1] ?? '?'}`),
+  );
+}
+
+export function describeExercised(exercised: Exercised, records: RunRecord[]): string[] {
+  const out = ['exercised'];
+  for (const { image, access } of exercised.registries) out.push(`  registry   ${image} (${access})`);
+  out.push(`  secrets    ${exercised.secrets.join(', ') || '(none)'} (names; values masked)`);
+  out.push(`  variables  ${exercised.vars.join(', ') || '(none)'}`);
+  const logins = [...new Set(records.flatMap(loginsOf))];
+  out.push(`  logins     ${logins.length ? logins.join('; ') : '(no login step ran)'}`);
+  for (const [reference, platforms] of Object.entries(exercised.platforms)) {
+    out.push(`  platforms  ${reference}: ${platforms.join(', ') || '(not in the registry)'}`);
+  }
+  return out;
+}

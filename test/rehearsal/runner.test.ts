@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTokenRegistry } from '../support/token-registry.js';
 import { REPO_ROOT } from '../support/tools.js';
 import { WorkflowRunner, type RunOptions, type RunRecord } from './runner.js';
 import { artifactRoot } from './local-actions.js';
@@ -110,10 +111,12 @@ describe('running a workflow', () => {
       'is-new': 'true',
       version: '7.4.0',
       echoed: 'hello from example/fixture / set by decide / 7.4.0',
-      'token-default': 'ghs_faketoken1234',
       hyphen: 'hyphen kept',
       endpoint: 'http://127.0.0.1:9/stand-in',
     });
+    // The job token is a secret: the runner drops an output that holds it.
+    expect(detect.warnings).toEqual(["Skip output 'token-default' since it may contain secret."]);
+    expect(step(record, 'detect', 'echo').outputs.token).toBe('ghs_faketoken1234');
     expect(step(record, 'detect', 'echo').redirected).toEqual({ endpoint: 'http://127.0.0.1:9/stand-in' });
     expect(readFileSync(step(record, 'detect', 'echo').log, 'utf8')).toMatch(
       /^rehearsal: input endpoint redirected to http:\/\/127\.0\.0\.1:9\/stand-in\n/,
@@ -261,5 +264,180 @@ describe('running a workflow', () => {
     });
     expect(job(rerun, 'detect').note).toBe('kept from attempt 1');
     expect(job(rerun, 'publish').result).toBe('skipped');
+  });
+});
+
+describe('as strict as GitHub', () => {
+  it('types reusable-workflow inputs as GitHub does: a boolean given text, empty or null fails the call', async () => {
+    const record = await run('typed-call.yml', {
+      event: { name: 'workflow_dispatch', inputs: { flag: 'true' } },
+    });
+    const where = (id: string) => `${id} (./.github/workflows/called.yml): input "push"`;
+    expect(job(record, 'text').note).toBe(`${where('text')}: Unexpected value 'false'`);
+    expect(job(record, 'empty').note).toBe(`${where('empty')}: Unexpected value ''`);
+    expect(job(record, 'missing').note).toBe(
+      `${where('missing')}: Unexpected type of value '', expected type: Boolean.`,
+    );
+    // github.event.inputs holds text even for a boolean input; the inputs context is typed.
+    expect(job(record, 'from-event').note).toBe(`${where('from-event')}: Unexpected value 'true'`);
+    expect(job(record, 'typed').result).toBe('success');
+    expect(step(record, 'typed/image', 'push').outputs.typed).toBe('true');
+    expect(step(record, 'contexts', 'read').outputs).toEqual({
+      text: 'true boolean=false typed=true',
+    });
+    expect(() => typedInputs({ n: { type: 'number' } }, { n: '3' }, 'w', 'workflow_call')).toThrow(
+      'w: input "n": Unexpected value \'3\'',
+    );
+  });
+
+  it('runs steps without shell: as bash -e {0} (no pipefail) and shell: bash with pipefail', async () => {
+    const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
+    expect(step(record, 'shells', 'default').outputs).toEqual({ survived: 'yes' });
+    expect(step(record, 'shells', 'explicit').outcome).toBe('failure');
+    expect(step(record, 'shells', 'explicit').errors).toEqual(['exited with code 1']);
+  });
+
+  it('fails a job whose matrix is empty, with the error GitHub gives', async () => {
+    const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
+    expect(job(record, 'empty-include')).toMatchObject({
+      result: 'failure',
+      note: "Error when evaluating 'strategy' for job 'empty-include'. Matrix must define at least one vector",
+      steps: [],
+    });
+    expect(job(record, 'empty-vector')).toMatchObject({
+      result: 'failure',
+      note: "Error when evaluating 'strategy' for job 'empty-vector'. Matrix vector 'version' does not contain any values",
+    });
+    expect(record.result).toBe('failure');
+  });
+
+  it('fails a job whose concurrency group cannot be evaluated, and a call without a required secret', async () => {
+    const record = await run('strict.yml');
+    expect(job(record, 'bad-concurrency').result).toBe('failure');
+    expect(job(record, 'bad-concurrency').note).toMatch(/^concurrency: /);
+    expect(job(record, 'missing-secret').note).toBe(
+      'missing-secret (./.github/workflows/needs-secret.yml): Secret token is required, but not provided while calling.',
+    );
+  });
+
+  it('drops a job output that contains a secret, with the runner warning', async () => {
+    const record = await run('strict.yml', { secrets: { REGISTRY_USERNAME: 'rehearsal-user' } });
+    const named = job(record, 'secret-output');
+    expect(named.result).toBe('success');
+    expect(named.outputs).toEqual({ tag: '7.4.0' });
+    expect(named.warnings).toEqual(["Skip output 'image' since it may contain secret."]);
+    // A variable is no secret: the same output passes.
+    const plain = await run('strict.yml', { secrets: {} });
+    expect(job(plain, 'secret-output').outputs.image).toBe('docker.io//opennebula');
+  });
+
+  it('starts every job on a fresh machine: HOME, Docker config, tool cache and builder storage', async () => {
+    const record = await run('strict.yml');
+    expect(step(record, 'second-machine', 'look').outputs.found).toBe('nothing');
+    const storage = step(record, 'second-machine', 'look').outputs.storage;
+    expect(storage).toMatch(/machine-second-machine-/);
+  });
+
+  it('checks out one commit by default (shallow), all history with fetch-depth 0, another repository at a ref', async () => {
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, {
+        cwd,
+        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+      });
+    const id = ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid'];
+    git(repo, ...id, 'commit', '--quiet', '--allow-empty', '-m', 'second');
+    const other = join(scratch, 'other');
+    execFileSync('git', ['init', '--quiet', '--initial-branch', 'main', other]);
+    execFileSync('sh', ['-c', 'echo tagged > file.txt'], { cwd: other });
+    git(other, 'add', 'file.txt');
+    git(other, ...id, 'commit', '--quiet', '-m', 'one');
+    git(other, 'tag', 'v1');
+    execFileSync('sh', ['-c', 'echo later > file.txt'], { cwd: other });
+    git(other, ...id, 'commit', '--quiet', '-am', 'two');
+    const record = await run('checkout.yml', { repositories: { 'Example/Other': other } });
+    expect(step(record, 'read', 'shallow').outputs).toEqual({ shallow: 'true', commits: '1' });
+    expect(step(record, 'read', 'full').outputs).toEqual({ shallow: 'false', commits: '2' });
+    expect(step(record, 'read', 'other-files').outputs).toEqual({ files: 'tagged' });
+    expect(step(record, 'read', 'unknown').errors[0]).toBe(
+      'checkout of example/nowhere: no local repository stands in for it in the rehearsal',
+    );
+  });
+
+  it('refuses SARIF as upload-sarif does: schema, several runs in one category, a second upload per job', async () => {
+    const record = await run('sarif.yml');
+    expect(step(record, 'upload', 'valid').outcome).toBe('success');
+    expect(step(record, 'upload', 'again').errors[0]).toMatch(
+      /^Aborting upload: only one run of the codeql\/analyze or codeql\/upload-sarif actions is allowed per job per tool\/category\..*Category: \(trivy-7\.4\/\) Tool: \(Trivy\)$/,
+    );
+    expect(step(record, 'upload', 'two-runs').errors[0]).toMatch(
+      /^The CodeQL Action does not support uploading multiple SARIF runs with the same category/,
+    );
+    expect(step(record, 'upload', 'invalid').errors[0]).toBe(
+      'Unable to upload "sarif/no-tool.sarif" as it is not valid SARIF:\n- instance.runs[0] requires property "tool"',
+    );
+    // Another job is another machine: the same category uploads again there.
+    expect(step(record, 'other-job', 'valid').outcome).toBe('success');
+  });
+
+  it('runs reusable workflows and actions of another repository at a ref, from a caller without actions/', async () => {
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, {
+        cwd,
+        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+      });
+    const id = ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid'];
+    git(repo, 'tag', 'v1');
+    const caller = join(scratch, 'caller');
+    cpSync(join(REPO_ROOT, 'test/fixtures/rehearsal/caller'), caller, { recursive: true });
+    git(caller, 'init', '--quiet', '--initial-branch', 'main');
+    git(caller, 'add', '--all');
+    git(caller, ...id, 'commit', '--quiet', '-m', 'caller');
+    const record = await run('reuse.yml', {
+      checkoutSource: caller,
+      github: { repository: 'example/caller', token: 'ghs_faketoken1234' },
+      repositories: { 'example/library': repo },
+    });
+    // ./actions/echo is the caller's workspace, which has no actions/.
+    expect(step(record, 'library/relative', '__step2').errors[0]).toMatch(
+      /^\.\/actions\/echo: no action\.yml in the workspace/,
+    );
+    expect(job(record, 'library/qualified').outputs).toEqual({ echoed: 'hello from example/caller' });
+    expect(job(record, 'library').outputs).toEqual({ echoed: 'hello from example/caller' });
+    expect(step(record, 'direct', 'echo').outputs.message).toBe('direct');
+    expect(step(record, 'direct', 'missing-ref').errors[0]).toBe(
+      'Unable to resolve example/library/actions/echo@v9: example/library has no branch, tag or commit v9',
+    );
+    expect(job(record, 'unknown').note).toBe(
+      'example/elsewhere/.github/workflows/library.yml@v1: the rehearsal has no repository standing in for example/elsewhere',
+    );
+  });
+
+  it('logs in as docker/login-action does: each registry checks its own credentials, secrets reach called workflows', async () => {
+    const token = 'ghs_faketoken1234';
+    const hub = await startTokenRegistry({
+      style: 'docker-hub',
+      users: { 'hub-user': 'hub-password-1234' },
+      private: { 'example/opennebula': ['hub-user'] },
+    });
+    const ghcr = await startTokenRegistry({ style: 'ghcr', users: { example: token } });
+    try {
+      const record = await run('login.yml', {
+        vars: { HUB: hub.host, GHCR: ghcr.host, REGISTRY_USERNAME: 'hub-user' },
+        secrets: { REGISTRY_PASSWORD: 'hub-password-1234' },
+      });
+      expect(step(record, 'push', 'crossed').outcome).toBe('failure');
+      expect(step(record, 'push', 'crossed').errors[0]).toBe(
+        `login-action: Error response from registry ${hub.host}: login refused (HTTP 401) {"details":"incorrect username or password"}`,
+      );
+      expect(step(record, 'push', 'config').outputs).toEqual({ 'logged-in': 'both' });
+      expect(step(record, 'next', 'config').outputs).toEqual({ config: 'absent' });
+      expect(step(record, 'called/login', 'hub').outcome).toBe('success');
+      expect(readFileSync(step(record, 'push', 'hub').log, 'utf8')).not.toContain('hub-password-1234');
+      expect(hub.tokenRequests.map((request) => request.username)).toContain('hub-user');
+      expect(ghcr.tokenRequests.map((request) => request.username)).toEqual(['example']);
+    } finally {
+      await hub.close();
+      await ghcr.close();
+    }
   });
 });

@@ -3,20 +3,31 @@
 // its steps with the merged env, `if:` conditions and `${{ }}` templates evaluated with
 // test/support/github-expressions.ts, and per step fresh GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and
 // GITHUB_STEP_SUMMARY files whose contents feed the `steps`, `env` and `needs` contexts. This repository's
-// actions run from their bundles (`node actions/<name>/dist/index.js` with INPUT_* variables); third-party
-// actions run their local equivalents from local-actions.ts; `run:` steps run in bash.
+// actions run from their bundles (`node actions/<name>/dist/index.js` with INPUT_* variables), and so do
+// actions and reusable workflows of repositories the run stands in for (remote-uses.ts); other third-party
+// actions run their local equivalents from local-actions.ts; `run:` steps run in `bash -e` (no pipefail)
+// unless a shell is given. As strict as GitHub where a regression would otherwise pass: typed call inputs,
+// an empty matrix or a bad concurrency group fails the job, an output holding a secret is dropped, and every
+// job runs on a fresh machine (machine.ts).
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asText, evaluateIf, interpolate, type Contexts, type Value } from '../support/github-expressions.js';
 import { LOCAL_ACTIONS, type LocalAction } from './local-actions.js';
+import { freshMachine } from './machine.js';
+import { fetchRemoteWorkflow } from './remote-uses.js';
 import { executeStep, type StepPlan } from './steps.js';
 import {
+  callOutputs,
+  callSecrets,
+  concurrencyGroup,
   declaresEvent,
   eventInputs,
   expandMatrix,
   jobOrder,
   loadWorkflow,
   needsOf,
+  eventPayloadInputs,
+  resolveNested,
   typedInputs,
   type Job,
   type Workflow,
@@ -53,6 +64,8 @@ export interface JobRecord {
   durationMs: number;
   /** Why it did not run, or that an earlier attempt's success was kept (re-run of failed jobs). */
   note?: string;
+  /** The runner's warnings about the job itself (an output dropped because it may contain a secret). */
+  warnings?: string[];
 }
 
 export interface RunRecord {
@@ -70,6 +83,11 @@ export interface RunOptions {
   workflow: string;
   /** The repository's remote as git reaches it, for checkouts of its other branches (e.g. gh-pages). */
   repositoryRemote?: string;
+  /**
+   * Other GitHub repositories the run reaches (checkout's repository:, remote reusable workflows and actions):
+   * owner/name → the local git repository standing in for it. Anything else fails, naming it.
+   */
+  repositories?: Record<string, string>;
   /** Where workspaces, step files, logs, artifacts and code-scanning uploads go. */
   runDir: string;
   event: { name: string; inputs?: Record<string, Value>; payload?: Record<string, Value> };
@@ -129,7 +147,7 @@ export class WorkflowRunner {
       ...github,
       run_attempt: String((options.previous?.attempt ?? 0) + 1),
       event_name: options.event.name,
-      event: { inputs: options.event.inputs ?? null, ...options.event.payload },
+      event: { ...options.event.payload },
     };
   }
 
@@ -149,6 +167,10 @@ export class WorkflowRunner {
             options.workflow,
           )
         : {};
+    // The event payload carries a dispatch's inputs as text; only the inputs context is typed.
+    if (options.event.name === 'workflow_dispatch') {
+      this.github.event = { ...(this.github.event as object), inputs: eventPayloadInputs(inputs) };
+    }
     mkdirSync(options.runDir, { recursive: true });
     writeFileSync(join(options.runDir, 'event.json'), JSON.stringify(this.github.event));
     // GITHUB_TOKEN is a secret every workflow has, called ones included.
@@ -252,13 +274,18 @@ export class WorkflowRunner {
     let inputs: Record<string, Value>;
     let secrets: Record<string, string>;
     try {
-      if (!uses.startsWith('./')) throw new Error(`remote reusable workflow ${uses} is not rehearsed`);
-      // What GitHub checks before the call starts: the file, its declared inputs and secrets.
-      called = loadWorkflow(join(this.options.checkoutSource, file));
+      // What GitHub checks before the call starts: the file, its declared inputs and secrets. `./` is the
+      // run's own repository at the run's commit, also inside a workflow called from another repository.
+      called = uses.startsWith('./')
+        ? loadWorkflow(join(this.options.checkoutSource, file))
+        : loadWorkflow(
+            fetchRemoteWorkflow(uses, this.options.repositories, join(this.options.runDir, '_workflows'))
+              .file,
+          );
       const given = Object.fromEntries(
         Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]),
       );
-      inputs = typedInputs(eventInputs(called, 'workflow_call'), given, `${path} (${file})`);
+      inputs = typedInputs(eventInputs(called, 'workflow_call'), given, `${path} (${file})`, 'workflow_call');
       secrets = this.passedSecrets(job, called, scope, contexts, `${path} (${file})`);
     } catch (error) {
       this.record({ id: path, name: job.name ?? path, result: 'failure', note: message(error) });
@@ -300,16 +327,26 @@ export class WorkflowRunner {
       if (!(name in declared)) throw new Error(`${where}: secret "${name}" is not declared by the workflow`);
       secrets[name] = asText(interpolate(value, contexts));
     }
+    for (const [name, spec] of Object.entries(declared)) {
+      if ((spec as { required?: boolean } | null)?.required && !(name in secrets)) {
+        throw new Error(`${where}: Secret ${name} is required, but not provided while calling.`);
+      }
+    }
     return { GITHUB_TOKEN: scope.secrets.GITHUB_TOKEN ?? '', ...secrets };
   }
 
   private async runMatrix(job: Job, path: string, scope: Scope, contexts: Contexts): Promise<JobState> {
-    const matrix =
-      job.strategy?.matrix === undefined ? undefined : interpolate(job.strategy.matrix, contexts);
-    const combinations = matrix === undefined ? [{}] : expandMatrix(resolveNested(matrix, contexts));
-    if (combinations.length === 0) {
-      this.record({ id: path, name: job.name ?? path, result: 'skipped', note: 'its matrix is empty' });
-      return { result: 'skipped', outputs: {}, failedAncestor: false };
+    let combinations: Array<Record<string, Value>>;
+    try {
+      const matrix =
+        job.strategy?.matrix === undefined ? undefined : interpolate(job.strategy.matrix, contexts);
+      combinations = matrix === undefined ? [{}] : expandMatrix(resolveNested(matrix, contexts));
+    } catch (error) {
+      // GitHub fails the job before any of it runs (an empty matrix included).
+      const id = path.split('/').at(-1)!;
+      const note = `Error when evaluating 'strategy' for job '${id}'. ${message(error)}`;
+      this.record({ id: path, name: job.name ?? path, result: 'failure', note });
+      return { result: 'failure', outputs: {}, failedAncestor: false };
     }
     const failFast = job.strategy?.['fail-fast'] !== false;
     const results: Result[] = [];
@@ -332,6 +369,14 @@ export class WorkflowRunner {
       }
       const strategy = { 'fail-fast': failFast, 'job-index': index, 'job-total': combinations.length };
       const legContexts = { ...contexts, matrix: combination, strategy };
+      // The concurrency group is evaluated before the job starts: an error there fails the job.
+      try {
+        concurrencyGroup(job, legContexts);
+      } catch (error) {
+        this.record({ id: label, name: label, result: 'failure', note: `concurrency: ${message(error)}` });
+        results.push('failure');
+        continue;
+      }
       // A reusable-workflow call runs once per combination too.
       const record = job.uses
         ? await this.runReusable(job, label, scope, legContexts)
@@ -373,7 +418,8 @@ export class WorkflowRunner {
     for (const [name, value] of Object.entries(job.env ?? {}))
       env[name] = asText(interpolate(value, jobContexts));
     const runDefaults = { ...scope.workflow.defaults?.run, ...job.defaults?.run };
-    const plan: StepPlan = { env, path: [], workspace, job: id, runDefaults };
+    const machine = freshMachine(workspace.replace(/work-([^/]*)$/, 'machine-$1'), this.options.baseEnv);
+    const plan: StepPlan = { env, path: [], workspace, job: id, runDefaults, machine };
     for (const [index, step] of (job.steps ?? []).entries()) {
       this.stepCount += 1;
       const stepDir = join(
@@ -391,18 +437,30 @@ export class WorkflowRunner {
       };
       if (stepRecord.conclusion === 'failure') record.result = 'failure';
     }
-    for (const [name, value] of Object.entries(job.outputs ?? {})) {
-      try {
-        record.outputs[name] = asText(interpolate(value, jobContexts));
-      } catch (error) {
-        record.result = 'failure';
-        record.note = `outputs.${name}: ${message(error)}`;
-      }
-    }
+    this.jobOutputs(job, record, jobContexts);
     record.durationMs = Date.now() - started;
     this.jobs.push(record);
     this.options.onJob?.(record, 'end');
     return record;
+  }
+
+  /** The job's outputs, as the runner sets them: one that may contain a secret is dropped, with a warning. */
+  private jobOutputs(job: Job, record: JobRecord, contexts: Contexts): void {
+    for (const [name, value] of Object.entries(job.outputs ?? {})) {
+      let text: string;
+      try {
+        text = asText(interpolate(value, contexts));
+      } catch (error) {
+        record.result = 'failure';
+        record.note = `outputs.${name}: ${message(error)}`;
+        continue;
+      }
+      if (this.mask(text) !== text) {
+        (record.warnings ??= []).push(`Skip output '${name}' since it may contain secret.`);
+        continue;
+      }
+      record.outputs[name] = text;
+    }
   }
 
   /** What executeStep needs from the run. */
@@ -421,28 +479,6 @@ export function overall(results: Result[]): Result {
   if (results.includes('cancelled')) return 'cancelled';
   if (results.length > 0 && results.every((result) => result === 'skipped')) return 'skipped';
   return 'success';
-}
-
-function callOutputs(workflow: Workflow): Record<string, { value?: string }> {
-  const on = workflow.on as Record<string, { outputs?: Record<string, { value?: string }> }> | undefined;
-  return on?.workflow_call?.outputs ?? {};
-}
-
-function callSecrets(workflow: Workflow): Record<string, unknown> {
-  const on = workflow.on as Record<string, { secrets?: Record<string, unknown> }> | undefined;
-  return on?.workflow_call?.secrets ?? {};
-}
-
-/** Matrix values written as `${{ fromJSON(...) }}` inside a mapping (include: ${{ ... }}). */
-function resolveNested(value: Value, contexts: Contexts): Value {
-  if (typeof value === 'string') return interpolate(value, contexts);
-  if (Array.isArray(value)) return value.map((item) => resolveNested(item, contexts));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, resolveNested(item, contexts)]),
-    );
-  }
-  return value;
 }
 
 export function message(error: unknown): string {

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { parseOutputFile } from '../support/action-runner.js';
 import { asText, evaluateIf, interpolate, type Contexts } from '../support/github-expressions.js';
 import { localActionKey } from './local-actions.js';
+import { fetchRemoteAction } from './remote-uses.js';
 import { message, readText, type Result, type StepRecord, type WorkflowRunner } from './runner.js';
 import type { Step } from './workflow.js';
 
@@ -20,6 +21,8 @@ export interface StepPlan {
   job: string;
   /** The job's (else the workflow's) defaults.run. */
   runDefaults: { shell?: string; 'working-directory'?: string };
+  /** The job's fresh machine: its own HOME, Docker config, tool cache and builder storage. */
+  machine: Record<string, string>;
 }
 
 interface Execution {
@@ -144,6 +147,7 @@ function processEnv(
   const base = options.baseEnv;
   return {
     ...base,
+    ...plan.machine,
     CI: 'true',
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKSPACE: plan.workspace,
@@ -168,7 +172,6 @@ function processEnv(
     RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
     RUNNER_NAME: 'rehearsal',
     RUNNER_TEMP: join(stepDir, 'tmp'),
-    RUNNER_TOOL_CACHE: base.RUNNER_TOOL_CACHE ?? join(options.runDir, 'tool-cache'),
     ...stepEnv,
     GITHUB_OUTPUT: files.output,
     GITHUB_ENV: files.env,
@@ -201,14 +204,25 @@ async function run(
   const given: Record<string, string> = {};
   for (const [name, value] of Object.entries(step.with ?? {}))
     given[name] = asText(interpolate(value, contexts));
-  if (step.uses.startsWith('./'))
-    return runOwnAction(runner, step.uses, given, contexts, env, workspace, timeoutMs);
+  if (step.uses.startsWith('./')) {
+    const dir = resolve(workspace, step.uses);
+    return runNodeAction(runner, step.uses, dir, given, contexts, env, workspace, timeoutMs);
+  }
   if (step.uses.startsWith('docker://')) throw new Error(`${step.uses}: container actions are not rehearsed`);
+  const { options } = runner.settings;
+  // An action of a repository the rehearsal stands in for runs from that repository at its ref.
+  const remote = fetchRemoteAction(step.uses, options.repositories, join(options.runDir, '_actions'));
+  if (remote) return runNodeAction(runner, step.uses, remote, given, contexts, env, workspace, timeoutMs);
   return runLocalEquivalent(runner, step.uses, given, env, workspace);
 }
 
+/**
+ * The runner's command for a `run:` step: without any `shell:` (step or defaults.run) `bash -e {0}`, which
+ * has no pipefail; `shell: bash` written out adds --noprofile --norc and pipefail.
+ */
 function shellCommand(shell: string | undefined, script: string): string[] {
-  switch (shell ?? 'bash') {
+  if (shell === undefined) return ['bash', '-e', script];
+  switch (shell) {
     case 'bash':
       return ['bash', '--noprofile', '--norc', '-eo', 'pipefail', script];
     case 'sh':
@@ -216,9 +230,9 @@ function shellCommand(shell: string | undefined, script: string): string[] {
     case 'python':
       return ['python3', script];
     default: {
-      if (!shell!.includes('{0}'))
+      if (!shell.includes('{0}'))
         throw new Error(`shell: ${shell} is not rehearsed (use bash, sh or python)`);
-      return shell!.split(/\s+/).map((part) => (part === '{0}' ? script : part));
+      return shell.split(/\s+/).map((part) => (part === '{0}' ? script : part));
     }
   }
 }
@@ -228,16 +242,16 @@ interface ActionMetadata {
   runs?: { using?: string; main?: string; pre?: string; post?: string };
 }
 
-async function runOwnAction(
+async function runNodeAction(
   runner: WorkflowRunner,
   uses: string,
+  dir: string,
   given: Record<string, string>,
   contexts: Contexts,
   env: Record<string, string>,
   workspace: string,
   timeoutMs: number | undefined,
 ): Promise<Execution> {
-  const dir = resolve(workspace, uses);
   const file = ['action.yml', 'action.yaml'].map((name) => join(dir, name)).find((path) => existsSync(path));
   if (!file)
     throw new Error(`${uses}: no action.yml in the workspace (did the job check out the repository?)`);
@@ -254,7 +268,7 @@ async function runOwnAction(
       `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${Object.keys(declared).join("', '")}']`,
     );
   }
-  const name = uses.replace(/\/+$/, '').split('/').at(-1)!;
+  const name = uses.split('@')[0]!.replace(/\/+$/, '').split('/').at(-1)!;
   const overrides = runner.settings.options.inputOverrides?.[name] ?? {};
   const redirected: Record<string, string> = {};
   const inputEnv: Record<string, string> = {};
@@ -284,13 +298,13 @@ async function runOwnAction(
   return { ...execution, warnings: [...warnings, ...execution.warnings], redirected };
 }
 
-function runLocalEquivalent(
+async function runLocalEquivalent(
   runner: WorkflowRunner,
   uses: string,
   given: Record<string, string>,
   env: Record<string, string>,
   workspace: string,
-): Execution {
+): Promise<Execution> {
   const key = localActionKey(uses);
   const action = runner.settings.localActions[key];
   if (!action) {
@@ -299,17 +313,20 @@ function runLocalEquivalent(
   const lines = [`${key}: rehearsed by ${action.description}`];
   const { options } = runner.settings;
   const outputs =
-    action.run({
+    (await action.run({
       inputs: given,
       workspace,
       checkoutSource: options.checkoutSource,
       ...(options.repositoryRemote ? { repositoryRemote: options.repositoryRemote } : {}),
+      repositories: Object.fromEntries(
+        Object.entries(options.repositories ?? {}).map(([name, dir]) => [name.toLowerCase(), dir]),
+      ),
       repository: asText(runner.settings.github.repository ?? ''),
       ref: asText(runner.settings.github.ref ?? ''),
       outputDir: options.runDir,
       env,
       log: (line) => lines.push(line),
-    }) ?? {};
+    })) ?? {};
   return {
     outcome: 'success',
     outputs,

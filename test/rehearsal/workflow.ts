@@ -3,7 +3,13 @@
 // Expressions are evaluated by test/support/github-expressions.ts.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { Value } from '../support/github-expressions.js';
+import {
+  asText,
+  callInputValue,
+  interpolate,
+  type Contexts,
+  type Value,
+} from '../support/github-expressions.js';
 
 export interface Step {
   id?: string;
@@ -35,6 +41,7 @@ export interface Job {
   env?: Record<string, unknown>;
   outputs?: Record<string, string>;
   strategy?: { matrix?: unknown; 'fail-fast'?: boolean };
+  concurrency?: string | { group?: string; 'cancel-in-progress'?: boolean | string };
   steps?: Step[];
   'continue-on-error'?: boolean | string;
   'timeout-minutes'?: number;
@@ -101,23 +108,44 @@ export function declaresEvent(workflow: Workflow, event: string): boolean {
 
 /**
  * The `inputs` context: given values typed by their declaration, defaults filled in, undeclared or missing
- * required inputs refused (as GitHub refuses the call).
+ * required inputs refused (as GitHub refuses the call). `from` says where the values come from: a
+ * workflow_dispatch (text from the form or the API: 'true'/'false' make a boolean) or a reusable-workflow
+ * call, whose `with:` values must already have the declared type, as GitHub checks them when it evaluates the
+ * call ("Unexpected value 'false'" for a string given to a boolean, "Unexpected type of value ''" for null).
  */
 export function typedInputs(
   specs: Record<string, InputSpec>,
   given: Record<string, Value>,
   where: string,
+  from: 'workflow_dispatch' | 'workflow_call' = 'workflow_dispatch',
 ): Record<string, Value> {
   for (const name of Object.keys(given)) {
     if (!(name in specs)) throw new Error(`${where}: input "${name}" is not declared by the workflow`);
   }
   const inputs: Record<string, Value> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    const value = name in given ? given[name]! : ((spec.default ?? null) as Value);
-    if (value === null && spec.required) throw new Error(`${where}: required input "${name}" was not given`);
-    inputs[name] = coerceInput(value, spec.type ?? 'string', `${where}: input "${name}"`);
+    const type = spec.type ?? 'string';
+    const what = `${where}: input "${name}"`;
+    if (!(name in given)) {
+      if (spec.required) throw new Error(`${where}: required input "${name}" was not given`);
+      inputs[name] = coerceInput((spec.default ?? null) as Value, type, what);
+    } else if (from === 'workflow_call') {
+      inputs[name] = callInputValue(given[name]!, type, what);
+    } else {
+      inputs[name] = coerceInput(given[name]!, type, what);
+    }
   }
   return inputs;
+}
+
+/** github.event.inputs of a workflow_dispatch: every input as text, as the event payload carries them. */
+export function eventPayloadInputs(inputs: Record<string, Value>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [
+      name,
+      value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value),
+    ]),
+  );
 }
 
 function coerceInput(value: Value, type: string, what: string): Value {
@@ -149,6 +177,7 @@ export function expandMatrix(matrix: Value | undefined): Array<Record<string, Va
   let combinations: Array<Record<string, Value>> = [{}];
   for (const [key, values] of Object.entries(axes)) {
     if (!Array.isArray(values)) throw new Error(`strategy.matrix.${key} must be a list`);
+    if (values.length === 0) throw new Error(`Matrix vector '${key}' does not contain any values`);
     combinations = combinations.flatMap((combination) =>
       values.map((value) => ({ ...combination, [key]: value })),
     );
@@ -166,7 +195,11 @@ export function expandMatrix(matrix: Value | undefined): Array<Record<string, Va
           ),
       ),
   );
-  for (const extra of Array.isArray(include) ? include : []) {
+  const included = Array.isArray(include) ? include : [];
+  if (Object.keys(axes).length === 0 && included.length === 0) {
+    throw new Error('Matrix must define at least one vector');
+  }
+  for (const extra of included) {
     if (!extra || typeof extra !== 'object' || Array.isArray(extra)) continue;
     const originalKeys = Object.keys(axes);
     let merged = false;
@@ -181,5 +214,36 @@ export function expandMatrix(matrix: Value | undefined): Array<Record<string, Va
     }
     if (!merged) combinations.push({ ...extra });
   }
+  if (combinations.length === 0) throw new Error('Matrix must define at least one vector');
   return combinations;
+}
+
+/** A job's concurrency group (`concurrency: name` or `concurrency.group`), evaluated; '' without one. */
+export function concurrencyGroup(job: Job, contexts: Contexts): string {
+  const spec = job.concurrency;
+  if (spec === undefined) return '';
+  const group = typeof spec === 'object' && spec !== null ? spec.group : spec;
+  return asText(interpolate(group ?? '', contexts));
+}
+
+export function callOutputs(workflow: Workflow): Record<string, { value?: string }> {
+  const on = workflow.on as Record<string, { outputs?: Record<string, { value?: string }> }> | undefined;
+  return on?.workflow_call?.outputs ?? {};
+}
+
+export function callSecrets(workflow: Workflow): Record<string, unknown> {
+  const on = workflow.on as Record<string, { secrets?: Record<string, unknown> }> | undefined;
+  return on?.workflow_call?.secrets ?? {};
+}
+
+/** Matrix values written as `${{ fromJSON(...) }}` inside a mapping (include: ${{ ... }}). */
+export function resolveNested(value: Value, contexts: Contexts): Value {
+  if (typeof value === 'string') return interpolate(value, contexts);
+  if (Array.isArray(value)) return value.map((item) => resolveNested(item, contexts));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, resolveNested(item, contexts)]),
+    );
+  }
+  return value;
 }

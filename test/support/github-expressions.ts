@@ -305,15 +305,38 @@ export function runWorkflow(
 }
 
 /**
+ * A `with:` value of a reusable-workflow call, checked against the input's type as GitHub checks it when it
+ * evaluates the call (the run fails before the called jobs start): a boolean or number input given text
+ * fails with "Unexpected value 'false'", given null with "Unexpected type of value ''".
+ */
+export function callInputValue(value: Value, type: string, what: string): Value {
+  const expected = type === 'boolean' ? 'Boolean' : type === 'number' ? 'Number' : 'String';
+  // A string input takes null as '' (`${{ inputs.version }}` on a schedule run, where inputs are null).
+  if (value === null && type === 'string') return '';
+  if (value === null || typeof value === 'object') {
+    const shown = value === null ? '' : JSON.stringify(value);
+    throw new Error(`${what}: Unexpected type of value '${shown}', expected type: ${expected}.`);
+  }
+  if (type === 'boolean' && typeof value !== 'boolean')
+    throw new Error(`${what}: Unexpected value '${value}'`);
+  if (type === 'number' && typeof value !== 'number') throw new Error(`${what}: Unexpected value '${value}'`);
+  return type === 'string' ? String(value) : value;
+}
+
+/**
  * The inputs a reusable workflow (a path under the repository, or absolute) receives for these `with:` values:
- * typed as the runner types them (a string input gets the text form, null → ''; a boolean stays one), with
+ * checked as GitHub checks them (callInputValue: a boolean input given text or null fails the call), with
  * the declared defaults for what is not given.
  */
 export function callInputs(path: string, given: Record<string, Value>): Record<string, Value> {
   const declared = loadYaml(path).on?.workflow_call?.inputs ?? {};
   const inputs: Record<string, Value> = {};
   for (const [input, spec] of Object.entries(declared)) {
-    const value = input in given ? given[input]! : (spec.default ?? null);
+    if (input in given) {
+      inputs[input] = callInputValue(given[input]!, spec.type ?? 'string', `${path}: input "${input}"`);
+      continue;
+    }
+    const value = spec.default ?? null;
     inputs[input] =
       spec.type === 'boolean'
         ? value === true || value === 'true'

@@ -22,6 +22,15 @@ export interface Inputs {
   credentials: Credentials | undefined;
   githubToken: string;
   upstreamRepository: string;
+  /** The Helm repository index on the Pages branch, or undefined when the chart-name input is empty. */
+  chartIndex: ChartIndexInputs | undefined;
+}
+
+export interface ChartIndexInputs {
+  chart: string;
+  pagesBranch: string;
+  /** Empty: <GITHUB_SERVER_URL>/<GITHUB_REPOSITORY>.git, authenticated with github-token. */
+  gitRemote: string;
 }
 
 export const DEFAULTS = {
@@ -38,6 +47,18 @@ const DEBIAN_PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+$/;
 const ARCH_RE = /^[a-z0-9]+$/;
 const DISTRIBUTION_RE = /^[A-Za-z][A-Za-z0-9_-]*\/[0-9][0-9.]*$/;
 const GITHUB_REPOSITORY_RE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const CHART_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const BRANCH_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])$/;
+
+/** The chart-name, index-branch and git-remote inputs: where detect reads whether the chart is published. */
+export function parseChartIndex(get: (name: string) => string): ChartIndexInputs | undefined {
+  const chart = get('chart-name');
+  if (!chart) return undefined;
+  if (!CHART_NAME_RE.test(chart)) throw new Error(`chart-name: "${chart}" is not a Helm chart name`);
+  const pagesBranch = get('index-branch') || 'gh-pages';
+  if (!BRANCH_RE.test(pagesBranch)) throw new Error(`index-branch: "${pagesBranch}" is not a branch name`);
+  return { chart, pagesBranch, gitRemote: get('git-remote') };
+}
 
 export function parseInputs(get: (name: string) => string): Inputs {
   const valueOf = (name: keyof typeof DEFAULTS) => get(name) || DEFAULTS[name];
@@ -109,5 +130,6 @@ export function parseInputs(get: (name: string) => string): Inputs {
     credentials: username ? { username, password } : undefined,
     githubToken: get('github-token'),
     upstreamRepository,
+    chartIndex: parseChartIndex(get),
   };
 }

@@ -1,4 +1,5 @@
 // Wiring only: inputs → concurrent look-ups → decide() → outputs and job summary.
+import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { runMain } from '../../shared/src/action.js';
 import { writeSummary } from '../../shared/src/summary.js';
@@ -22,6 +23,7 @@ import {
 } from './registries.js';
 import { fetchListing, fetchPackages, packagesUrl, type Listing } from './repository.js';
 import { summaryBlocks } from './summary.js';
+import { chartFacts, chartSentence, lookUpAppVersions, type ChartFacts } from './chart-index.js';
 
 /** Series worth asking about: released lines at or above min-version's series. */
 export function seriesToCheck(listed: string[], minVersion: OneVersion): string[] {
@@ -86,6 +88,11 @@ function setOutputs(decision: Decision): void {
   core.setOutput('repository-dir', decision.repositoryDir);
 }
 
+function setChartOutputs(chart: ChartFacts): void {
+  core.setOutput('moves-chart', chart.movesChart ? 'true' : 'false');
+  core.setOutput('chart-published', chart.published === undefined ? '' : String(chart.published));
+}
+
 export function run(): Promise<void> {
   return runMain(main);
 }
@@ -141,6 +148,9 @@ async function main(): Promise<void> {
   const tagsPromise = readImageTags(logins);
   const releasesPromise = releaseInfo(inputs);
   tagsPromise.catch(() => undefined); // awaited below; avoids an unhandled rejection while we wait
+  const tempRoot = process.env.RUNNER_TEMP || tmpdir();
+  const chartPromise = lookUpAppVersions(inputs.chartIndex, inputs.githubToken, process.env, tempRoot);
+  chartPromise.catch(() => undefined); // awaited below, like tagsPromise
 
   const decision = await core.group('Look up the Community repository and the registries', () =>
     lookUpAndDecide(inputs, tagsPromise),
@@ -150,7 +160,11 @@ async function main(): Promise<void> {
 
   const release = (await releasesPromise)?.get(releaseTagFor(decision.version));
   core.info(decision.reason);
+  const chart = chartFacts(decision.version, decision.matrix, await chartPromise);
   setOutputs(decision);
+  setChartOutputs(chart);
+  const chartNote = chartSentence(decision.version, decision.isNew, chart);
+  if (chartNote) core.info(chartNote);
   const images = inputs.images.map((image) => image.input);
-  await writeSummary(summaryBlocks(decision, images, release, notes));
+  await writeSummary(summaryBlocks(decision, images, release, notes, chartNote));
 }

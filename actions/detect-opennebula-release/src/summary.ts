@@ -23,6 +23,7 @@ export function summaryBlocks(
   release: ReleaseInfo | undefined,
   /** What the registries would not show (see visibilityNotes). */
   registryNotes: readonly string[] = [],
+  chartNote = '',
 ): string[] {
   const rows = decision.rows.map((row) => [
     row.series,
@@ -46,6 +47,7 @@ export function summaryBlocks(
   for (const note of registryNotes) {
     blocks.push(`<p><strong>Registry access:</strong> ${escapeHtml(note)}</p>`);
   }
+  if (chartNote) blocks.push(`<p><strong>Chart:</strong> ${escapeHtml(chartNote)}</p>`);
   if (release) {
     const date = release.publishedAt ? ` on ${release.publishedAt.slice(0, 10)}` : '';
     blocks.push(`<p>Upstream release: ${link(release.tag, release.url)}${date}.</p>`);
