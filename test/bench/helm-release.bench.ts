@@ -56,7 +56,7 @@ function compiledMerge(): string {
   mkdirSync(out, { recursive: true });
   // index-yaml.ts and the scanner it imports, each compiled to .mjs with the import renamed to match.
   for (const name of ['index-yaml', 'index-scan']) {
-    const source = readFileSync(join(REPO_ROOT, `actions/helm-release/src/${name}.ts`), 'utf8');
+    const source = readFileSync(join(REPO_ROOT, `actions/shared/src/${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: {
         module: ts.ModuleKind.ESNext,

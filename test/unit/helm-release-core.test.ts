@@ -9,7 +9,7 @@ import {
   IndexError,
   mergeIndex,
   readIndex,
-} from '../../actions/helm-release/src/index-yaml.js';
+} from '../../actions/shared/src/index-yaml.js';
 import {
   DEFAULTS,
   defaultPagesUrl,
@@ -18,7 +18,7 @@ import {
 } from '../../actions/helm-release/src/inputs.js';
 import { renderLandingPage } from '../../actions/helm-release/src/landing.js';
 import { highestVersion, nextVersion } from '../../actions/helm-release/src/next-version.js';
-import { isRejectedPush, retryDelay } from '../../actions/helm-release/src/pages.js';
+import { isRejectedPush, retryDelay } from '../../actions/shared/src/pages.js';
 import { REPO_ROOT } from '../support/tools.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/helm-release');

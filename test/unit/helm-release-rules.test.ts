@@ -8,7 +8,7 @@ import {
   landingPageToWrite,
   renderLandingPage,
 } from '../../actions/helm-release/src/landing.js';
-import { isRejectedPush, protectionRefusal } from '../../actions/helm-release/src/pages.js';
+import { isRejectedPush, protectionRefusal } from '../../actions/shared/src/pages.js';
 
 function inputs(values: Record<string, string>) {
   const all: Record<string, string> = { repository: 'Owner/charts-repo', 'github-token': 't', ...values };

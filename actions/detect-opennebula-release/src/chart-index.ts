@@ -9,8 +9,8 @@
 // The decision is pure (chartFacts); readPublishedIndex reads the branch with helm-release's own reader, so an
 // absent branch (a brand-new fork) is "nothing published" and an unreadable remote is an error, never "empty".
 import * as core from '@actions/core';
-import { readIndex } from '../../helm-release/src/index-yaml.js';
-import { PagesRepository } from '../../helm-release/src/pages.js';
+import { readIndex } from '../../shared/src/index-yaml.js';
+import { PagesRepository } from '../../shared/src/pages.js';
 import { compareVersions, parseVersion } from '../../shared/src/opennebula.js';
 import type { MatrixEntry } from './decide.js';
 

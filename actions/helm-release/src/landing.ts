@@ -5,7 +5,7 @@
 // (docs, a homepage) is never replaced unless the landing-page input asks for it.
 import semver from 'semver';
 import { escapeHtml } from '../../shared/src/summary.js';
-import type { IndexSummary, PublishedVersion } from './index-yaml.js';
+import type { IndexSummary, PublishedVersion } from '../../shared/src/index-yaml.js';
 import type { LandingMode } from './inputs.js';
 
 /** The mark of a page this action wrote. */

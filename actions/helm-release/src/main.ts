@@ -11,13 +11,13 @@ import { GitHubClient } from '../../shared/src/github-api.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import { readChartYaml } from './chart-yaml.js';
 import { Helm, installHelm } from './helm.js';
-import { chartVersions, type PublishedVersion } from './index-yaml.js';
+import { chartVersions, type PublishedVersion } from '../../shared/src/index-yaml.js';
 import { parseInputs, type Inputs } from './inputs.js';
 import { repoNameFor } from './landing.js';
 import { highestVersion, nextVersion } from './next-version.js';
 import { ociTarget, publishedLayer, pushChart, type OciTarget } from './oci.js';
 import { pagesFiles, type PagesFacts } from './pages-files.js';
-import { PagesRepository, type BranchState } from './pages.js';
+import { PagesRepository, type BranchState } from '../../shared/src/pages.js';
 import {
   assetSha256,
   findRelease,

@@ -3,10 +3,10 @@
 // landing-page input says so) and a first artifacthub-repo.yml. Pure but for reading the branch's files.
 import { parse } from 'yaml';
 import { readChartYaml } from './chart-yaml.js';
-import { mergeIndex, readIndex, type MergeResult } from './index-yaml.js';
+import { mergeIndex, readIndex, type MergeResult } from '../../shared/src/index-yaml.js';
 import type { LandingMode } from './inputs.js';
 import { landingPageToWrite, renderArtifactHubRepo, renderLandingPage } from './landing.js';
-import type { BranchState } from './pages.js';
+import type { BranchState } from '../../shared/src/pages.js';
 
 /** The Chart.yaml keys helm copies into an index entry. */
 const METADATA_KEYS = [

@@ -6,7 +6,7 @@
 // once with GitHub's reason. The token reaches git only as an http.extraheader through GIT_CONFIG_* variables.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CommandError, run } from '../../shared/src/exec.js';
+import { CommandError, run } from './exec.js';
 
 export interface PagesTarget {
   remote: string;
