@@ -159,7 +159,7 @@ rehearsed('npm run main: the offline rehearsal', () => {
         'trivy-results.sarif',
       ]);
     }
-  });
+  }, 1_200_000); // npm run main also releases the working tree in a clone and runs a fork's pipeline
 });
 
 rehearsed('rehearsals of what goes wrong, and of what comes next', () => {
