@@ -96,7 +96,7 @@ describe('detect-opennebula-release defaults', () => {
     for (const [name, value] of Object.entries(DEFAULTS)) {
       const escaped = value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
       expect(script, `npm run main repeats the ${name} default`).not.toMatch(
-        new RegExp(`(^|[^\\w.])${escaped}($|[^\\w.])`),
+        new RegExp(`(^|[^\\w./])${escaped}($|[^\\w.])`),
       );
     }
     for (const name of [...Object.keys(DEFAULTS), 'series', 'version', 'force']) {

@@ -465,7 +465,7 @@ describe('the root action (one job)', () => {
       inputs[name] = given[name] ?? spec.default ?? '';
     return runSteps(action.runs.steps, { inputs, github: { repository: REPOSITORY, token: 't' } }, (id) =>
       id ? plans[id] : undefined,
-    ).steps.filter((step) => step.id); // the stages (detect, build, chart), not the builder setup
+    ).steps;
   }
   /** The three stages (the setup steps before the build have no id). */
   const stages = (given: Record<string, string>, plans: Record<string, StepPlan>) =>

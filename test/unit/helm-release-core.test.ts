@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readChartYaml, setChartVersions } from '../../actions/helm-release/src/chart-yaml.js';
-import {
-  chartVersions,
-  IndexError,
-  mergeIndex,
-  readIndex,
-} from '../../actions/shared/src/index-yaml.js';
+import { chartVersions, IndexError, mergeIndex, readIndex } from '../../actions/shared/src/index-yaml.js';
 import {
   DEFAULTS,
   defaultPagesUrl,
