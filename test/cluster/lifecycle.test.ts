@@ -409,7 +409,6 @@ describe('GitOps renderers (helm template, no lookup)', () => {
         'apply',
         '-n',
         ns,
-        '--server-side',
         '--prune',
         '-l',
         'app.kubernetes.io/instance=one',
