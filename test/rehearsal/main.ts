@@ -72,6 +72,11 @@ async function rehearseOffline(session: Session): Promise<RehearsalOutcome> {
   const pages = session.standIns!.pages;
   const first = await runPipeline(session, 'run-1');
   const afterFirst = await publishedTags(image);
+  // The private "Docker Hub" must hold the same tags on the same digests (read with its account).
+  const standIns = session.standIns!;
+  const onHub = await publishedTags(standIns.images[0]!, standIns.hubAccount);
+  if (JSON.stringify(onHub) !== JSON.stringify(afterFirst))
+    problems.push(`run 1 left ${standIns.images[0]} and ${image} with different tags or digests`);
   const pagesAfterFirst = pages.tip();
   const facts = runFacts('run 1', first.record);
   if (first.record.result !== 'success') problems.push(`run 1 finished ${first.record.result}`);

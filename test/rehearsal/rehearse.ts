@@ -216,7 +216,14 @@ export function registriesOf(session: Session): Array<{
 }> {
   const { standIns } = session;
   if (!standIns) return session.liveImage ? [{ image: session.liveImage, access: 'live, read only' }] : [];
-  return [{ image: standIns.image, access: 'anyone may push and pull' }];
+  return [
+    {
+      image: standIns.images[0]!,
+      access: 'private "Docker Hub": push and pull with vars.REGISTRY_USERNAME / secrets.REGISTRY_PASSWORD',
+      credentials: standIns.hubAccount,
+    },
+    { image: standIns.images[1]!, access: '"GHCR": push with the job token, anyone pulls' },
+  ];
 }
 
 /** What the report says a run exercised: registries, credentials by name, the platforms in the registry. */
@@ -242,7 +249,17 @@ export function runSettings(session: Session): {
   vars: Record<string, string>;
   secrets: Record<string, string>;
 } {
-  return { vars: { IMAGES: session.standIns?.image ?? session.liveImage ?? '' }, secrets: {} };
+  const { standIns } = session;
+  if (!standIns) return { vars: { IMAGES: session.liveImage ?? '' }, secrets: {} };
+  return {
+    vars: {
+      IMAGES: standIns.images.join(', '),
+      REGISTRY: standIns.hub.host,
+      GHCR_REGISTRY: standIns.ghcr.host,
+      REGISTRY_USERNAME: standIns.hubAccount.username,
+    },
+    secrets: { REGISTRY_PASSWORD: standIns.hubAccount.password },
+  };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;

@@ -192,12 +192,21 @@ export interface Exercised {
   platforms: Record<string, string[]>;
 }
 
-/** Registries the login steps of a run logged in to, from their logs: job › registry. */
+/**
+ * The logins of a run, from the steps' logs: docker/login-action's (job › registry), and `run:` steps whose
+ * `docker login` succeeded (job › step, how many; the CLI does not print the registry).
+ */
 export function loginsOf(record: RunRecord): string[] {
   return record.jobs.flatMap((job) =>
     job.steps
-      .filter((step) => step.uses?.startsWith('docker/login-action') && step.outcome === 'success')
-      .map((step) => `${job.id} › ${/logged in to (\S+)/.exec(readText(step.log))?.[1] ?? '?'}`),
+      .filter((step) => step.outcome === 'success')
+      .flatMap((step) => {
+        const log = readText(step.log);
+        if (step.uses?.startsWith('docker/login-action'))
+          return [`${job.id} › ${/logged in to (\S+)/.exec(log)?.[1] ?? '?'}`];
+        const cli = log.match(/^Login Succeeded$/gm)?.length ?? 0;
+        return cli > 0 ? [`${job.id} › ${step.name} (docker login ×${cli})`] : [];
+      }),
   );
 }
 

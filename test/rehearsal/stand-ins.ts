@@ -1,13 +1,18 @@
 // The upstreams of the release pipeline, started on 127.0.0.1 from the project's shared stand-ins in
-// test/support (never copies): the OpenNebula download site, a real OCI registry (Debian docker-registry)
-// that receives the images and serves the Trivy database the way the real mirrors do, Trivy's download
+// test/support (never copies): the OpenNebula download site; the two registries the images go to, each a
+// real Debian docker-registry behind its own token service — "Docker Hub" (private: push and pull need its
+// account, vars.REGISTRY_USERNAME and secrets.REGISTRY_PASSWORD) and "GHCR" (push with the job's token,
+// pull anonymous), each refusing the other's credentials; an open registry serving the Trivy database the
+// way the real mirrors do; Trivy's download
 // site, the GitHub releases API (which also serves release downloads), Helm's download site, and the Pages
 // remote (a bare git repository) served over HTTP as GitHub Pages serves its branch.
 import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
 import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
 import { CURRENT_SITE, siteRoutesFor, type SiteSpec } from '../support/opennebula-repo.js';
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
+import { randomBytes } from 'node:crypto';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
+import { startTokenRegistry, type TokenRegistry } from '../support/token-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
 import { publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
 
@@ -18,9 +23,18 @@ export interface StandIns {
   readonly site: StandIn;
   /** The OpenNebula repository URL (detect's repository-url). */
   readonly repositoryUrl: string;
+  /** The open registry serving the Trivy database. */
   readonly registry: LocalRegistry;
-  /** host:port/rehearsal/opennebula: the IMAGES variable. */
+  /** "Docker Hub": private, its own account. */
+  readonly hub: TokenRegistry;
+  /** "GHCR": the job's token pushes, anyone pulls. */
+  readonly ghcr: TokenRegistry;
+  /** The Docker Hub stand-in's account (vars.REGISTRY_USERNAME, secrets.REGISTRY_PASSWORD). */
+  readonly hubAccount: { username: string; password: string };
+  /** host:port/rehearsal/opennebula on the GHCR stand-in (anyone may read it). */
   readonly image: string;
+  /** Every image the run publishes to (the IMAGES variable): Docker Hub's first, then GHCR's. */
+  readonly images: string[];
   /** The vulnerability database reference (build-scan-push's trivy-db-repositories). */
   readonly trivyDb: string;
   readonly trivyDownloadUrl: string;
@@ -53,6 +67,19 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     closers.push(() => site.close());
     const registry = await startRegistry();
     closers.push(() => registry.close());
+    const hubAccount = { username: 'rehearsal', password: randomBytes(12).toString('hex') };
+    const hub = await startTokenRegistry({
+      style: 'docker-hub',
+      users: { [hubAccount.username]: hubAccount.password },
+      private: { [IMAGE_PATH]: [hubAccount.username] },
+    });
+    closers.push(() => hub.close());
+    // GHCR's account is the workflow's actor with the job token (github.actor is the repository's owner).
+    const ghcr = await startTokenRegistry({
+      style: 'ghcr',
+      users: { [options.repository.split('/')[0]!]: options.token },
+    });
+    closers.push(() => ghcr.close());
     const trivySite = await startStandIn();
     closers.push(() => trivySite.close());
     const trivyDownloadUrl = serveTrivyDownloads(trivySite);
@@ -69,7 +96,11 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
       site,
       repositoryUrl: `${site.url}/repo`,
       registry,
-      image: `${registry.host}/${IMAGE_PATH}`,
+      hub,
+      ghcr,
+      hubAccount,
+      image: `${ghcr.host}/${IMAGE_PATH}`,
+      images: [`${hub.host}/${IMAGE_PATH}`, `${ghcr.host}/${IMAGE_PATH}`],
       trivyDb,
       trivyDownloadUrl,
       github,

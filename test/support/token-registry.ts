@@ -140,9 +140,13 @@ async function grant(
   if (!match) return [];
   const [, name, asked] = match as unknown as [string, string, string];
   const readers = options.private?.[name];
-  const mayRead = (readers ? user !== undefined && readers.includes(user) : true) && (await exists(name));
   const mayPush =
     user !== undefined && !options.readOnly?.includes(user) && (readers ? readers.includes(user) : true);
+  // A never-pushed repository is hidden from reads, even its owner's; a push creates it, and the registry
+  // takes an upload only with pull and push (distribution's rule), so one who may push gets both.
+  const pushing = asked.split(',').includes('push') && mayPush;
+  const mayRead =
+    (readers ? user !== undefined && readers.includes(user) : true) && (pushing || (await exists(name)));
   const actions = asked
     .split(',')
     .filter((action) => (action === 'pull' ? mayRead : action === 'push' ? mayPush : false));
