@@ -75,10 +75,12 @@ async function prerequisites(ns: string, scenario: string) {
       'opennebula-mariadb-passwords': { password: 'db-user-password', 'root-password': 'db-root-password' },
     },
   };
-  for (const [name, data] of Object.entries(byScenario[scenario] ?? {})) {
-    const literals = Object.entries(data).map(([key, value]) => `--from-literal=${key}=${value}`);
-    await cluster.must('kubectl', ['-n', ns, 'create', 'secret', 'generic', name, ...literals]);
-  }
+  for (const [name, data] of Object.entries(byScenario[scenario] ?? {})) await createSecret(ns, name, data);
+}
+
+async function createSecret(ns: string, name: string, data: Record<string, string>) {
+  const literals = Object.entries(data).map(([key, value]) => `--from-literal=${key}=${value}`);
+  await cluster.must('kubectl', ['-n', ns, 'create', 'secret', 'generic', name, ...literals]);
 }
 
 describe.each(['helm', 'helm3'])('%s', (helm) => {
@@ -374,16 +376,7 @@ describe('GitOps renderers (helm template, no lookup)', () => {
   it("pruning by the release label (Argo CD label tracking) keeps the generated credentials, also an older chart's", async () => {
     const ns = await namespace();
     // As an older chart's Job made it: with the release's tracking label.
-    await cluster.must('kubectl', [
-      '-n',
-      ns,
-      'create',
-      'secret',
-      'generic',
-      'one-mariadb',
-      '--from-literal=password=kept-in-mariadb',
-      '--from-literal=root-password=kept-root',
-    ]);
+    await createSecret(ns, 'one-mariadb', { password: 'kept-in-mariadb', 'root-password': 'kept-root' });
     await cluster.must('kubectl', [
       '-n',
       ns,
@@ -427,15 +420,7 @@ describe('GitOps renderers (helm template, no lookup)', () => {
 
   it('the credentials Job may read only the Secrets it makes, and says which key an existing one lacks', async () => {
     const ns = await namespace();
-    await cluster.must('kubectl', [
-      '-n',
-      ns,
-      'create',
-      'secret',
-      'generic',
-      'one-mariadb',
-      '--from-literal=password=x',
-    ]);
+    await createSecret(ns, 'one-mariadb', { password: 'x' });
     const docs = documents(await cluster.must('helm', ['template', 'one', CHART, '-n', ns]));
     const run = await runCredentialsJob(cluster, ns, docs);
     expect(run.code).not.toBe(0);
