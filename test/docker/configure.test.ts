@@ -198,8 +198,16 @@ describe('config step input validation', () => {
       /DB_PORT: "33o6" is not a TCP\/UDP port/,
     ],
     [
-      { DB_BACKEND: 'mysql', DB_HOST: 'db', DB_PASSWORD: 'a"b' },
-      /DB_PASSWORD must not contain double quotes/,
+      { DB_BACKEND: 'mysql', DB_HOST: 'db', DB_PASSWORD: 'a\\b' },
+      /DB_PASSWORD must not contain backslashes or newlines \(oned\.conf cannot carry them so that both oned and onedb read them\)/,
+    ],
+    [
+      { DB_BACKEND: 'mysql', DB_HOST: 'db', DB_PASSWORD: 'x', DB_USER: 'one\\admin' },
+      /DB_USER must not contain backslashes/,
+    ],
+    [
+      { DB_BACKEND: 'mysql', DB_HOST: 'db', DB_PASSWORD: 'a\nb' },
+      /DB_PASSWORD must not contain backslashes or newlines/,
     ],
     [{ DB_BACKEND: 'mysql', DB_HOST: 'db host', DB_PASSWORD: 'x' }, /DB_HOST: "db host" is not a host name/],
     [{ DB_CONNECTIONS: 'many' }, /DB_CONNECTIONS: "many" is not a non-negative integer/],
@@ -249,5 +257,45 @@ describe('config step input validation', () => {
     const run = await runEntrypoint(['configure', '--root', root], { ONE_VERSION: '7.4.0' });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/oned\.conf not found/);
+  });
+});
+
+// oned reads a quoted string to the next " not escaped as \" (src/parsers/template_parser.l), and onedb reads
+// the same DB block through Augeas (share/augeas/oned.aug) and drops backslashes: every other character
+// must come back as it was given, on the first run and on every run after it.
+describe('database user and password with any character MariaDB allows', () => {
+  const tree =
+    configTrees().find((t) => t.label === 'upstream 7.4.0') ??
+    configTrees().find((t) => t.label === 'fixture 7.4')!;
+
+  it.each([']', '[', '"', "'", '$', ',', '=', '#', ' ', '] # [ , = "'])('%j', async (c) => {
+    const root = rootFor(tree);
+    const env = {
+      ...MYSQL_ENV,
+      ONE_VERSION: tree.version,
+      DB_USER: `u${c}ser`,
+      DB_PASSWORD: `${c}pa${c}ss${c}`,
+    };
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const run = await runEntrypoint(['configure', '--root', root], env);
+      expect(run.code, run.stderr).toBe(0);
+      const oned = read(root, 'oned.conf');
+      expect(templateValue(oned, 'DB')).toMatchObject({
+        USER: env.DB_USER,
+        PASSWD: env.DB_PASSWORD,
+        DB_NAME: 'opennebula',
+      });
+      runs.push(oned);
+    }
+    expect(runs[1]).toBe(runs[0]);
+    expect(runs[2]).toBe(runs[0]);
+    // Nothing after the DB block was swallowed or duplicated.
+    const before = parseTemplate(readFileSync(join(tree.etc, 'oned.conf'), 'utf8'));
+    const after = parseTemplate(runs[0]!);
+    expect([...after.keys()].sort()).toEqual(
+      [...new Set([...before.keys(), 'HOSTNAME', 'ONEGATE_ENDPOINT'])].sort(),
+    );
+    for (const [key, values] of after) expect(values.length, key).toBe(before.get(key)?.length ?? 1);
   });
 });

@@ -1,29 +1,93 @@
 // A reader for OpenNebula's template configuration format (oned.conf, monitord.conf): top-level
 // `KEY = value` and `KEY = [ A = v, B = "w" ]` entries, `#` comments. Repeated keys (IM_MAD, VM_MAD) keep
-// every occurrence. Used by the tests to check what the image's config step wrote.
+// every occurrence. It follows oned's lexer (src/parsers/template_parser.l): a quoted string runs to the
+// next `"` not escaped as `\"` (so `]`, `,` and `#` inside it are text), a bare value to a blank, `,`,
+// `]` or `#`; `\"` reads as `"` (oned's unescape). Used by the tests to check what the config step wrote.
 export type TemplateValue = string | Record<string, string>;
+
+class Scanner {
+  i = 0;
+  constructor(readonly text: string) {}
+  get done(): boolean {
+    return this.i >= this.text.length;
+  }
+  peek(): string {
+    return this.text[this.i] ?? '';
+  }
+  /** Skips blanks, newlines and comments. */
+  space(): void {
+    while (!this.done) {
+      if (/\s/.test(this.peek())) this.i++;
+      else if (this.peek() === '#') while (!this.done && this.peek() !== '\n') this.i++;
+      else return;
+    }
+  }
+  blanks(): void {
+    while (this.peek() === ' ' || this.peek() === '\t') this.i++;
+  }
+  name(): string | undefined {
+    const match = /^[A-Za-z0-9_]+/.exec(this.text.slice(this.i));
+    if (!match) return undefined;
+    this.i += match[0].length;
+    return match[0].toUpperCase();
+  }
+  value(): string {
+    if (this.peek() === '"') {
+      let out = '';
+      this.i++;
+      while (!this.done && this.peek() !== '"') {
+        if (this.peek() === '\\' && this.text[this.i + 1] === '"') {
+          out += '"';
+          this.i += 2;
+        } else out += this.text[this.i++];
+      }
+      this.i++;
+      return out;
+    }
+    const match = /^[^=#\s,[\]]*/.exec(this.text.slice(this.i))!;
+    this.i += match[0].length;
+    return match[0];
+  }
+  vector(): Record<string, string> {
+    const out: Record<string, string> = {};
+    this.i++; // [
+    for (;;) {
+      this.space();
+      if (this.done || this.peek() === ']') break;
+      const name = this.name();
+      if (!name) {
+        this.i++;
+        continue;
+      }
+      this.blanks();
+      if (this.peek() === '=') this.i++;
+      this.blanks();
+      out[name] = this.value();
+      this.space();
+      if (this.peek() === ',') this.i++;
+    }
+    this.i++; // ]
+    return out;
+  }
+}
 
 export function parseTemplate(text: string): Map<string, TemplateValue[]> {
   const entries = new Map<string, TemplateValue[]>();
-  const source = text
-    .split('\n')
-    .map((line) => line.replace(/#.*$/, ''))
-    .join('\n');
-  const unquote = (value: string) => value.trim().replace(/^"(.*)"$/s, '$1');
-  const re = /([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\[[^\]]*\]|"[^"]*"|[^\s\n]+)/g;
-  for (const match of source.matchAll(re)) {
-    const [, key, raw] = match;
-    let value: TemplateValue;
-    if (raw!.startsWith('[')) {
-      value = {};
-      for (const part of raw!.slice(1, -1).matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("[^"]*"|[^,\s]+)/g)) {
-        value[part[1]!.toUpperCase()] = unquote(part[2]!);
-      }
-    } else {
-      value = unquote(raw!);
+  const scan = new Scanner(text);
+  for (;;) {
+    scan.space();
+    if (scan.done) break;
+    const key = scan.name();
+    if (!key) {
+      scan.i++;
+      continue;
     }
-    const name = key!.toUpperCase();
-    entries.set(name, [...(entries.get(name) ?? []), value]);
+    scan.blanks();
+    if (scan.peek() !== '=') continue;
+    scan.i++;
+    scan.blanks();
+    const value: TemplateValue = scan.peek() === '[' ? scan.vector() : scan.value();
+    entries.set(key, [...(entries.get(key) ?? []), value]);
   }
   return entries;
 }

@@ -74,10 +74,12 @@ require_host() { # require_host NAME VALUE: a host name, IPv4 or IPv6 address
 	[[ $2 =~ ^[A-Za-z0-9._:-]+$ ]] || one_die "$1: \"$2\" is not a host name or IP address"
 }
 
-# A value written between double quotes in oned.conf: the template parser has no escape for them.
+# A value written between double quotes in oned.conf (a " is escaped there as \"): oned reads a backslash
+# as itself, but onedb (which reads the DB block through Augeas) drops every backslash; and the editors
+# work line by line.
 require_template_string() { # require_template_string NAME VALUE
 	case $2 in
-	*'"'* | *\\* | *$'\n'*) one_die "$1 must not contain double quotes, backslashes or newlines (oned.conf cannot carry them)" ;;
+	*\\* | *$'\n'*) one_die "$1 must not contain backslashes or newlines (oned.conf cannot carry them so that both oned and onedb read them)" ;;
 	esac
 }
 
