@@ -32,6 +32,7 @@ load_settings() {
 		[[ $DB_NAME =~ ^[A-Za-z0-9_$]+$ ]] || one_die "DB_NAME: \"$DB_NAME\" is not a database name"
 		require_template_string DB_USER "$DB_USER"
 		require_template_string DB_PASSWORD "$DB_PASSWORD"
+		require_onedb_credentials
 	fi
 	DB_CONNECTIONS=${DB_CONNECTIONS:-25}
 	require_uint DB_CONNECTIONS "$DB_CONNECTIONS"
@@ -86,16 +87,30 @@ load_settings() {
 	require_bool ONEDB_AUTO_UPGRADE "$ONEDB_AUTO_UPGRADE"
 }
 
+# onedb (init runs it: `onedb version`, `onedb upgrade`) connects through a URL, mysql2://USER:PASSWORD@...,
+# with the password CGI-escaped, which turns a space into "+" that Sequel does not turn back, and the user
+# as it is (src/onedb/onedb_backend.rb): what cannot make that trip is refused here, naming the variable.
+require_onedb_credentials() {
+	case $DB_PASSWORD in
+	*' '*) one_die "DB_PASSWORD must not contain spaces (onedb, which init runs, passes it in a connection URL that turns them into \"+\")" ;;
+	esac
+	[[ $DB_USER =~ ^[A-Za-z0-9._~!\$\&\'()*+,\;=-]+$ ]] ||
+		one_die "DB_USER: \"$DB_USER\" must hold only letters, digits and . _ ~ ! \$ & ' ( ) * + , ; = - (onedb, which init runs, puts it unescaped in a connection URL)"
+}
+
 # --- the config step ---------------------------------------------------------------------------------
 
 configure_oned() {
 	local file=$ETC/oned.conf
 	[ -f "$file" ] || one_die "$file not found: is OpenNebula installed under ${ONE_ROOT:-/}?"
-	# Containers log to standard streams; the rest of the packaged LOG block is kept as upstream has it.
+	# oned gives each VM's log the log system of its own (src/vm/VirtualMachine.cc): with "std" no VM has a
+	# log file, and FireEdge's VM log tab finds none. So oned logs to /var/log/one/oned.log, which the oned
+	# role streams to the container's output, and each VM to /var/lib/one/vms/<id>/vm.log (USE_VMS_LOCATION):
+	# on the volume with the VM's other files, where FireEdge reads it when USE_VMS_LOCATION is YES.
 	set_template_block "$file" LOG "LOG = [
-  SYSTEM      = \"std\",
+  SYSTEM      = \"file\",
   DEBUG_LEVEL = $ONE_LOG_LEVEL,
-  USE_VMS_LOCATION = \"NO\"
+  USE_VMS_LOCATION = \"YES\"
 ]"
 	if [ "$DB_BACKEND" = mysql ]; then
 		set_template_block "$file" DB "DB = [ BACKEND = \"mysql\",
