@@ -6,6 +6,9 @@
 # backslashes into escapes), and the template scanner knows quoted strings: a "]", "[", "," or "#" inside
 # a value does not end a block or start a comment, as in oned's own lexer (src/parsers/template_parser.l).
 
+# The scratch tree being built and the /etc/one it becomes (set by etc-one.sh while it builds).
+ETC_STAGE='' ETC_TARGET=''
+
 # rewrite FILE FAILURE AWK_ARGUMENTS...: runs awk over FILE and replaces FILE with its output by rename
 # (same mode and owner; a concurrent reader never sees a truncated file); when awk exits non-zero, FILE
 # is left as it was and FAILURE reported.
@@ -16,7 +19,7 @@ rewrite() {
 	if ! awk "$@" "$file" >"$tmp"; then
 		rm -f "$tmp"
 		# Errors name /etc/one's file, not the scratch copy being built (etc-one.sh).
-		[ -z "${ETC_STAGE:-}" ] || failure=${failure//"$ETC_STAGE"/"$ETC_TARGET"}
+		[ -z "$ETC_STAGE" ] || failure=${failure//"$ETC_STAGE"/"$ETC_TARGET"}
 		one_die "$failure"
 	fi
 	replace_file "$tmp" "$file"

@@ -66,6 +66,9 @@ build_etc_one() {
 	local etc=$1 pristine=$ONE_ROOT$ETC_ONE_PRISTINE base stage
 	rm -rf "$etc"/.configure.*
 	base=$etc
+	if [ -f "$pristine/oned.conf" ] && [ ! -f "$etc/oned.conf" ]; then
+		one_log "seeded $etc from $pristine"
+	fi
 	if [ -f "$pristine/oned.conf" ]; then
 		base=$pristine
 		keep_hand_edits "$etc" "$pristine"
