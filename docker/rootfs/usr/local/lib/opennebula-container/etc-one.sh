@@ -30,10 +30,12 @@ tree_entries() { # tree_entries DIR
 		-prune -o \( -type f -o -type l \) -print0) | sed -z 's#^\./##' | sort -z
 }
 
-tree_sums() { # tree_sums DIR: sha256sum lines of its regular files; links are listed as "link"
+tree_sums() { # tree_sums DIR: sha256sum lines of its regular files, one run of sha256sum; links as "link:TARGET"
 	local rel
+	(cd "$1" && find . -mindepth 1 \( -name '.configure.*' -o -name "$ETC_ONE_PREVIOUS" -o -name "$ETC_ONE_MANIFEST" \) \
+		-prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum | sed 's#  \./#  #')
 	while IFS= read -r -d '' rel; do
-		if [ -L "$1/$rel" ]; then printf 'link  %s\n' "$rel"; else printf '%s  %s\n' "$(sha256sum <"$1/$rel" | cut -d' ' -f1)" "$rel"; fi
+		if [ -L "$1/$rel" ]; then printf 'link:%s  %s\n' "$(readlink "$1/$rel")" "$rel"; fi
 	done < <(tree_entries "$1")
 }
 
@@ -119,15 +121,11 @@ install_tree() {
 	# Modes and owners on the new files before they move in; the unchanged ones keep theirs, fixed below.
 	(cd "$stage" && find . -mindepth 1 ! -type l -exec chmod u=rwX,g=rX,o= {} + &&
 		if [ "$(id -u)" -eq 0 ]; then find . -mindepth 1 -exec chown -h "0:${ONEADMIN_GID:-9869}" {} +; fi)
-	while IFS= read -r -d '' rel; do
-		target=$etc/$rel
-		if [ -L "$stage/$rel" ]; then
-			[ -L "$target" ] && [ "$(readlink "$target")" = "$(readlink "$stage/$rel")" ] && continue
-		elif [ -f "$target" ] && [ ! -L "$target" ] && cmp -s "$stage/$rel" "$target"; then
-			continue
-		fi
-		mv -fT "$stage/$rel" "$target"
-	done < <(tree_entries "$stage")
+	# The files that differ (content, or a link's target), each renamed in.
+	while IFS= read -r rel; do
+		[ -n "$rel" ] || continue
+		mv -fT "$stage/$rel" "$etc/$rel"
+	done < <(comm -23 <(tree_sums "$stage" | sort) <(tree_sums "$etc" | sort) | sed 's/^[^ ]*  //')
 	(cd "$etc" && find . -mindepth 1 -path './.configure.*' -prune -o ! -type l -user "$(id -u)" -print0 | xargs -0 -r chmod u=rwX,g=rX,o=)
 	if [ "$(id -u)" -eq 0 ]; then
 		(cd "$etc" && find . -mindepth 1 -path './.configure.*' -prune -o \( ! -uid 0 -o ! -gid "${ONEADMIN_GID:-9869}" \) -print0 |
