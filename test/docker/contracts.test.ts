@@ -120,23 +120,20 @@ describe('/etc/one seeded from the pristine copy', () => {
 });
 
 describe('packaged secrets', () => {
-  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-
-  for (const file of ['.one/one_auth', '.ssh/id_rsa']) {
-    it(`refuses the image's packaged ${file} on the volume`, async () => {
-      const packaged = file === '.one/one_auth' ? 'oneadmin:packaged-password\n' : '-----BEGIN KEY-----\nx\n';
-      mkdirSync(join(root, 'usr/share/opennebula-container'), { recursive: true });
-      writeFileSync(
-        join(root, 'usr/share/opennebula-container/packaged-secrets.sha256'),
-        `${sha(packaged)}  /var/lib/one/${file}\n`,
-      );
-      mkdirSync(volume(file, '..'), { recursive: true });
-      writeFileSync(volume(file), packaged, { mode: 0o600 });
-      const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'mine' });
-      expect(run.code).not.toBe(0);
-      expect(run.stderr).toContain(`${root}/var/lib/one/${file} is the image packages' default`);
-    });
-  }
+  // The postinst makes a new password and key at every install, so an image's build cannot know the ones a
+  // volume filled from another build holds: the image deletes them at build time and compares nothing.
+  it('init keeps no list of packaged secrets to refuse (one that can never match)', async () => {
+    mkdirSync(join(root, 'usr/share/opennebula-container'), { recursive: true });
+    const packaged = 'oneadmin:packaged-password\n';
+    writeFileSync(
+      join(root, 'usr/share/opennebula-container/packaged-secrets.sha256'),
+      `${createHash('sha256').update(packaged).digest('hex')}  /var/lib/one/.one/one_auth\n`,
+    );
+    mkdirSync(volume('.one'), { recursive: true });
+    writeFileSync(volume('.one/one_auth'), packaged, { mode: 0o600 });
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'mine' });
+    expect(run.code, run.stderr).toBe(0);
+  });
 });
 
 describe('TPROXY edits the packaged OpenNebulaNetwork.conf on the volume', () => {

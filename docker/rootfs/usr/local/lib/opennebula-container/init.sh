@@ -21,22 +21,6 @@ own_file() { # own_file FILE MODE
 	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$1"; fi
 }
 
-# The packages' postinst creates a password (one_auth) and a key (id_rsa); the image deletes them at build
-# time and records their hashes, so a volume that got them (a named volume filled from an older image) is
-# refused rather than every installation sharing them.
-PACKAGED_SECRETS=/usr/share/opennebula-container/packaged-secrets.sha256
-refuse_packaged_secrets() {
-	local list=$ONE_ROOT$PACKAGED_SECRETS sum path file
-	[ -f "$list" ] || return 0
-	while read -r sum path; do
-		file=$ONE_ROOT$path
-		[ -f "$file" ] || continue
-		if [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sum" ]; then
-			one_die "$file is the image packages' default (shared by every installation): remove it (and set ONEADMIN_PASSWORD, or mount your own key at ${ONE_SSH_KEY_DIR:-/run/secrets/opennebula-ssh})"
-		fi
-	done <"$list"
-}
-
 prepare_volume() {
 	if [ "$(id -u)" -eq 0 ] && [ -d "$ONE_VAR" ] && [ "$(stat -c %u "$ONE_VAR")" != "$ONEADMIN_UID" ]; then
 		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
@@ -306,7 +290,6 @@ sync_remotes() {
 }
 
 init_role() {
-	refuse_packaged_secrets
 	prepare_volume
 	prepare_ssh
 	prepare_database
