@@ -3,10 +3,10 @@
 // installed here), first-boot password seeding and the drivers sync.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
+import * as mariadb from '../support/mariadb.js';
 import { freePort } from '../support/oci-registry.js';
 
 const TREE = configTrees().find((t) => t.label === 'fixture 7.4')!;
@@ -117,32 +117,37 @@ describe('existing database', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
-  it('warns when MariaDB does not run with READ-COMMITTED isolation', async () => {
-    // A listening port stands in for the server; `mariadb` (the client) answers the isolation query.
-    const server = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const bin = join(root, 'fake-bin');
-    writeFileSync(join(bin, 'mariadb'), '#!/bin/sh\necho "$FAKE_ISOLATION"\n', { mode: 0o755 });
+  // The real server the tests run (Debian's MariaDB, older than 11.1: @@transaction_isolation does not
+  // exist there, only @@tx_isolation).
+  it('warns when MariaDB does not run with READ-COMMITTED isolation, on servers before and after 11.1', async () => {
+    const db = await mariadb.start();
     try {
       const mysql = {
         DB_BACKEND: 'mysql',
-        DB_HOST: '127.0.0.1',
-        DB_PORT: String(port),
-        DB_PASSWORD: 'x',
+        DB_HOST: db.host,
+        DB_PORT: String(db.port),
+        DB_USER: 'root',
+        DB_PASSWORD: db.rootPassword,
+        DB_NAME: 'opennebula',
         FAKE_ONEDB_VERSION_RC: '0',
       };
-      const wrong = await init({ ...mysql, FAKE_ISOLATION: 'REPEATABLE-READ' });
+      const variable = /^10\.|^11\.0\./.test(await db.sql('SELECT VERSION()'))
+        ? 'tx_isolation'
+        : 'transaction_isolation';
+      await db.sql(`SET GLOBAL ${variable} = 'REPEATABLE-READ'`);
+      const wrong = await init(mysql);
       expect(wrong.code, wrong.stderr).toBe(0);
       expect(wrong.stderr).toMatch(
         /transaction isolation REPEATABLE-READ; OpenNebula requires READ-COMMITTED/,
       );
-      const right = await init({ ...mysql, FAKE_ISOLATION: 'READ-COMMITTED' });
+      await db.sql(`SET GLOBAL ${variable} = 'READ-COMMITTED'`);
+      const right = await init(mysql);
+      expect(right.code, right.stderr).toBe(0);
       expect(right.stderr).not.toMatch(/isolation/);
     } finally {
-      server.close();
+      await db.stop();
     }
-  });
+  }, 120_000);
 
   it('waits for an unreachable MariaDB for a bounded time with a clear message', async () => {
     const port = await freePort();

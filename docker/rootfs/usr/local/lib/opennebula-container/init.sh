@@ -145,9 +145,13 @@ database_state() {
 check_isolation() {
 	[ "$DB_BACKEND" = mysql ] || return 0
 	command -v mariadb >/dev/null || return 0
-	local level
-	level=$(MYSQL_PWD=$DB_PASSWORD mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B \
-		-e 'SELECT @@GLOBAL.transaction_isolation' 2>/dev/null) || return 0
+	local level variable
+	# transaction_isolation since MariaDB 11.1 and MySQL 5.7.20; tx_isolation before (gone in MySQL 8.0).
+	for variable in transaction_isolation tx_isolation; do
+		level=$(MYSQL_PWD=$DB_PASSWORD mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B \
+			-e "SELECT @@GLOBAL.$variable" 2>/dev/null) && break
+	done
+	[ -n "${level:-}" ] || return 0
 	if [ -n "$level" ] && [ "$level" != READ-COMMITTED ]; then
 		one_log "warning: the database runs with transaction isolation $level; OpenNebula requires READ-COMMITTED"
 		one_log "warning: set transaction-isolation = READ-COMMITTED in the server's configuration"
