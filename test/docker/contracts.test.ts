@@ -61,6 +61,26 @@ describe('GUACD_BIND', () => {
   });
 });
 
+describe('/etc/one/guacd', () => {
+  // guacd runs as root under supervisord (the all role); /etc/one/guacd is the operator's: it is read, never run.
+  it('takes OPTS from the file without running anything in it', async () => {
+    const planted = join(root, 'planted');
+    writeFileSync(
+      join(root, 'etc/one/guacd'),
+      `touch ${planted}\nOPTS="-L debug -b 0.0.0.0 $(touch ${planted}) /*"\n\`touch ${planted}\`\n`,
+    );
+    const run = await runEntrypoint(['command', 'guacd'], { ONE_ROOT: root, ONE_VERSION: '7.4.0' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(planted)).toBe(false);
+    expect(run.stdout.trim()).toBe(
+      `/usr/share/one/guacd/sbin/guacd -f -L debug $(touch ${planted}) /* -b 127.0.0.1`,
+    );
+    writeFileSync(join(root, 'etc/one/guacd'), "# the packaged file\nexport OPTS='-L info'\n");
+    const quoted = await runEntrypoint(['command', 'guacd'], { ONE_ROOT: root, ONE_VERSION: '7.4.0' });
+    expect(quoted.stdout.trim()).toBe('/usr/share/one/guacd/sbin/guacd -f -L info -b 127.0.0.1');
+  });
+});
+
 describe('ONEDB_AUTO_UPGRADE', () => {
   it('upgrades by default, naming the backup and how to roll back', async () => {
     const run = await init({ FAKE_ONEDB_VERSION_RC: '2' });
