@@ -2,7 +2,18 @@
 // database decision from `onedb version`'s exit codes (onedb itself is a stand-in: OpenNebula cannot be
 // installed here), first-boot password seeding and the drivers sync.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
@@ -185,6 +196,67 @@ describe('volume, SSH and drivers', () => {
     expect((await init()).code).toBe(0);
     expect(readFileSync(volume('.ssh/id_ed25519'), 'utf8')).toBe(key);
     expect(readFileSync(volume('.ssh/authorized_keys'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('replaces the rotated key in authorized_keys, keeping the entries it did not write', async () => {
+    const secret = join(root, 'secret');
+    mkdirSync(secret);
+    const keygen = (comment: string) => {
+      rmSync(join(secret, 'id_ed25519'), { force: true });
+      rmSync(join(secret, 'id_ed25519.pub'), { force: true });
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-t',
+        'ed25519',
+        '-N',
+        '',
+        '-C',
+        comment,
+        '-f',
+        join(secret, 'id_ed25519'),
+      ]);
+      return readFileSync(join(secret, 'id_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    };
+    const first = keygen('first');
+    expect((await init({ ONE_SSH_KEY_DIR: secret })).code).toBe(0);
+    const operator =
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKeyOperatorsOwnKeyOperatorsOwn operator';
+    writeFileSync(
+      volume('.ssh/authorized_keys'),
+      `${readFileSync(volume('.ssh/authorized_keys'), 'utf8')}${operator}\n`,
+    );
+    const second = keygen('second');
+    const rotated = await init({ ONE_SSH_KEY_DIR: secret });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const authorized = readFileSync(volume('.ssh/authorized_keys'), 'utf8');
+    expect(authorized).toContain(second);
+    expect(authorized).not.toContain(first);
+    expect(authorized).toContain(operator);
+    expect(authorized.trim().split('\n')).toHaveLength(2);
+  });
+
+  // Under `all` init runs as root on a volume oneadmin writes: links oneadmin planted there are not followed.
+  it('follows no symbolic link oneadmin planted on the volume', async () => {
+    const outside = join(root, 'outside');
+    mkdirSync(join(outside, 'dot-one'), { recursive: true });
+    const targets = { '.ssh/config': 'config', '.ssh/authorized_keys': 'authorized_keys', '.one': 'dot-one' };
+    writeFileSync(join(outside, 'config'), "root's config\n", { mode: 0o600 });
+    writeFileSync(join(outside, 'authorized_keys'), "root's keys\n", { mode: 0o600 });
+    mkdirSync(volume('.ssh'), { recursive: true });
+    for (const [link, target] of Object.entries(targets)) {
+      symlinkSync(join(outside, target), volume(link));
+      execFileSync('chown', ['-h', '9869:9869', volume(link)]);
+    }
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'first-password' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(join(outside, 'config'), 'utf8')).toBe("root's config\n");
+    expect(readFileSync(join(outside, 'authorized_keys'), 'utf8')).toBe("root's keys\n");
+    expect(readdirSync(join(outside, 'dot-one'))).toEqual([]);
+    for (const name of ['config', 'authorized_keys']) expect(statSync(join(outside, name)).uid).toBe(0);
+    for (const link of Object.keys(targets))
+      expect(lstatSync(volume(link)).isSymbolicLink(), link).toBe(false);
+    expect(readFileSync(volume('.one/one_auth'), 'utf8')).toBe('oneadmin:first-password\n');
+    expect(run.stderr).toMatch(/removed the symbolic link .*\.ssh\/config/);
   });
 
   it('sends the drivers to sshd on its own port when the front-end SSHes to itself', async () => {

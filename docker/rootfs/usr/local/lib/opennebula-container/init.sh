@@ -21,10 +21,32 @@ own_file() { # own_file FILE MODE
 	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$1"; fi
 }
 
+# Run as root (`all`, docker run ... init), init works on a volume oneadmin writes, before any daemon of
+# the container starts: every symbolic link where it writes is removed first (rm does not follow it), so no
+# write, chmod or chown of root's goes through a link oneadmin planted.
+drop_links() { # drop_links PATH...: PATH when it is a link, else the links directly inside it
+	[ "$(id -u)" -eq 0 ] || return 0
+	local path link
+	for path in "$@"; do
+		if [ -L "$path" ]; then
+			drop_link "$path"
+		elif [ -d "$path" ]; then
+			while IFS= read -r -d '' link; do drop_link "$link"; done < <(find "$path" -mindepth 1 -maxdepth 1 -type l -print0)
+		fi
+	done
+}
+
+drop_link() {
+	rm -f "$1"
+	one_log "removed the symbolic link $1 (init runs as root and writes through no link on the volume)"
+}
+
 prepare_volume() {
 	if [ "$(id -u)" -eq 0 ] && [ -d "$ONE_VAR" ] && [ "$(stat -c %u "$ONE_VAR")" != "$ONEADMIN_UID" ]; then
 		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
 	fi
+	drop_links "$ONE_VAR/.ssh" "$ONE_VAR/.ssh-host-keys" "$ONE_VAR/.one" "$ONE_VAR/backups" \
+		"$ONE_VAR/.opennebula-image-version" "$ONE_VAR/.opennebula-image-remotes.sha256" "$ONE_VAR/remotes"
 	ensure_dir "$ONE_VAR" 0750
 	ensure_dir "$ONE_VAR/.one" 0700
 	ensure_dir "$ONE_VAR/datastores" 0750
@@ -44,7 +66,12 @@ prepare_volume() {
 # transfer drivers SSH from the front-end to its own HOSTNAME.
 prepare_ssh() {
 	local ssh=$ONE_VAR/.ssh secret_dir=${ONE_SSH_KEY_DIR:-$ONE_ROOT/run/secrets/opennebula-ssh} key='' name
+	local previous_keys=()
 	ensure_dir "$ssh" 0700
+	# The public keys on the volume before a rotation: their authorized_keys entries are replaced.
+	for name in id_ed25519 id_rsa id_ecdsa; do
+		[ ! -f "$ssh/$name.pub" ] || previous_keys+=("$(cut -d' ' -f1,2 "$ssh/$name.pub")")
+	done
 	for name in id_ed25519 id_rsa id_ecdsa; do
 		if [ -f "$secret_dir/$name" ]; then key=$name && break; fi
 	done
@@ -71,11 +98,19 @@ prepare_ssh() {
 	own_file "$ssh/$key" 0600
 	own_file "$ssh/$key.pub" 0644
 
-	touch "$ssh/authorized_keys"
-	local public
+	local public old line
 	public=$(cut -d' ' -f1,2 "$ssh/$key.pub")
-	grep -qF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub" >>"$ssh/authorized_keys"
-	own_file "$ssh/authorized_keys" 0600
+	{
+		[ ! -f "$ssh/authorized_keys" ] || while IFS= read -r line || [ -n "$line" ]; do
+			for old in "${previous_keys[@]}"; do
+				if [ "$old" != "$public" ] && [[ $line == *"$old"* ]]; then continue 2; fi
+			done
+			printf '%s\n' "$line"
+		done <"$ssh/authorized_keys"
+		grep -qsF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub"
+	} >"$ssh/authorized_keys.tmp"
+	own_file "$ssh/authorized_keys.tmp" 0600
+	mv -f "$ssh/authorized_keys.tmp" "$ssh/authorized_keys"
 
 	# The drivers SSH to the front-end's own HOSTNAME on the default port; point them at sshd's port, and at
 	# FRONTEND_SSH_ADDRESS when HOSTNAME is an address in front of the front-end (a load balancer's).
@@ -275,6 +310,11 @@ sync_remotes() {
 		if [ -n "${previous[$rel]:-}" ] && [ "${previous[$rel]}" = "$current" ]; then continue; fi
 		kept+=("$rel")
 	done < <(cd "$source" && find ./etc -type f -print0 2>/dev/null)
+	if [ "$(id -u)" -eq 0 ]; then
+		while IFS= read -r -d '' rel; do
+			[ ! -L "$target/${rel#./}" ] || drop_link "$target/${rel#./}"
+		done < <(cd "$source" && find . -mindepth 1 -print0)
+	fi
 	local tmp
 	tmp=$(mktemp -d "$ONE_VAR/.remotes-sync.XXXXXX")
 	cp -R --preserve=mode,timestamps "$source/." "$tmp/"
