@@ -47,6 +47,24 @@ async function database(name: string, options: { create?: boolean; userPassword?
   };
 }
 
+/** The processes of a container whose environment holds one of SECRETS (as any variable's value). */
+function secretsInEnvironments(container: Running, secrets: string[]): string[] {
+  return container.pids('').flatMap((pid) => {
+    let environ: string[];
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    } catch {
+      return []; // exited meanwhile
+    }
+    const held = environ.filter((e) => secrets.some((secret) => e.includes(secret)));
+    return held.length
+      ? [
+          `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}: ${held.map((e) => e.split('=')[0]).join(' ')}`,
+        ]
+      : [];
+  });
+}
+
 const login = (password: string) => xmlrpc(2633, 'one.user.info', [`oneadmin:${password}`, -1]);
 
 async function startOned(rig: Rig, env: Record<string, string>): Promise<Running> {
@@ -143,12 +161,11 @@ describe(`OpenNebula ${VERSION}: first boot and restart`, () => {
     );
   });
 
-  it('keeps the database and oneadmin passwords out of the daemons environment', async () => {
+  it("keeps the database and oneadmin passwords out of every process's environment in the container", async () => {
     expect(oned, 'restart ran').toBeDefined();
-    const [pid] = oned!.pids('/usr/bin/oned');
-    expect(pid, oned!.output()).toBeDefined();
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    expect(environ.filter((e) => /^(DB_PASSWORD|ONEADMIN_PASSWORD)/.test(e))).toEqual([]);
+    expect(oned!.pids('/usr/bin/oned'), oned!.output()).toHaveLength(1);
+    // oned, its drivers, the log tail, the ssh-agent, the socks cleaner, the showback loop.
+    expect(secretsInEnvironments(oned!, [env.DB_PASSWORD!, 'another-password'])).toEqual([]);
   });
 
   it('probe oned without credentials does not fill the log with authentication errors', async () => {
@@ -323,6 +340,62 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
     );
   });
 
+  // The default image datastore (fs) runs its driver on the front-end: mkfs (qemu-img), clone (cp, jq,
+  // qemu-img info); the dummy VM takes the clone as a new disk.
+  it('creates a datablock on the default datastore to READY, clones it, and attaches the clone to the VM', async () => {
+    const vm = 0;
+    expect(await call('one.vm.info', vm, false)).toMatch(/<LCM_STATE>3<\/LCM_STATE>/);
+    const imageState = async (id: number) => {
+      const info = await call('one.image.info', id, false);
+      return { state: Number(/<STATE>(\d+)<\/STATE>/.exec(info)?.[1]), info };
+    };
+    const ready = async (id: number) => {
+      let last = { state: -1, info: '' };
+      await eventually(
+        async () => {
+          last = await imageState(id);
+          return last.state === 1 || last.state === 5; // READY, or ERROR: no retry helps
+        },
+        120_000,
+        () =>
+          `image ${id} READY (state ${last.state}, ${/<ERROR>[^<]*/.exec(last.info)?.[0] ?? ''}):\n${running[0]!
+            .output()
+            .split('\n')
+            .filter((line) => /ImM|\[E\]|mkfs|clone/.test(line))
+            .slice(-20)
+            .join('\n')}`,
+      );
+      expect(
+        last.state,
+        `image ${id}: ${/<ERROR>.*?<\/ERROR>/.exec(last.info)?.[0]}\n${running[0]!
+          .output()
+          .split('\n')
+          .filter((line) => /ImM|\[E\]/.test(line))
+          .slice(-20)
+          .join('\n')}`,
+      ).toBe(1);
+    };
+    const image = Number(
+      await call('one.image.allocate', 'NAME="blank"\nTYPE="DATABLOCK"\nSIZE="1"\nFORMAT="raw"', 1, false),
+    );
+    await ready(image);
+    const clone = Number(await call('one.image.clone', image, 'blank-clone', 1));
+    await ready(clone);
+    await call('one.vm.attach', vm, `DISK=[ IMAGE_ID="${clone}" ]`);
+    await eventually(
+      async () => {
+        const info = await call('one.vm.info', vm, false);
+        return (
+          /<LCM_STATE>3<\/LCM_STATE>/.test(info) &&
+          new RegExp(`<IMAGE_ID><!\\[CDATA\\[${clone}\\]\\]>`).test(info)
+        );
+      },
+      120_000,
+      `VM ${vm} RUNNING with image ${clone} attached`,
+    );
+    expect((await imageState(clone)).info).toMatch(/<RUNNING_VMS>1<\/RUNNING_VMS>/);
+  });
+
   it('gives oned and hem an ssh-agent holding oneadmin key', async () => {
     for (const [handle, name] of [
       [running[0]!, '/usr/bin/oned'],
@@ -490,9 +563,9 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
       expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(
         new RegExp(`^Uid:\\s+${ONEADMIN_UID}\\s`, 'm'),
       );
-      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      expect(environ.filter((e) => /^(DB_PASSWORD|ONEADMIN_PASSWORD)/.test(e))).toEqual([]);
     }
+    // supervisord, every program, every helper (log tails, ssh-agents, cleaners, loops).
+    expect(secretsInEnvironments(all, [env.DB_PASSWORD!, PASSWORD])).toEqual([]);
     // supervisord itself is root and stops every program on SIGTERM, oned within its grace period.
     expect(await all.stop(90_000)).toBe(0);
     all = undefined;
