@@ -98,6 +98,28 @@ describe('existing database', () => {
     expect(onedbCalls()).toEqual(['onedb version']);
   });
 
+  // A 7.0 database upgraded by a 7.2 image: oned never bootstrapped it with OneForm's credentials, and only
+  // 7.4's migrator copies them; without the file OneForm waits ONE_AUTH_WAIT_TIMEOUT and restarts forever.
+  it.each([
+    ['0', 'current'],
+    ['2', 'upgraded'],
+  ])(
+    'writes a missing oneform_auth and oneks_auth from the serveradmin files (database %s: %s)',
+    async (rc) => {
+      mkdirSync(volume('.one'), { recursive: true });
+      writeFileSync(volume('.one/oneflow_auth'), 'serveradmin:the-secret\n', { mode: 0o600 });
+      writeFileSync(volume('.one/sunstone_auth'), 'serveradmin:the-secret\n', { mode: 0o600 });
+      writeFileSync(volume('.one/oneks_auth'), 'serveradmin:kept\n', { mode: 0o600 });
+      const run = await init({ FAKE_ONEDB_VERSION_RC: rc });
+      expect(run.code, run.stderr).toBe(0);
+      expect(readFileSync(volume('.one/oneform_auth'), 'utf8')).toBe('serveradmin:the-secret\n');
+      expect(statSync(volume('.one/oneform_auth')).mode & 0o777).toBe(0o600);
+      expect(statSync(volume('.one/oneform_auth')).uid).toBe(9869);
+      expect(readFileSync(volume('.one/oneks_auth'), 'utf8')).toBe('serveradmin:kept\n');
+      expect(run.stderr).toMatch(/wrote .*oneform_auth from sunstone_auth/);
+    },
+  );
+
   it('upgrades an older schema with onedb upgrade and a backup on the volume', async () => {
     const run = await init({ FAKE_ONEDB_VERSION_RC: '2' });
     expect(run.code, run.stderr).toBe(0);

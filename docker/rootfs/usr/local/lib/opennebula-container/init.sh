@@ -228,7 +228,10 @@ prepare_database() {
 	version=$(one_version)
 	state=$(database_state)
 	case $state in
-	0) one_log "database schema is current for OpenNebula $version" ;;
+	0)
+		one_log "database schema is current for OpenNebula $version"
+		backfill_server_auth
+		;;
 	1) prepare_bootstrap ;;
 	2)
 		# Named as the chart's restore mode expects (restore.backup=onedb-before-<version>-<time>).
@@ -247,6 +250,7 @@ prepare_database() {
 			onedb upgrade --backup "$backup" || one_die "onedb upgrade failed; the backup taken before it is $backup"
 		fi
 		one_log "database upgraded to OpenNebula $version; the backup $backup stays on the volume"
+		backfill_server_auth
 		;;
 	3)
 		local latest
@@ -254,6 +258,27 @@ prepare_database() {
 		one_die "the database was written by a newer OpenNebula than this image's $version (downgrades are not supported): run an image at least as new as the database, or restore the backup taken before the upgrade with onedb restore --force $backup_dir/${latest:-onedb-before-<version>-<time>.sql} and then run the image it was taken with"
 		;;
 	esac
+}
+
+# oned writes the serveradmin files only when it bootstraps a database: one created before OpenNebula 7.2
+# has no oneform_auth (nor, before 7.4, oneks_auth), and only 7.4's migrator (7.2.0_to_7.4.0) adds them,
+# so a 7.0 database upgraded by a 7.2 image leaves OneForm waiting for a file nothing writes. As that
+# migrator does: each holds the same serveradmin secret, copied from a sibling.
+backfill_server_auth() {
+	local auth_dir=$ONE_VAR/.one name source='' since
+	for name in sunstone_auth onegate_auth oneflow_auth; do
+		if [ -s "$auth_dir/$name" ]; then source=$auth_dir/$name && break; fi
+	done
+	[ -n "$source" ] || return 0
+	for name in oneform_auth:7.2.0 oneks_auth:7.4.0; do
+		since=${name#*:} name=${name%%:*}
+		version_ge "$(one_version)" "$since" || continue
+		[ ! -e "$auth_dir/$name" ] || continue
+		(umask 077 && cp "$source" "$auth_dir/$name.tmp")
+		own_file "$auth_dir/$name.tmp" 0600
+		mv -f "$auth_dir/$name.tmp" "$auth_dir/$name"
+		one_log "wrote $auth_dir/$name from ${source##*/} (the database was bootstrapped before OpenNebula $since had it)"
+	done
 }
 
 # An empty database: oned bootstraps it on its first start from one_auth, and writes the service
