@@ -185,7 +185,10 @@ describe('sync_remotes on an upgrade', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(readFileSync(volume('remotes/etc/vmm/kvm/kvmrc'), 'utf8')).toBe('LIBVIRT_URI=qemu+ssh://custom\n');
     expect(readFileSync(volume('remotes/etc/vmm/kvm/kvmrc.new'), 'utf8')).toContain('NEW_SETTING=1');
-    expect(run.stderr).toMatch(/kept your remotes\/etc\/vmm\/kvm\/kvmrc; the new version is kvmrc\.new/);
+    // Both changed the first line: a conflict, listed.
+    expect(run.stderr).toMatch(
+      /conflict with OpenNebula 7\.4\.1's in: etc\/vmm\/kvm\/kvmrc \(merge kvmrc\.new by hand\)/,
+    );
     expect(readFileSync(volume('remotes/vmm/kvm/deploy'), 'utf8')).toContain('drivers of 7.4.1');
     expect(statSync(volume('remotes/vmm/kvm/new-action')).uid).toBe(9869);
   });

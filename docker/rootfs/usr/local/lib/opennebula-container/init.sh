@@ -46,7 +46,8 @@ prepare_volume() {
 		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
 	fi
 	drop_links "$ONE_VAR/.ssh" "$ONE_VAR/.ssh-host-keys" "$ONE_VAR/.one" "$ONE_VAR/backups" \
-		"$ONE_VAR/.opennebula-image-version" "$ONE_VAR/.opennebula-image-remotes.sha256" "$ONE_VAR/remotes"
+		"$ONE_VAR/.opennebula-image-version" "$ONE_VAR/.opennebula-image-remotes.sha256" "$ONE_VAR/remotes" \
+		"$ONE_VAR/.opennebula-image-remotes-etc"
 	ensure_dir "$ONE_VAR" 0750
 	ensure_dir "$ONE_VAR/.one" 0700
 	ensure_dir "$ONE_VAR/datastores" 0750
@@ -307,54 +308,73 @@ prepare_bootstrap() {
 # --- drivers -----------------------------------------------------------------------------------------
 
 # Hypervisors receive their drivers from /var/lib/one/remotes, which lives on the volume: when the image's
-# OpenNebula version differs from the one recorded there, the image's drivers are copied over it. Files
-# the packages do not ship are kept; configuration files (remotes/etc) the operator changed are kept too,
-# as dpkg keeps modified conffiles, with the new version beside them as FILE.new. The manifest records the
-# shipped files' checksums to tell a modified file from an unmodified one on the next upgrade.
+# drivers differ from the ones installed there (a new version, or a rebuild with fixes: the manifest of
+# their checksums tells), the image's drivers are copied over them. Files the packages do not ship are
+# kept. Configuration files (remotes/etc) the operator changed get the operator's changes carried onto the
+# new version by a three-way merge against the previous image's pristine copy (kept on the volume); where
+# both changed the same lines the operator's file stays, with the new version beside it as FILE.new.
+remotes_manifest() { # remotes_manifest DIR: "SHA256  PATH" of every file, in path order
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sed 's#  \./#  #')
+}
+
 sync_remotes() {
 	local marker=$ONE_VAR/.opennebula-image-version manifest=$ONE_VAR/.opennebula-image-remotes.sha256
-	local source=$ONE_ROOT/usr/share/one/image/remotes target=$ONE_VAR/remotes version recorded='' rel shipped current
+	local pristine=$ONE_VAR/.opennebula-image-remotes-etc source=$ONE_ROOT/usr/share/one/image/remotes
+	local target=$ONE_VAR/remotes version recorded='' rel shipped current shipped_manifest tmp
 	version=$(one_version)
 	[ -f "$marker" ] && recorded=$(<"$marker")
-	if [ "$recorded" = "$version" ] && [ -d "$target" ]; then return 0; fi
 	[ -d "$source" ] || one_die "$source is missing: the image was not built from docker/Dockerfile"
+	shipped_manifest=$(remotes_manifest "$source")
+	if [ -d "$target" ] && [ -f "$manifest" ] && [ "$(<"$manifest")" = "$shipped_manifest" ]; then return 0; fi
 	one_log "installing OpenNebula $version drivers into $target (volume had: ${recorded:-none})"
 	ensure_dir "$target" 0750
 	local -A previous=()
 	if [ -f "$manifest" ]; then
 		while read -r shipped rel; do previous[$rel]=$shipped; done <"$manifest"
 	fi
-	local kept=()
+	if [ "$(id -u)" -eq 0 ]; then
+		while IFS= read -r -d '' rel; do
+			[ ! -L "$target/${rel#./}" ] || drop_link "$target/${rel#./}"
+		done < <(cd "$source" && find . -mindepth 1 -print0)
+	fi
+	tmp=$(mktemp -d "$ONE_VAR/.remotes-sync.XXXXXX")
+	cp -R --preserve=mode,timestamps "$source/." "$tmp/"
+	local merged=() conflicts=()
 	while IFS= read -r -d '' rel; do
 		rel=${rel#./}
 		[ -f "$target/$rel" ] || continue
 		current=$(sha256sum "$target/$rel" | cut -d' ' -f1)
 		shipped=$(sha256sum "$source/$rel" | cut -d' ' -f1)
 		[ "$current" != "$shipped" ] || continue
-		# Unmodified: what the previous image shipped (or, without a manifest, nothing to compare: kept).
+		# Unmodified: what the previous image shipped; the new version replaces it.
 		if [ -n "${previous[$rel]:-}" ] && [ "${previous[$rel]}" = "$current" ]; then continue; fi
-		kept+=("$rel")
-	done < <(cd "$source" && find ./etc -type f -print0 2>/dev/null)
-	if [ "$(id -u)" -eq 0 ]; then
-		while IFS= read -r -d '' rel; do
-			[ ! -L "$target/${rel#./}" ] || drop_link "$target/${rel#./}"
-		done < <(cd "$source" && find . -mindepth 1 -print0)
-	fi
-	local tmp
-	tmp=$(mktemp -d "$ONE_VAR/.remotes-sync.XXXXXX")
-	cp -R --preserve=mode,timestamps "$source/." "$tmp/"
-	for rel in "${kept[@]}"; do
+		if [ -f "$pristine/${rel#etc/}" ] &&
+			diff3 -m "$target/$rel" "$pristine/${rel#etc/}" "$source/$rel" >"$tmp/$rel.merged" 2>/dev/null; then
+			mv -f "$tmp/$rel.merged" "$tmp/$rel"
+			merged+=("$rel")
+			continue
+		fi
+		rm -f "$tmp/$rel.merged"
 		mv -f "$tmp/$rel" "$tmp/$rel.new"
 		cp -p "$target/$rel" "$tmp/$rel"
-		one_log "kept your remotes/$rel; the new version is ${rel##*/}.new beside it"
-	done
+		conflicts+=("$rel")
+	done < <(cd "$source" && find ./etc -type f -print0 2>/dev/null)
 	cp -R --preserve=mode,timestamps "$tmp/." "$target/"
 	rm -rf "$tmp"
+	# The base of the next merge: this image's pristine remotes/etc.
+	rm -rf "$pristine.tmp"
+	if [ -d "$source/etc" ]; then cp -R --preserve=mode,timestamps "$source/etc" "$pristine.tmp"; else mkdir "$pristine.tmp"; fi
+	rm -rf "$pristine"
+	mv "$pristine.tmp" "$pristine"
 	# Run as root (docker run), the copies would be root's: the drivers run as oneadmin.
-	if [ "$(id -u)" -eq 0 ]; then chown -R "$ONEADMIN_UID:$ONEADMIN_GID" "$target"; fi
-	(cd "$source" && find . -type f -print0 | xargs -0 -r sha256sum | sed 's#  \./#  #') | write_file "$manifest" 0644
+	if [ "$(id -u)" -eq 0 ]; then chown -R "$ONEADMIN_UID:$ONEADMIN_GID" "$target" "$pristine"; fi
+	printf '%s\n' "$shipped_manifest" | write_file "$manifest" 0644
 	printf '%s\n' "$version" | write_file "$marker" 0644
 	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$marker" "$manifest"; fi
+	for rel in "${merged[@]}"; do one_log "merged your changes to remotes/$rel into OpenNebula $version's"; done
+	for rel in "${conflicts[@]}"; do
+		one_log "remotes/etc: your changes conflict with OpenNebula $version's in: $rel (merge ${rel##*/}.new by hand)"
+	done
 	[ -z "$recorded" ] || one_log "run 'onehost sync --force' so the hypervisors get the new drivers"
 }
 
