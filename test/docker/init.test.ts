@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
+import { configTrees, initEnv, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
 import * as mariadb from '../support/mariadb.js';
 import { freePort } from '../support/oci-registry.js';
 
@@ -39,14 +39,7 @@ beforeEach(() => {
   root = makeRoot(TREE);
   onedbLog = join(root, 'onedb.log');
   seedImageRemotes('7.4.0');
-  env = {
-    ONE_ROOT: root,
-    ONE_VERSION: '7.4.0',
-    PATH: `${fakeOnedb(root)}:${process.env.PATH}`,
-    FAKE_ONEDB_LOG: onedbLog,
-    ONE_SSH_KEY_DIR: join(root, 'no-secret'),
-    DB_WAIT_TIMEOUT: '3',
-  };
+  env = initEnv(root);
 });
 afterEach(() => removeRoot(root));
 

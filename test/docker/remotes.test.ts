@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
+import { configTrees, initEnv, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
 
 const TREE = configTrees().find((t) => t.label === 'fixture 7.4')!;
 let root: string;
@@ -30,14 +30,7 @@ function imageRemotes(deploy: string, kvmrc: string) {
 beforeEach(() => {
   root = makeRoot(TREE);
   imageRemotes('#!/bin/sh\n# 7.4.0\n', KVMRC(PACKAGED));
-  env = {
-    ONE_ROOT: root,
-    ONE_VERSION: '7.4.0',
-    PATH: `${fakeOnedb(root)}:${process.env.PATH}`,
-    FAKE_ONEDB_LOG: join(root, 'onedb.log'),
-    ONE_SSH_KEY_DIR: join(root, 'no-secret'),
-    DB_WAIT_TIMEOUT: '3',
-  };
+  env = initEnv(root);
 });
 afterEach(() => removeRoot(root));
 
