@@ -225,7 +225,7 @@ describe('supervisord configuration of the all role', () => {
       command!.startsWith('/usr/local/bin/opennebula-entrypoint '),
     );
     expect(roles.map(([name, command]) => `${name}=${command!.split(' ')[1]}`).sort()).toEqual(
-      ['fireedge', 'guacd', 'hem', 'oned', 'oneflow', 'onegate', 'oneform', 'oneks', 'sshd']
+      ['fireedge', 'guacd', 'hem', 'oned', 'oneflow', 'onegate', 'oneform', 'oneks', 'showback', 'sshd']
         .map((r) => `${r}=${r}`)
         .sort(),
     );

@@ -3,7 +3,18 @@
 // test/support/opennebula.ts). The first run builds OpenNebula (about 15 minutes on 2 cores); later runs
 // reuse the cached build.
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mariadb from '../support/mariadb.js';
@@ -287,7 +298,13 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
         );
       },
     });
-    env = { ...(await database('dummy')), ONEADMIN_PASSWORD: PASSWORD };
+    // Small log files, checked often: the log keeper's cap shows within the test.
+    env = {
+      ...(await database('dummy')),
+      ONEADMIN_PASSWORD: PASSWORD,
+      LOG_MAX_BYTES: '1024',
+      LOG_CHECK_INTERVAL: '2',
+    };
     const init = await rig.run(['init'], { env });
     expect(init.code, init.output).toBe(0);
     running.push(await startOned(rig, env));
@@ -394,6 +411,45 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
       `VM ${vm} RUNNING with image ${clone} attached`,
     );
     expect((await imageState(clone)).info).toMatch(/<RUNNING_VMS>1<\/RUNNING_VMS>/);
+  });
+
+  it("showback: the role runs oneshowback calculate once against oned, which then holds the VM's records", async () => {
+    const run = await rig.run(['showback'], { env });
+    expect(run.code, run.output).toBe(0);
+    expect(await call('one.vmpool.showback', -2, -1, -1, -1, -1)).toMatch(/<SHOWBACK>.*<VMID>0<\/VMID>/s);
+  });
+
+  it("streams the scheduler's and monitord's logs once, and caps their files at LOG_MAX_BYTES", async () => {
+    const oned = running[0]!;
+    const [pid] = oned.pids('/usr/bin/oned');
+    const logs = `/proc/${pid}/root/var/log/one`;
+    for (const name of ['rank_sched.log', 'monitor.log']) {
+      const first = readFileSync(join(logs, name), 'utf8')
+        .split('\n')
+        .find((line) => line.trim());
+      expect(first, name).toBeDefined();
+      const escaped = new RegExp(first!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
+      await oned.waitFor(escaped, 10_000);
+      expect(oned.output().match(escaped), name).toHaveLength(1);
+    }
+    // monitord logs every few seconds: past 1 KB its file is emptied (a line once in it is gone, the daemon
+    // only appends), and what it held reached the output.
+    const monitor = join(logs, 'monitor.log');
+    const early = await eventually(
+      async () =>
+        readFileSync(monitor, 'utf8')
+          .split('\n')
+          .find((line) => line.trim()),
+      60_000,
+      'a line in monitor.log',
+    );
+    await eventually(
+      async () => !readFileSync(monitor, 'utf8').includes(early),
+      180_000,
+      () => `monitor.log emptied past 1024 bytes (now ${statSync(monitor).size} bytes)`,
+    );
+    expect(statSync(monitor).size).toBeLessThan(4096);
+    expect(oned.output()).toContain(early);
   });
 
   it('gives oned and hem an ssh-agent holding oneadmin key', async () => {
@@ -564,8 +620,45 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
         new RegExp(`^Uid:\\s+${ONEADMIN_UID}\\s`, 'm'),
       );
     }
+    expect(output).toMatch(/success: showback entered RUNNING state/);
     // supervisord, every program, every helper (log tails, ssh-agents, cleaners, loops).
     expect(secretsInEnvironments(all, [env.DB_PASSWORD!, PASSWORD])).toEqual([]);
+
+    // A restarted oned or hem leaves no ssh-agent, log tail or loop of its previous run behind.
+    const helpers = () =>
+      ['ssh-agent', 'tail', 'bash -c'].map((prefix) => `${prefix}: ${all!.pids(prefix).length}`).join(', ');
+    const before = helpers();
+    expect(all.pids('ssh-agent')).toHaveLength(2);
+    for (const daemon of ['/usr/bin/oned', '/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb']) {
+      const [pid] = all.pids(daemon);
+      process.kill(pid!, 'SIGKILL');
+      await eventually(async () => all!.pids(daemon).some((p) => p !== pid), 60_000, `${daemon} restarted`);
+    }
+    await eventually(
+      async () => helpers() === before,
+      60_000,
+      () => `helpers as before (${before}): ${helpers()}`,
+    );
+
+    // oneadmin plants a link where hem's role (root until it drops) touches, chowns and tails its log;
+    // supervisord restarts hem: nothing of root's is followed.
+    const [oned] = all.pids('/usr/bin/oned');
+    const container = `/proc/${oned}/root`;
+    writeFileSync(`${container}/etc/root-only`, 'root-only-secret\n', { mode: 0o600 });
+    rmSync(`${container}/var/log/one/onehem.log`);
+    symlinkSync('/etc/root-only', `${container}/var/log/one/onehem.log`);
+    execFileSync('chown', ['-h', `${ONEADMIN_UID}:${ONEADMIN_UID}`, `${container}/var/log/one/onehem.log`]);
+    const [hem] = all.pids('/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb');
+    process.kill(hem!, 'SIGKILL');
+    await eventually(
+      async () => all!.pids('/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb').some((p) => p !== hem),
+      60_000,
+      'hem restarted',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(statSync(`${container}/etc/root-only`).uid).toBe(0);
+    expect(readFileSync(`${container}/etc/root-only`, 'utf8')).toBe('root-only-secret\n');
+    expect(all.output()).not.toContain('root-only-secret');
     // supervisord itself is root and stops every program on SIGTERM, oned within its grace period.
     expect(await all.stop(90_000)).toBe(0);
     all = undefined;
