@@ -23,7 +23,8 @@ own_file() { # own_file FILE MODE
 
 # Run as root (`all`, docker run ... init), init works on a volume oneadmin writes, before any daemon of
 # the container starts: every symbolic link where it writes is removed first (rm does not follow it), so no
-# write, chmod or chown of root's goes through a link oneadmin planted.
+# write, chmod or chown of root's goes through a link oneadmin planted (sync_remotes does the same for the
+# paths of the drivers it copies).
 drop_links() { # drop_links PATH...: PATH when it is a link, else the links directly inside it
 	[ "$(id -u)" -eq 0 ] || return 0
 	local path link
@@ -46,7 +47,7 @@ prepare_volume() {
 		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
 	fi
 	drop_links "$ONE_VAR/.ssh" "$ONE_VAR/.ssh-host-keys" "$ONE_VAR/.one" "$ONE_VAR/backups" \
-		"$ONE_VAR/.opennebula-image-version" "$ONE_VAR/.opennebula-image-remotes.sha256" "$ONE_VAR/remotes" \
+		"$ONE_VAR/.opennebula-image-version" "$ONE_VAR/.opennebula-image-remotes.sha256" \
 		"$ONE_VAR/.opennebula-image-remotes-etc"
 	ensure_dir "$ONE_VAR" 0750
 	ensure_dir "$ONE_VAR/.one" 0700
