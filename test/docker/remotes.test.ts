@@ -1,7 +1,17 @@
 // init's sync of the drivers into the volume (/var/lib/one/remotes): the image's drivers replace the
 // volume's when their content changes (not only the version), and the operator's changes to remotes/etc
 // are carried onto the new files by a three-way merge against the pristine copy of the previous image.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configTrees, initEnv, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
@@ -84,5 +94,21 @@ describe('drivers on the volume', () => {
     expect(run.stderr).toMatch(
       /remotes\/etc: your changes conflict with OpenNebula 7\.4\.1's in: etc\/vmm\/kvm\/kvmrc \(merge kvmrc\.new by hand\)/,
     );
+  });
+
+  it('are copied as root through no link oneadmin planted among them', async () => {
+    expect((await init()).code).toBe(0);
+    const outside = join(root, 'outside-kvmrc');
+    writeFileSync(outside, "root's file\n", { mode: 0o600 });
+    rmSync(volume('remotes/etc/vmm/kvm/kvmrc'));
+    symlinkSync(outside, volume('remotes/etc/vmm/kvm/kvmrc'));
+    execFileSync('chown', ['-h', '9869:9869', volume('remotes/etc/vmm/kvm/kvmrc')]);
+    imageRemotes('#!/bin/sh\n# 7.4.1\n', KVMRC({ ...PACKAGED, SHUTDOWN_TIMEOUT: '300' }));
+    const run = await init({ ONE_VERSION: '7.4.1' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(outside, 'utf8')).toBe("root's file\n");
+    expect(statSync(outside).uid).toBe(0);
+    expect(lstatSync(volume('remotes/etc/vmm/kvm/kvmrc')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(volume('remotes/etc/vmm/kvm/kvmrc'), 'utf8')).toContain('SHUTDOWN_TIMEOUT=300');
   });
 });
