@@ -2,11 +2,22 @@
 // database decision from `onedb version`'s exit codes (onedb itself is a stand-in: OpenNebula cannot be
 // installed here), first-boot password seeding and the drivers sync.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configTrees, fakeOnedb, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
+import { configTrees, initEnv, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
+import * as mariadb from '../support/mariadb.js';
 import { freePort } from '../support/oci-registry.js';
 
 const TREE = configTrees().find((t) => t.label === 'fixture 7.4')!;
@@ -28,14 +39,7 @@ beforeEach(() => {
   root = makeRoot(TREE);
   onedbLog = join(root, 'onedb.log');
   seedImageRemotes('7.4.0');
-  env = {
-    ONE_ROOT: root,
-    ONE_VERSION: '7.4.0',
-    PATH: `${fakeOnedb(root)}:${process.env.PATH}`,
-    FAKE_ONEDB_LOG: onedbLog,
-    ONE_SSH_KEY_DIR: join(root, 'no-secret'),
-    DB_WAIT_TIMEOUT: '3',
-  };
+  env = initEnv(root);
 });
 afterEach(() => removeRoot(root));
 
@@ -87,6 +91,28 @@ describe('existing database', () => {
     expect(onedbCalls()).toEqual(['onedb version']);
   });
 
+  // A 7.0 database upgraded by a 7.2 image: oned never bootstrapped it with OneForm's credentials, and only
+  // 7.4's migrator copies them; without the file OneForm waits ONE_AUTH_WAIT_TIMEOUT and restarts forever.
+  it.each([
+    ['0', 'current'],
+    ['2', 'upgraded'],
+  ])(
+    'writes a missing oneform_auth and oneks_auth from the serveradmin files (database %s: %s)',
+    async (rc) => {
+      mkdirSync(volume('.one'), { recursive: true });
+      writeFileSync(volume('.one/oneflow_auth'), 'serveradmin:the-secret\n', { mode: 0o600 });
+      writeFileSync(volume('.one/sunstone_auth'), 'serveradmin:the-secret\n', { mode: 0o600 });
+      writeFileSync(volume('.one/oneks_auth'), 'serveradmin:kept\n', { mode: 0o600 });
+      const run = await init({ FAKE_ONEDB_VERSION_RC: rc });
+      expect(run.code, run.stderr).toBe(0);
+      expect(readFileSync(volume('.one/oneform_auth'), 'utf8')).toBe('serveradmin:the-secret\n');
+      expect(statSync(volume('.one/oneform_auth')).mode & 0o777).toBe(0o600);
+      expect(statSync(volume('.one/oneform_auth')).uid).toBe(9869);
+      expect(readFileSync(volume('.one/oneks_auth'), 'utf8')).toBe('serveradmin:kept\n');
+      expect(run.stderr).toMatch(/wrote .*oneform_auth from sunstone_auth/);
+    },
+  );
+
   it('upgrades an older schema with onedb upgrade and a backup on the volume', async () => {
     const run = await init({ FAKE_ONEDB_VERSION_RC: '2' });
     expect(run.code, run.stderr).toBe(0);
@@ -117,32 +143,37 @@ describe('existing database', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
-  it('warns when MariaDB does not run with READ-COMMITTED isolation', async () => {
-    // A listening port stands in for the server; `mariadb` (the client) answers the isolation query.
-    const server = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const bin = join(root, 'fake-bin');
-    writeFileSync(join(bin, 'mariadb'), '#!/bin/sh\necho "$FAKE_ISOLATION"\n', { mode: 0o755 });
+  // The real server the tests run (Debian's MariaDB, older than 11.1: @@transaction_isolation does not
+  // exist there, only @@tx_isolation).
+  it('warns when MariaDB does not run with READ-COMMITTED isolation, on servers before and after 11.1', async () => {
+    const db = await mariadb.start();
     try {
       const mysql = {
         DB_BACKEND: 'mysql',
-        DB_HOST: '127.0.0.1',
-        DB_PORT: String(port),
-        DB_PASSWORD: 'x',
+        DB_HOST: db.host,
+        DB_PORT: String(db.port),
+        DB_USER: 'root',
+        DB_PASSWORD: db.rootPassword,
+        DB_NAME: 'opennebula',
         FAKE_ONEDB_VERSION_RC: '0',
       };
-      const wrong = await init({ ...mysql, FAKE_ISOLATION: 'REPEATABLE-READ' });
+      const variable = /^10\.|^11\.0\./.test(await db.sql('SELECT VERSION()'))
+        ? 'tx_isolation'
+        : 'transaction_isolation';
+      await db.sql(`SET GLOBAL ${variable} = 'REPEATABLE-READ'`);
+      const wrong = await init(mysql);
       expect(wrong.code, wrong.stderr).toBe(0);
       expect(wrong.stderr).toMatch(
         /transaction isolation REPEATABLE-READ; OpenNebula requires READ-COMMITTED/,
       );
-      const right = await init({ ...mysql, FAKE_ISOLATION: 'READ-COMMITTED' });
+      await db.sql(`SET GLOBAL ${variable} = 'READ-COMMITTED'`);
+      const right = await init(mysql);
+      expect(right.code, right.stderr).toBe(0);
       expect(right.stderr).not.toMatch(/isolation/);
     } finally {
-      server.close();
+      await db.stop();
     }
-  });
+  }, 120_000);
 
   it('waits for an unreachable MariaDB for a bounded time with a clear message', async () => {
     const port = await freePort();
@@ -180,6 +211,67 @@ describe('volume, SSH and drivers', () => {
     expect((await init()).code).toBe(0);
     expect(readFileSync(volume('.ssh/id_ed25519'), 'utf8')).toBe(key);
     expect(readFileSync(volume('.ssh/authorized_keys'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('replaces the rotated key in authorized_keys, keeping the entries it did not write', async () => {
+    const secret = join(root, 'secret');
+    mkdirSync(secret);
+    const keygen = (comment: string) => {
+      rmSync(join(secret, 'id_ed25519'), { force: true });
+      rmSync(join(secret, 'id_ed25519.pub'), { force: true });
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-t',
+        'ed25519',
+        '-N',
+        '',
+        '-C',
+        comment,
+        '-f',
+        join(secret, 'id_ed25519'),
+      ]);
+      return readFileSync(join(secret, 'id_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    };
+    const first = keygen('first');
+    expect((await init({ ONE_SSH_KEY_DIR: secret })).code).toBe(0);
+    const operator =
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKeyOperatorsOwnKeyOperatorsOwn operator';
+    writeFileSync(
+      volume('.ssh/authorized_keys'),
+      `${readFileSync(volume('.ssh/authorized_keys'), 'utf8')}${operator}\n`,
+    );
+    const second = keygen('second');
+    const rotated = await init({ ONE_SSH_KEY_DIR: secret });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const authorized = readFileSync(volume('.ssh/authorized_keys'), 'utf8');
+    expect(authorized).toContain(second);
+    expect(authorized).not.toContain(first);
+    expect(authorized).toContain(operator);
+    expect(authorized.trim().split('\n')).toHaveLength(2);
+  });
+
+  // Under `all` init runs as root on a volume oneadmin writes: links oneadmin planted there are not followed.
+  it('follows no symbolic link oneadmin planted on the volume', async () => {
+    const outside = join(root, 'outside');
+    mkdirSync(join(outside, 'dot-one'), { recursive: true });
+    const targets = { '.ssh/config': 'config', '.ssh/authorized_keys': 'authorized_keys', '.one': 'dot-one' };
+    writeFileSync(join(outside, 'config'), "root's config\n", { mode: 0o600 });
+    writeFileSync(join(outside, 'authorized_keys'), "root's keys\n", { mode: 0o600 });
+    mkdirSync(volume('.ssh'), { recursive: true });
+    for (const [link, target] of Object.entries(targets)) {
+      symlinkSync(join(outside, target), volume(link));
+      execFileSync('chown', ['-h', '9869:9869', volume(link)]);
+    }
+    const run = await init({ FAKE_ONEDB_VERSION_RC: '1', ONEADMIN_PASSWORD: 'first-password' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(join(outside, 'config'), 'utf8')).toBe("root's config\n");
+    expect(readFileSync(join(outside, 'authorized_keys'), 'utf8')).toBe("root's keys\n");
+    expect(readdirSync(join(outside, 'dot-one'))).toEqual([]);
+    for (const name of ['config', 'authorized_keys']) expect(statSync(join(outside, name)).uid).toBe(0);
+    for (const link of Object.keys(targets))
+      expect(lstatSync(volume(link)).isSymbolicLink(), link).toBe(false);
+    expect(readFileSync(volume('.one/one_auth'), 'utf8')).toBe('oneadmin:first-password\n');
+    expect(run.stderr).toMatch(/removed the symbolic link .*\.ssh\/config/);
   });
 
   it('sends the drivers to sshd on its own port when the front-end SSHes to itself', async () => {

@@ -3,7 +3,18 @@
 // test/support/opennebula.ts). The first run builds OpenNebula (about 15 minutes on 2 cores); later runs
 // reuse the cached build.
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mariadb from '../support/mariadb.js';
@@ -45,6 +56,24 @@ async function database(name: string, options: { create?: boolean; userPassword?
     HOSTNAME: 'localhost',
     DB_WAIT_TIMEOUT: '20',
   };
+}
+
+/** The processes of a container whose environment holds one of SECRETS (as any variable's value). */
+function secretsInEnvironments(container: Running, secrets: string[]): string[] {
+  return container.pids('').flatMap((pid) => {
+    let environ: string[];
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    } catch {
+      return []; // exited meanwhile
+    }
+    const held = environ.filter((e) => secrets.some((secret) => e.includes(secret)));
+    return held.length
+      ? [
+          `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}: ${held.map((e) => e.split('=')[0]).join(' ')}`,
+        ]
+      : [];
+  });
 }
 
 const login = (password: string) => xmlrpc(2633, 'one.user.info', [`oneadmin:${password}`, -1]);
@@ -143,12 +172,11 @@ describe(`OpenNebula ${VERSION}: first boot and restart`, () => {
     );
   });
 
-  it('keeps the database and oneadmin passwords out of the daemons environment', async () => {
+  it("keeps the database and oneadmin passwords out of every process's environment in the container", async () => {
     expect(oned, 'restart ran').toBeDefined();
-    const [pid] = oned!.pids('/usr/bin/oned');
-    expect(pid, oned!.output()).toBeDefined();
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    expect(environ.filter((e) => /^(DB_PASSWORD|ONEADMIN_PASSWORD)/.test(e))).toEqual([]);
+    expect(oned!.pids('/usr/bin/oned'), oned!.output()).toHaveLength(1);
+    // oned, its drivers, the log tail, the ssh-agent, the socks cleaner, the showback loop.
+    expect(secretsInEnvironments(oned!, [env.DB_PASSWORD!, 'another-password'])).toEqual([]);
   });
 
   it('probe oned without credentials does not fill the log with authentication errors', async () => {
@@ -270,7 +298,13 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
         );
       },
     });
-    env = { ...(await database('dummy')), ONEADMIN_PASSWORD: PASSWORD };
+    // Small log files, checked often: the log keeper's cap shows within the test.
+    env = {
+      ...(await database('dummy')),
+      ONEADMIN_PASSWORD: PASSWORD,
+      LOG_MAX_BYTES: '1024',
+      LOG_CHECK_INTERVAL: '2',
+    };
     const init = await rig.run(['init'], { env });
     expect(init.code, init.output).toBe(0);
     running.push(await startOned(rig, env));
@@ -321,6 +355,101 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
           .slice(-20)
           .join('\n')}`,
     );
+  });
+
+  // The default image datastore (fs) runs its driver on the front-end: mkfs (qemu-img), clone (cp, jq,
+  // qemu-img info); the dummy VM takes the clone as a new disk.
+  it('creates a datablock on the default datastore to READY, clones it, and attaches the clone to the VM', async () => {
+    const vm = 0;
+    expect(await call('one.vm.info', vm, false)).toMatch(/<LCM_STATE>3<\/LCM_STATE>/);
+    const imageState = async (id: number) => {
+      const info = await call('one.image.info', id, false);
+      return { state: Number(/<STATE>(\d+)<\/STATE>/.exec(info)?.[1]), info };
+    };
+    const ready = async (id: number) => {
+      let last = { state: -1, info: '' };
+      await eventually(
+        async () => {
+          last = await imageState(id);
+          return last.state === 1 || last.state === 5; // READY, or ERROR: no retry helps
+        },
+        120_000,
+        () =>
+          `image ${id} READY (state ${last.state}, ${/<ERROR>[^<]*/.exec(last.info)?.[0] ?? ''}):\n${running[0]!
+            .output()
+            .split('\n')
+            .filter((line) => /ImM|\[E\]|mkfs|clone/.test(line))
+            .slice(-20)
+            .join('\n')}`,
+      );
+      expect(
+        last.state,
+        `image ${id}: ${/<ERROR>.*?<\/ERROR>/.exec(last.info)?.[0]}\n${running[0]!
+          .output()
+          .split('\n')
+          .filter((line) => /ImM|\[E\]/.test(line))
+          .slice(-20)
+          .join('\n')}`,
+      ).toBe(1);
+    };
+    const image = Number(
+      await call('one.image.allocate', 'NAME="blank"\nTYPE="DATABLOCK"\nSIZE="1"\nFORMAT="raw"', 1, false),
+    );
+    await ready(image);
+    const clone = Number(await call('one.image.clone', image, 'blank-clone', 1));
+    await ready(clone);
+    await call('one.vm.attach', vm, `DISK=[ IMAGE_ID="${clone}" ]`);
+    await eventually(
+      async () => {
+        const info = await call('one.vm.info', vm, false);
+        return (
+          /<LCM_STATE>3<\/LCM_STATE>/.test(info) &&
+          new RegExp(`<IMAGE_ID><!\\[CDATA\\[${clone}\\]\\]>`).test(info)
+        );
+      },
+      120_000,
+      `VM ${vm} RUNNING with image ${clone} attached`,
+    );
+    expect((await imageState(clone)).info).toMatch(/<RUNNING_VMS>1<\/RUNNING_VMS>/);
+  });
+
+  it("showback: the role runs oneshowback calculate once against oned, which then holds the VM's records", async () => {
+    const run = await rig.run(['showback'], { env });
+    expect(run.code, run.output).toBe(0);
+    expect(await call('one.vmpool.showback', -2, -1, -1, -1, -1)).toMatch(/<SHOWBACK>.*<VMID>0<\/VMID>/s);
+  });
+
+  it("streams the scheduler's and monitord's logs once, and caps their files at LOG_MAX_BYTES", async () => {
+    const oned = running[0]!;
+    const [pid] = oned.pids('/usr/bin/oned');
+    const logs = `/proc/${pid}/root/var/log/one`;
+    for (const name of ['rank_sched.log', 'monitor.log']) {
+      const first = readFileSync(join(logs, name), 'utf8')
+        .split('\n')
+        .find((line) => line.trim());
+      expect(first, name).toBeDefined();
+      const escaped = new RegExp(first!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
+      await oned.waitFor(escaped, 10_000);
+      expect(oned.output().match(escaped), name).toHaveLength(1);
+    }
+    // monitord logs every few seconds: past 1 KB its file is emptied (a line once in it is gone, the daemon
+    // only appends), and what it held reached the output.
+    const monitor = join(logs, 'monitor.log');
+    const early = await eventually(
+      async () =>
+        readFileSync(monitor, 'utf8')
+          .split('\n')
+          .find((line) => line.trim()),
+      60_000,
+      'a line in monitor.log',
+    );
+    await eventually(
+      async () => !readFileSync(monitor, 'utf8').includes(early),
+      180_000,
+      () => `monitor.log emptied past 1024 bytes (now ${statSync(monitor).size} bytes)`,
+    );
+    expect(statSync(monitor).size).toBeLessThan(4096);
+    expect(oned.output()).toContain(early);
   });
 
   it('gives oned and hem an ssh-agent holding oneadmin key', async () => {
@@ -446,6 +575,11 @@ describe('upgrade: a database created by 7.0.0 under the 7.4.0 roles', () => {
 describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
   let rig: Rig;
   let all: Running | undefined;
+  let env: Record<string, string>;
+  const started = () => {
+    expect(all, 'all started').toBeDefined();
+    return all!;
+  };
 
   beforeAll(() => {
     rig = createRig(VERSION);
@@ -456,7 +590,7 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
   });
 
   it('configures once; oned, OneFlow, OneGate and hem run as oneadmin and log to the container', async () => {
-    const env = { ...(await database('allrole')), ONEADMIN_PASSWORD: PASSWORD };
+    env = { ...(await database('allrole')), ONEADMIN_PASSWORD: PASSWORD };
     all = rig.start(['all'], { env, asRoot: true });
     await eventually(
       async () => (await login(PASSWORD).catch(() => undefined))?.ok,
@@ -490,13 +624,62 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
       expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(
         new RegExp(`^Uid:\\s+${ONEADMIN_UID}\\s`, 'm'),
       );
-      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      expect(environ.filter((e) => /^(DB_PASSWORD|ONEADMIN_PASSWORD)/.test(e))).toEqual([]);
     }
-    // supervisord itself is root and stops every program on SIGTERM, oned within its grace period.
-    expect(await all.stop(90_000)).toBe(0);
-    all = undefined;
   }, 600_000);
+
+  it('runs showback as the timer of the packages does', () => {
+    expect(started().output()).toMatch(/success: showback entered RUNNING state/);
+  });
+
+  it('keeps the passwords out of every process: supervisord, each program, each helper', () => {
+    expect(secretsInEnvironments(started(), [env.DB_PASSWORD!, PASSWORD])).toEqual([]);
+  });
+
+  it('a restarted oned or hem leaves no ssh-agent, log tail or loop of its previous run behind', async () => {
+    const container = started();
+    const helpers = () =>
+      ['ssh-agent', 'tail', 'bash -c']
+        .map((prefix) => `${prefix}: ${container.pids(prefix).length}`)
+        .join(', ');
+    const before = helpers();
+    for (const daemon of ['/usr/bin/oned', '/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb']) {
+      const [pid] = container.pids(daemon);
+      process.kill(pid!, 'SIGKILL');
+      await eventually(
+        async () => container.pids(daemon).some((p) => p !== pid),
+        60_000,
+        `${daemon} restarted`,
+      );
+    }
+    await eventually(
+      async () => helpers() === before,
+      60_000,
+      () => `helpers as before (${before}): ${helpers()}`,
+    );
+  });
+
+  it("follows no link oneadmin planted where hem's role (root until it drops) touches, chowns and tails", async () => {
+    const container = started();
+    const [oned] = container.pids('/usr/bin/oned');
+    const root = `/proc/${oned}/root`;
+    writeFileSync(`${root}/etc/root-only`, 'root-only-secret\n', { mode: 0o600 });
+    rmSync(`${root}/var/log/one/onehem.log`, { force: true });
+    symlinkSync('/etc/root-only', `${root}/var/log/one/onehem.log`);
+    execFileSync('chown', ['-h', `${ONEADMIN_UID}:${ONEADMIN_UID}`, `${root}/var/log/one/onehem.log`]);
+    const hem = '/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb';
+    const [pid] = container.pids(hem);
+    process.kill(pid!, 'SIGKILL');
+    await eventually(async () => container.pids(hem).some((p) => p !== pid), 60_000, 'hem restarted');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(statSync(`${root}/etc/root-only`).uid).toBe(0);
+    expect(readFileSync(`${root}/etc/root-only`, 'utf8')).toBe('root-only-secret\n');
+    expect(container.output()).not.toContain('root-only-secret');
+  });
+
+  it('stops every program on SIGTERM (supervisord is root), oned within its grace period', async () => {
+    expect(await started().stop(90_000)).toBe(0);
+    all = undefined;
+  });
 });
 
 // FireEdge's bundle is not built here: a stand-in logs as FireEdge's server logger does (winston's File

@@ -1,6 +1,14 @@
 // Role dispatch: each role runs the command line of OpenNebula's own systemd unit; services that need the
 // credentials oned writes at bootstrap wait for them, for a bounded time; unknown roles are refused.
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configTrees, makeRoot, removeRoot, runEntrypoint } from '../support/entrypoint.js';
@@ -74,7 +82,9 @@ describe('dispatch', () => {
     const run = await runEntrypoint(['sunstone'], { ONE_ROOT: root, ONE_VERSION: '7.4.0' });
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/unknown role "sunstone"/);
-    expect(run.stderr).toMatch(/roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd init all/);
+    expect(run.stderr).toMatch(
+      /roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd showback init all/,
+    );
   });
 
   it('prints usage without arguments', async () => {
@@ -133,7 +143,9 @@ describe('dispatch', () => {
     );
   });
 
-  it('seeds OneKS state from the image copy once, leaving an operator-changed volume as it is', async () => {
+  it('seeds OneKS state from the image copy once, as oneadmin, leaving an operator-changed volume as it is', async () => {
+    // The volume as init leaves it: its root belongs to oneadmin.
+    chownSync(join(root, 'var/lib/one'), 9869, 9869);
     mkdirSync(join(root, 'usr/share/one/image/oneks/extra'), { recursive: true });
     writeFileSync(join(root, 'usr/share/one/image/oneks/extra/flavour.yaml'), 'packaged\n');
     const env = { ONE_ROOT: root, ONE_VERSION: '7.4.0', ONE_AUTH_WAIT_TIMEOUT: '1' };
@@ -141,6 +153,10 @@ describe('dispatch', () => {
     expect(first.stderr).toContain(`seeded ${root}/var/lib/one/oneks`);
     const seeded = join(root, 'var/lib/one/oneks/extra/flavour.yaml');
     expect(readFileSync(seeded, 'utf8')).toBe('packaged\n');
+    // Run as root (the all role), the server (oneadmin) must own what it writes its driver states into.
+    for (const path of ['', 'extra', 'extra/flavour.yaml']) {
+      expect(statSync(join(root, 'var/lib/one/oneks', path)).uid, path).toBe(9869);
+    }
     writeFileSync(seeded, 'changed\n');
     const second = await runEntrypoint(['oneks'], env);
     expect(second.stderr).not.toContain('seeded');

@@ -60,6 +60,8 @@ export const VNM_CONF = 'var/lib/one/remotes/etc/vnm/OpenNebulaNetwork.conf';
  */
 export function makeRoot(tree: ConfigTree): string {
   const root = mkdtempSync(join(tmpdir(), 'one-root-'));
+  // Traversable by oneadmin (uid 9869), as a container's root is: run as root, the roles start helpers as it.
+  chmodSync(root, 0o755);
   mkdirSync(join(root, 'etc'), { recursive: true });
   cpSync(tree.etc, join(root, 'etc', 'one'), { recursive: true });
   for (const file of readdirSync(join(root, 'etc', 'one'))) chmodSync(join(root, 'etc', 'one', file), 0o644);
@@ -111,4 +113,16 @@ export function fakeOnedb(dir: string): string {
     { mode: 0o755 },
   );
   return bin;
+}
+
+/** The environment of `init` on ROOT with the onedb stand-in (its calls logged to ROOT/onedb.log), no key Secret. */
+export function initEnv(root: string): Record<string, string> {
+  return {
+    ONE_ROOT: root,
+    ONE_VERSION: '7.4.0',
+    PATH: `${fakeOnedb(root)}:${process.env.PATH}`,
+    FAKE_ONEDB_LOG: join(root, 'onedb.log'),
+    ONE_SSH_KEY_DIR: join(root, 'no-secret'),
+    DB_WAIT_TIMEOUT: '3',
+  };
 }

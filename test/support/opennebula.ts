@@ -26,7 +26,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { commandsTheImageLacks } from './driver-commands.js';
 import { REPO_ROOT, runCommand } from './tools.js';
 
 export const ONEADMIN_UID = 9869;
@@ -105,6 +106,12 @@ function imageLayer(dir: string, build: string, version: string): void {
   chmodSync(at('run/one/ssh-socks'), 0o700);
   mkdirSync(at('var/tmp'), { recursive: true });
   chmodSync(at('var/tmp'), 0o1777);
+  // The host stands in for the base image's packages: the commands the drivers run on the front-end that
+  // the image does not install are hidden (overlay whiteouts), so the rig fails where the image would.
+  for (const { path } of commandsTheImageLacks()) {
+    mkdirSync(at(dirname(path)), { recursive: true });
+    execFileSync('mknod', [at(path), 'c', '0', '0']);
+  }
   symlinkSync('/run', at('var/run'));
 }
 

@@ -21,26 +21,34 @@ own_file() { # own_file FILE MODE
 	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$1"; fi
 }
 
-# The packages' postinst creates a password (one_auth) and a key (id_rsa); the image deletes them at build
-# time and records their hashes, so a volume that got them (a named volume filled from an older image) is
-# refused rather than every installation sharing them.
-PACKAGED_SECRETS=/usr/share/opennebula-container/packaged-secrets.sha256
-refuse_packaged_secrets() {
-	local list=$ONE_ROOT$PACKAGED_SECRETS sum path file
-	[ -f "$list" ] || return 0
-	while read -r sum path; do
-		file=$ONE_ROOT$path
-		[ -f "$file" ] || continue
-		if [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sum" ]; then
-			one_die "$file is the image packages' default (shared by every installation): remove it (and set ONEADMIN_PASSWORD, or mount your own key at ${ONE_SSH_KEY_DIR:-/run/secrets/opennebula-ssh})"
+# Run as root (`all`, docker run ... init), init works on a volume oneadmin writes, before any daemon of
+# the container starts: every symbolic link where it writes is removed first (rm does not follow it), so no
+# write, chmod or chown of root's goes through a link oneadmin planted (sync_remotes does the same for the
+# paths of the drivers it copies).
+drop_links() { # drop_links PATH...: PATH when it is a link, else the links directly inside it
+	[ "$(id -u)" -eq 0 ] || return 0
+	local path link
+	for path in "$@"; do
+		if [ -L "$path" ]; then
+			drop_link "$path"
+		elif [ -d "$path" ]; then
+			while IFS= read -r -d '' link; do drop_link "$link"; done < <(find "$path" -mindepth 1 -maxdepth 1 -type l -print0)
 		fi
-	done <"$list"
+	done
+}
+
+drop_link() {
+	rm -f "$1"
+	one_log "removed the symbolic link $1 (init runs as root and writes through no link on the volume)"
 }
 
 prepare_volume() {
 	if [ "$(id -u)" -eq 0 ] && [ -d "$ONE_VAR" ] && [ "$(stat -c %u "$ONE_VAR")" != "$ONEADMIN_UID" ]; then
 		chown "$ONEADMIN_UID:$ONEADMIN_GID" "$ONE_VAR" # the volume root only
 	fi
+	drop_links "$ONE_VAR/.ssh" "$ONE_VAR/.ssh-host-keys" "$ONE_VAR/.one" "$ONE_VAR/backups" \
+		"$ONE_VAR/.opennebula-image-version" "$ONE_VAR/.opennebula-image-remotes.sha256" \
+		"$ONE_VAR/.opennebula-image-remotes-etc"
 	ensure_dir "$ONE_VAR" 0750
 	ensure_dir "$ONE_VAR/.one" 0700
 	ensure_dir "$ONE_VAR/datastores" 0750
@@ -60,7 +68,12 @@ prepare_volume() {
 # transfer drivers SSH from the front-end to its own HOSTNAME.
 prepare_ssh() {
 	local ssh=$ONE_VAR/.ssh secret_dir=${ONE_SSH_KEY_DIR:-$ONE_ROOT/run/secrets/opennebula-ssh} key='' name
+	local previous_keys=()
 	ensure_dir "$ssh" 0700
+	# The public keys on the volume before a rotation: their authorized_keys entries are replaced.
+	for name in id_ed25519 id_rsa id_ecdsa; do
+		[ ! -f "$ssh/$name.pub" ] || previous_keys+=("$(cut -d' ' -f1,2 "$ssh/$name.pub")")
+	done
 	for name in id_ed25519 id_rsa id_ecdsa; do
 		if [ -f "$secret_dir/$name" ]; then key=$name && break; fi
 	done
@@ -87,11 +100,19 @@ prepare_ssh() {
 	own_file "$ssh/$key" 0600
 	own_file "$ssh/$key.pub" 0644
 
-	touch "$ssh/authorized_keys"
-	local public
+	local public old line
 	public=$(cut -d' ' -f1,2 "$ssh/$key.pub")
-	grep -qF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub" >>"$ssh/authorized_keys"
-	own_file "$ssh/authorized_keys" 0600
+	{
+		[ ! -f "$ssh/authorized_keys" ] || while IFS= read -r line || [ -n "$line" ]; do
+			for old in "${previous_keys[@]}"; do
+				if [ "$old" != "$public" ] && [[ $line == *"$old"* ]]; then continue 2; fi
+			done
+			printf '%s\n' "$line"
+		done <"$ssh/authorized_keys"
+		grep -qsF "$public" "$ssh/authorized_keys" || cat "$ssh/$key.pub"
+	} >"$ssh/authorized_keys.tmp"
+	own_file "$ssh/authorized_keys.tmp" 0600
+	mv -f "$ssh/authorized_keys.tmp" "$ssh/authorized_keys"
 
 	# The drivers SSH to the front-end's own HOSTNAME on the default port; point them at sshd's port, and at
 	# FRONTEND_SSH_ADDRESS when HOSTNAME is an address in front of the front-end (a load balancer's).
@@ -161,9 +182,13 @@ database_state() {
 check_isolation() {
 	[ "$DB_BACKEND" = mysql ] || return 0
 	command -v mariadb >/dev/null || return 0
-	local level
-	level=$(MYSQL_PWD=$DB_PASSWORD mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B \
-		-e 'SELECT @@GLOBAL.transaction_isolation' 2>/dev/null) || return 0
+	local level variable
+	# transaction_isolation since MariaDB 11.1 and MySQL 5.7.20; tx_isolation before (gone in MySQL 8.0).
+	for variable in transaction_isolation tx_isolation; do
+		level=$(MYSQL_PWD=$DB_PASSWORD mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B \
+			-e "SELECT @@GLOBAL.$variable" 2>/dev/null) && break
+	done
+	[ -n "${level:-}" ] || return 0
 	if [ -n "$level" ] && [ "$level" != READ-COMMITTED ]; then
 		one_log "warning: the database runs with transaction isolation $level; OpenNebula requires READ-COMMITTED"
 		one_log "warning: set transaction-isolation = READ-COMMITTED in the server's configuration"
@@ -205,7 +230,10 @@ prepare_database() {
 	version=$(one_version)
 	state=$(database_state)
 	case $state in
-	0) one_log "database schema is current for OpenNebula $version" ;;
+	0)
+		one_log "database schema is current for OpenNebula $version"
+		backfill_server_auth
+		;;
 	1) prepare_bootstrap ;;
 	2)
 		# Named as the chart's restore mode expects (restore.backup=onedb-before-<version>-<time>).
@@ -224,6 +252,7 @@ prepare_database() {
 			onedb upgrade --backup "$backup" || one_die "onedb upgrade failed; the backup taken before it is $backup"
 		fi
 		one_log "database upgraded to OpenNebula $version; the backup $backup stays on the volume"
+		backfill_server_auth
 		;;
 	3)
 		local latest
@@ -231,6 +260,27 @@ prepare_database() {
 		one_die "the database was written by a newer OpenNebula than this image's $version (downgrades are not supported): run an image at least as new as the database, or restore the backup taken before the upgrade with onedb restore --force $backup_dir/${latest:-onedb-before-<version>-<time>.sql} and then run the image it was taken with"
 		;;
 	esac
+}
+
+# oned writes the serveradmin files only when it bootstraps a database: one created before OpenNebula 7.2
+# has no oneform_auth (nor, before 7.4, oneks_auth), and only 7.4's migrator (7.2.0_to_7.4.0) adds them,
+# so a 7.0 database upgraded by a 7.2 image leaves OneForm waiting for a file nothing writes. As that
+# migrator does: each holds the same serveradmin secret, copied from a sibling.
+backfill_server_auth() {
+	local auth_dir=$ONE_VAR/.one name source='' since
+	for name in sunstone_auth onegate_auth oneflow_auth; do
+		if [ -s "$auth_dir/$name" ]; then source=$auth_dir/$name && break; fi
+	done
+	[ -n "$source" ] || return 0
+	for name in oneform_auth:7.2.0 oneks_auth:7.4.0; do
+		since=${name#*:} name=${name%%:*}
+		version_ge "$(one_version)" "$since" || continue
+		[ ! -e "$auth_dir/$name" ] || continue
+		(umask 077 && cp "$source" "$auth_dir/$name.tmp")
+		own_file "$auth_dir/$name.tmp" 0600
+		mv -f "$auth_dir/$name.tmp" "$auth_dir/$name"
+		one_log "wrote $auth_dir/$name from ${source##*/} (the database was bootstrapped before OpenNebula $since had it)"
+	done
 }
 
 # An empty database: oned bootstraps it on its first start from one_auth, and writes the service
@@ -259,54 +309,77 @@ prepare_bootstrap() {
 # --- drivers -----------------------------------------------------------------------------------------
 
 # Hypervisors receive their drivers from /var/lib/one/remotes, which lives on the volume: when the image's
-# OpenNebula version differs from the one recorded there, the image's drivers are copied over it. Files
-# the packages do not ship are kept; configuration files (remotes/etc) the operator changed are kept too,
-# as dpkg keeps modified conffiles, with the new version beside them as FILE.new. The manifest records the
-# shipped files' checksums to tell a modified file from an unmodified one on the next upgrade.
+# drivers differ from the ones installed there (a new version, or a rebuild with fixes: the manifest of
+# their checksums tells), the image's drivers are copied over them. Files the packages do not ship are
+# kept. Configuration files (remotes/etc) the operator changed get the operator's changes carried onto the
+# new version by a three-way merge against the previous image's pristine copy (kept on the volume); where
+# both changed the same lines the operator's file stays, with the new version beside it as FILE.new.
+remotes_manifest() { # remotes_manifest DIR: "SHA256  PATH" of every file, in path order
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sed 's#  \./#  #')
+}
+
 sync_remotes() {
 	local marker=$ONE_VAR/.opennebula-image-version manifest=$ONE_VAR/.opennebula-image-remotes.sha256
-	local source=$ONE_ROOT/usr/share/one/image/remotes target=$ONE_VAR/remotes version recorded='' rel shipped current
+	local pristine=$ONE_VAR/.opennebula-image-remotes-etc source=$ONE_ROOT/usr/share/one/image/remotes
+	local target=$ONE_VAR/remotes version recorded='' rel shipped current shipped_manifest tmp
 	version=$(one_version)
 	[ -f "$marker" ] && recorded=$(<"$marker")
-	if [ "$recorded" = "$version" ] && [ -d "$target" ]; then return 0; fi
 	[ -d "$source" ] || one_die "$source is missing: the image was not built from docker/Dockerfile"
+	shipped_manifest=$(remotes_manifest "$source")
+	if [ -d "$target" ] && [ -f "$manifest" ] && [ "$(<"$manifest")" = "$shipped_manifest" ]; then return 0; fi
 	one_log "installing OpenNebula $version drivers into $target (volume had: ${recorded:-none})"
 	ensure_dir "$target" 0750
 	local -A previous=()
 	if [ -f "$manifest" ]; then
 		while read -r shipped rel; do previous[$rel]=$shipped; done <"$manifest"
 	fi
-	local kept=()
+	if [ "$(id -u)" -eq 0 ]; then
+		while IFS= read -r -d '' rel; do
+			[ ! -L "$target/${rel#./}" ] || drop_link "$target/${rel#./}"
+		done < <(cd "$source" && find . -mindepth 1 -print0)
+	fi
+	tmp=$(mktemp -d "$ONE_VAR/.remotes-sync.XXXXXX")
+	cp -R --preserve=mode,timestamps "$source/." "$tmp/"
+	local merged=() conflicts=()
 	while IFS= read -r -d '' rel; do
 		rel=${rel#./}
 		[ -f "$target/$rel" ] || continue
 		current=$(sha256sum "$target/$rel" | cut -d' ' -f1)
 		shipped=$(sha256sum "$source/$rel" | cut -d' ' -f1)
 		[ "$current" != "$shipped" ] || continue
-		# Unmodified: what the previous image shipped (or, without a manifest, nothing to compare: kept).
+		# Unmodified: what the previous image shipped; the new version replaces it.
 		if [ -n "${previous[$rel]:-}" ] && [ "${previous[$rel]}" = "$current" ]; then continue; fi
-		kept+=("$rel")
-	done < <(cd "$source" && find ./etc -type f -print0 2>/dev/null)
-	local tmp
-	tmp=$(mktemp -d "$ONE_VAR/.remotes-sync.XXXXXX")
-	cp -R --preserve=mode,timestamps "$source/." "$tmp/"
-	for rel in "${kept[@]}"; do
+		if [ -f "$pristine/${rel#etc/}" ] &&
+			diff3 -m "$target/$rel" "$pristine/${rel#etc/}" "$source/$rel" >"$tmp/$rel.merged" 2>/dev/null; then
+			mv -f "$tmp/$rel.merged" "$tmp/$rel"
+			merged+=("$rel")
+			continue
+		fi
+		rm -f "$tmp/$rel.merged"
 		mv -f "$tmp/$rel" "$tmp/$rel.new"
 		cp -p "$target/$rel" "$tmp/$rel"
-		one_log "kept your remotes/$rel; the new version is ${rel##*/}.new beside it"
-	done
+		conflicts+=("$rel")
+	done < <(cd "$source" && find ./etc -type f -print0 2>/dev/null)
 	cp -R --preserve=mode,timestamps "$tmp/." "$target/"
 	rm -rf "$tmp"
+	# The base of the next merge: this image's pristine remotes/etc.
+	rm -rf "$pristine.tmp"
+	if [ -d "$source/etc" ]; then cp -R --preserve=mode,timestamps "$source/etc" "$pristine.tmp"; else mkdir "$pristine.tmp"; fi
+	rm -rf "$pristine"
+	mv "$pristine.tmp" "$pristine"
 	# Run as root (docker run), the copies would be root's: the drivers run as oneadmin.
-	if [ "$(id -u)" -eq 0 ]; then chown -R "$ONEADMIN_UID:$ONEADMIN_GID" "$target"; fi
-	(cd "$source" && find . -type f -print0 | xargs -0 -r sha256sum | sed 's#  \./#  #') | write_file "$manifest" 0644
+	if [ "$(id -u)" -eq 0 ]; then chown -R "$ONEADMIN_UID:$ONEADMIN_GID" "$target" "$pristine"; fi
+	printf '%s\n' "$shipped_manifest" | write_file "$manifest" 0644
 	printf '%s\n' "$version" | write_file "$marker" 0644
 	if [ "$(id -u)" -eq 0 ]; then chown "$ONEADMIN_UID:$ONEADMIN_GID" "$marker" "$manifest"; fi
+	for rel in "${merged[@]}"; do one_log "merged your changes to remotes/$rel into OpenNebula $version's"; done
+	for rel in "${conflicts[@]}"; do
+		one_log "remotes/etc: your changes conflict with OpenNebula $version's in: $rel (merge ${rel##*/}.new by hand)"
+	done
 	[ -z "$recorded" ] || one_log "run 'onehost sync --force' so the hypervisors get the new drivers"
 }
 
 init_role() {
-	refuse_packaged_secrets
 	prepare_volume
 	prepare_ssh
 	prepare_database
