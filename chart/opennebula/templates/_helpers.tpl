@@ -35,6 +35,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: opennebula
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -47,6 +50,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ include "opennebula.version" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: opennebula
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "opennebula.labels" -}}
@@ -62,10 +68,37 @@ app.kubernetes.io/component: frontend
 {{- end -}}
 
 {{- define "opennebula.image" -}}
+{{- $repository := include "opennebula.imageRepository" (dict "repository" .Values.image.repository "global" .Values.global) -}}
 {{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- printf "%s@%s" $repository .Values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A repository pulled through global.imageRegistry when an umbrella chart sets it: the registry part
+(docker.io in docker.io/library/mariadb) is replaced, or added to a repository without one. Used by the
+MariaDB subchart too. Arguments: repository, global.
+*/}}
+{{- define "opennebula.imageRepository" -}}
+{{- $registry := (.global | default dict).imageRegistry | default "" -}}
+{{- if not $registry -}}
+{{- .repository -}}
+{{- else -}}
+{{- $parts := splitList "/" .repository -}}
+{{- $first := first $parts -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- $parts = rest $parts -}}
+{{- end -}}
+{{- printf "%s/%s" (trimSuffix "/" $registry) (join "/" $parts) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A claim's StorageClass: the chart's own value, else global.storageClass. Arguments: storageClass, global. */}}
+{{- define "opennebula.storageClass" -}}
+{{- with .storageClass | default ((.global | default dict).storageClass) -}}
+storageClassName: {{ . | quote }}
 {{- end -}}
 {{- end -}}
 
@@ -200,7 +233,79 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
 {{- if and .Values.mariadb.enabled (not .Values.mariadb.existingSecret) -}}
 {{- $secrets = append $secrets (dict "name" (include "opennebula.mariadb.fullname" .) "keys" (list "password" "root-password") "labels" $labels "annotations" $annotations) -}}
 {{- end -}}
+{{- if and .Values.opennebula.monitord.encryption.enabled (not .Values.opennebula.monitord.encryption.existingSecret) -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.monitord.secretName" .) "keys" (list "pubkey.pem" "prikey.pem") "type" "rsa" "labels" $labels "annotations" $annotations) -}}
+{{- end -}}
 {{- toJson $secrets -}}
+{{- end -}}
+
+{{/* monitord's RSA key pair: monitord.encryption.existingSecret, else the one the credentials Job makes. */}}
+{{- define "opennebula.monitord.secretName" -}}
+{{- default (include "opennebula.componentName" (dict "context" . "suffix" "monitord")) .Values.opennebula.monitord.encryption.existingSecret -}}
+{{- end -}}
+
+{{/*
+The key-level edits of /etc/one (JSON: path -> KEY -> VALUE): monitord's key files when encryption is on,
+then opennebula.config (which may set those keys itself). A path or line the image could not read fails,
+naming the value.
+*/}}
+{{- define "opennebula.configEdits" -}}
+{{- $edits := dict -}}
+{{- if .Values.opennebula.monitord.encryption.enabled -}}
+{{- $_ := set $edits "monitord.conf" (dict "NETWORK/PUBKEY" "\"/run/secrets/opennebula-monitord/pubkey.pem\"" "NETWORK/PRIKEY" "\"/run/secrets/opennebula-monitord/prikey.pem\"") -}}
+{{- end -}}
+{{- range $path, $keys := .Values.opennebula.config -}}
+{{- include "opennebula.checkEtcOnePath" (dict "path" $path "key" (printf "opennebula.config.%s" $path)) -}}
+{{- $merged := merge (deepCopy ($keys | default dict)) (get $edits $path | default dict) -}}
+{{- range $key, $value := $merged -}}
+{{- if or (contains "\n" (toString $key)) (contains "\n" (toString $value)) (contains "=" (toString $key)) -}}
+{{- fail (printf "opennebula.config.%s.%s: one edit per line, KEY = VALUE: no line break in the key or value, no = in the key" $path $key) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $edits $path $merged -}}
+{{- end -}}
+{{- toJson $edits -}}
+{{- end -}}
+
+{{/* A path relative to /etc/one that stays in it (the schema says the same; kept for values given to --set-json). */}}
+{{- define "opennebula.checkEtcOnePath" -}}
+{{- if not (regexMatch "^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$" .path) -}}
+{{- fail (printf "%s: %q is not a file path relative to /etc/one (no leading /, no .. or dot-files)" .key .path) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ConfigMap key of an edits file (keys cannot hold "/"). */}}
+{{- define "opennebula.editsKey" -}}
+{{- printf "edits__%s" (replace "/" "__" .) -}}
+{{- end -}}
+
+{{/* The overrides volume (/etc/one-overrides): the edits ConfigMap and opennebula.configFiles; empty when neither. */}}
+{{- define "opennebula.overridesVolume" -}}
+{{- $edits := include "opennebula.configEdits" . | fromJson -}}
+{{- $sources := list -}}
+{{- if $edits -}}
+{{- $items := list -}}
+{{- range $path := keys $edits | sortAlpha -}}
+{{- $items = append $items (dict "key" (include "opennebula.editsKey" $path) "path" (printf "edits/%s" $path)) -}}
+{{- end -}}
+{{- $sources = append $sources (dict "configMap" (dict "name" (include "opennebula.componentName" (dict "context" . "suffix" "overrides")) "items" $items)) -}}
+{{- end -}}
+{{- range $index, $file := .Values.opennebula.configFiles -}}
+{{- $key := printf "opennebula.configFiles[%d]" $index -}}
+{{- include "opennebula.checkEtcOnePath" (dict "path" (toString $file.path) "key" (printf "%s.path" $key)) -}}
+{{- if eq (len (compact (list $file.configMap $file.secret))) 1 | not -}}
+{{- fail (printf "%s: give exactly one of configMap and secret (the file's source)" $key) -}}
+{{- end -}}
+{{- $items := list (dict "key" (required (printf "%s.key is required" $key) $file.key) "path" (printf "files/%s" $file.path)) -}}
+{{- if $file.configMap -}}
+{{- $sources = append $sources (dict "configMap" (dict "name" $file.configMap "items" $items)) -}}
+{{- else -}}
+{{- $sources = append $sources (dict "secret" (dict "name" $file.secret "items" $items)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $sources -}}
+{{- toYaml (list (dict "name" "overrides" "projected" (dict "defaultMode" 288 "sources" $sources))) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Environment every OpenNebula container gets (the image's settings, see docker/README.md). */}}
@@ -241,6 +346,7 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
   value: {{ join "," . | quote }}
 {{- end }}
 {{- end }}
+{{- include "opennebula.timezoneEnv" . }}
 - name: SSHD_PORT
   value: {{ .Values.opennebula.ssh.port | quote }}
 # The drivers SSH to HOSTNAME when they work on the front-end itself: its sshd is on the pod's loopback.
@@ -272,6 +378,13 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
 - name: db-password
   mountPath: /run/secrets/opennebula-db
   readOnly: true
+{{- if include "opennebula.overridesVolume" . }}
+# The image's overrides (opennebula.config, opennebula.configFiles, monitord's keys): the configure step
+# applies them to /etc/one.
+- name: overrides
+  mountPath: /etc/one-overrides
+  readOnly: true
+{{- end }}
 {{- with .Values.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
@@ -349,6 +462,7 @@ imagePullSecrets:
   value: {{ include "opennebula.db.user" . | quote }}
 - name: DB_PASSWORD_FILE
   value: /run/secrets/opennebula-db/password
+{{- include "opennebula.timezoneEnv" . }}
 - name: BACKUP_DIR
   value: /backups
 - name: ONE_DIR
@@ -375,4 +489,13 @@ imagePullSecrets:
 {{- fail (printf "podDisruptionBudget.maxUnavailable: %q is neither a count (0) nor a percentage (0%%)" $value) -}}
 {{- end -}}
 {{- ternary "true" "false" (regexMatch "^0+%?$" $value) -}}
+{{- end -}}
+
+
+{{/* TZ from the timezone value (none when empty: UTC). */}}
+{{- define "opennebula.timezoneEnv" -}}
+{{- with .Values.timezone }}
+- name: TZ
+  value: {{ . | quote }}
+{{- end }}
 {{- end -}}
