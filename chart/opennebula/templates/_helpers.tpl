@@ -251,6 +251,8 @@ naming the value.
 */}}
 {{- define "opennebula.configEdits" -}}
 {{- $edits := dict -}}
+{{- /* FireEdge keeps an upload whole in /var/tmp (the uploads volume): its largest upload is that volume's size. */ -}}
+{{- $_ := set $edits "sunstone-server.conf" (dict "max_upload_file_size" (include "opennebula.uploadBytes" .)) -}}
 {{- if .Values.opennebula.monitord.encryption.enabled -}}
 {{- $_ := set $edits "monitord.conf" (dict "NETWORK/PUBKEY" "\"/run/secrets/opennebula-monitord/pubkey.pem\"" "NETWORK/PRIKEY" "\"/run/secrets/opennebula-monitord/prikey.pem\"") -}}
 {{- end -}}
@@ -498,4 +500,47 @@ imagePullSecrets:
 - name: TZ
   value: {{ . | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* uploads.sizeLimit in whole bytes (an integer, as FireEdge's max_upload_file_size takes it). */}}
+{{- define "opennebula.uploadBytes" -}}
+{{- printf "%d" (int64 (float64 (include "opennebula.quantityBytes" .Values.uploads.sizeLimit))) -}}
+{{- end -}}
+
+{{/*
+The Ingress body size: ingress.proxyBodySize, or uploads.sizeLimit (in nginx's megabytes); one larger than
+the uploads volume fails, naming both.
+*/}}
+{{- define "opennebula.ingressBodySize" -}}
+{{- $uploads := float64 (include "opennebula.uploadBytes" .) -}}
+{{- with .Values.ingress.proxyBodySize -}}
+{{- $number := float64 (regexFind "^[0-9]+" .) -}}
+{{- $factor := get (dict "" 1.0 "k" 1024.0 "m" 1048576.0 "g" 1073741824.0) (lower (trimPrefix (regexFind "^[0-9]+" .) .)) -}}
+{{- if gt (mulf $number $factor) $uploads -}}
+{{- fail (printf "ingress.proxyBodySize=%s is larger than uploads.sizeLimit=%s: FireEdge keeps an upload whole in the uploads volume, so a larger body would be refused after it was sent. Raise uploads.sizeLimit, or leave ingress.proxyBodySize empty (it follows uploads.sizeLimit)." . (toString $.Values.uploads.sizeLimit)) -}}
+{{- end -}}
+{{- . -}}
+{{- else -}}
+{{- printf "%dm" (int64 (ceil (divf $uploads 1048576.0))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A role's resources with the ephemeral-storage request its scratch volumes may fill: the value's own when it
+is at least that (else a failure naming both), else that size. Arguments: context, role, storage (bytes),
+storageFrom (the values that size it).
+*/}}
+{{- define "opennebula.resourcesWithStorage" -}}
+{{- $resources := deepCopy (index .context.Values.resources .role | default dict) -}}
+{{- $requests := $resources.requests | default dict -}}
+{{- $given := get $requests "ephemeral-storage" -}}
+{{- if $given -}}
+{{- if lt (float64 (include "opennebula.quantityBytes" $given)) (float64 .storage) -}}
+{{- fail (printf "resources.%s.requests.ephemeral-storage=%s is less than its scratch volumes may hold (%s): the scheduler would place the pod where they cannot fit. Leave it unset (the chart requests that much) or raise it." .role (toString $given) .storageFrom) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $requests "ephemeral-storage" (printf "%dMi" (int64 (ceil (divf (float64 .storage) 1048576.0)))) -}}
+{{- end -}}
+{{- $_ := set $resources "requests" $requests -}}
+{{- toYaml $resources -}}
 {{- end -}}
