@@ -296,6 +296,7 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
       'PersistentVolumeClaim/data-one-mariadb-0',
       'PersistentVolumeClaim/data-one-opennebula-0',
       'Secret/one-mariadb',
+      'Secret/one-opennebula-monitord',
       'Secret/one-opennebula-oneadmin',
     ]);
     await install(ns, 'one');

@@ -111,7 +111,12 @@ storageClassName: {{ . | quote }}
 
 {{/* gRPC exists from OpenNebula 7.2. */}}
 {{- define "opennebula.hasGrpc" -}}
-{{- if semverCompare ">=7.2.0-0" (regexFind "^[0-9]+\\.[0-9]+\\.[0-9]+" (include "opennebula.version" .)) -}}true{{- end -}}
+{{- include "opennebula.versionAtLeast" (dict "context" . "version" "7.2.0") -}}
+{{- end -}}
+
+{{/* "true" when the image's OpenNebula is at least .version. Arguments: context, version. */}}
+{{- define "opennebula.versionAtLeast" -}}
+{{- if semverCompare (printf ">=%s-0" .version) (regexFind "^[0-9]+\\.[0-9]+\\.[0-9]+" (include "opennebula.version" .context)) -}}true{{- end -}}
 {{- end -}}
 
 {{- define "opennebula.headlessName" -}}
@@ -332,7 +337,7 @@ naming the value.
   value: {{ default "auto" .Values.hypervisors.address | quote }}
 - name: MONITOR_PORT
   value: {{ include "opennebula.monitordPort" . | quote }}
-{{- with .Values.opennebula.onegate.endpoint }}
+{{- with include "opennebula.onegateEndpoint" . }}
 - name: ONEGATE_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
@@ -543,4 +548,14 @@ storageFrom (the values that size it).
 {{- end -}}
 {{- $_ := set $resources "requests" $requests -}}
 {{- toYaml $resources -}}
+{{- end -}}
+
+{{/* The OneGate endpoint VMs are told: opennebula.onegate.endpoint, else the OneGate Ingress's URL, else none. */}}
+{{- define "opennebula.onegateEndpoint" -}}
+{{- $ingress := .Values.services.onegate.ingress -}}
+{{- if .Values.opennebula.onegate.endpoint -}}
+{{- .Values.opennebula.onegate.endpoint -}}
+{{- else if $ingress.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty $ingress.tls))) (required "services.onegate.ingress.host is required when services.onegate.ingress.enabled is true: the host name VMs call OneGate at" $ingress.host) -}}
+{{- end -}}
 {{- end -}}
