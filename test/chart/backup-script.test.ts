@@ -68,8 +68,21 @@ beforeEach(() => {
   mkdirSync(join(one, '.one'), { recursive: true });
   writeFileSync(join(one, '.one', 'one_key'), 'key-material\n');
   writeFileSync(join(one, '.one', 'sunstone_auth'), 'serveradmin:secret\n');
+  // oneadmin's generated key and sshd's host keys, as init makes them: every hypervisor trusts these.
+  mkdirSync(join(one, '.ssh'));
+  writeFileSync(join(one, '.ssh', 'id_ed25519'), 'oneadmin-private-key\n');
+  writeFileSync(join(one, '.ssh', 'authorized_keys'), 'ssh-ed25519 AAAA oneadmin\n');
+  mkdirSync(join(one, '.ssh-host-keys'));
+  writeFileSync(join(one, '.ssh-host-keys', 'ssh_host_ed25519_key'), 'host-private-key\n');
   writeFileSync(join(work, 'password'), 'db-pass"word');
 });
+
+/** A session of the front-end's database user that lasts `seconds` (what a running oned holds). */
+function session(seconds: number) {
+  return runCommand('mariadb', ['-h', '127.0.0.1', '-P', String(db.port), '-u', 'oneadmin', '-e', `SELECT SLEEP(${seconds})`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MYSQL_PWD: 'db-pass"word' },
+  });
+}
 
 function backup(overrides: Record<string, string> = {}, rendered = script): Promise<CommandResult> {
   const env = {
@@ -105,6 +118,8 @@ describe('backup script', () => {
     const listing = runTool('tar', ['-tzf', join(backups, credentials!)]);
     expect(listing).toMatch(/\.one\/one_key/);
     expect(listing).toMatch(/\.one\/sunstone_auth/);
+    expect(listing).toMatch(/\.ssh\/id_ed25519/);
+    expect(listing).toMatch(/\.ssh-host-keys\/ssh_host_ed25519_key/);
     // The dump restores into an empty database with the same rows.
     await db.sql('CREATE DATABASE restored;');
     await db.sql(gunzipSync(readFileSync(join(backups, dump!))).toString(), { database: 'restored' });
@@ -193,13 +208,55 @@ describe('restore script', () => {
     // What an upgrade or an accident does afterwards.
     await db.sql("UPDATE opennebula.pool_control SET last_oid = 99; CREATE TABLE opennebula.newer_schema (x INT);");
     writeFileSync(join(one, '.one', 'one_key'), 'rotated\n');
+    // A new volume: init generated other keys, which no hypervisor knows.
+    writeFileSync(join(one, '.ssh', 'id_ed25519'), 'new-key\n');
+    rmSync(join(one, '.ssh-host-keys'), { recursive: true });
     const run = await restore(name);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/set restore.enabled=false/);
     expect(await rows()).toBe(before);
     expect(await db.sql("SHOW TABLES FROM opennebula LIKE 'newer_schema'")).toBe('');
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+    expect(readFileSync(join(one, '.ssh', 'id_ed25519'), 'utf8')).toBe('oneadmin-private-key\n');
+    expect(readFileSync(join(one, '.ssh-host-keys', 'ssh_host_ed25519_key'), 'utf8')).toBe('host-private-key\n');
   });
+
+  it("waits until the front-end's database user has no session left, then restores", async () => {
+    expect((await backup()).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    const oned = session(4);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    const run = await restore(name, { RESTORE_WAIT_SECONDS: '60' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/waiting for 1 session\(s\) of oneadmin on opennebula to end/);
+    expect(Date.now() - started).toBeGreaterThan(2500);
+    expect((await oned).code).toBe(0);
+  }, 60_000);
+
+  it("refuses to restore while the front-end's user keeps a session, changing nothing, and can be re-run with the same backup", async () => {
+    expect((await backup()).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    await db.sql('UPDATE opennebula.pool_control SET last_oid = 77');
+    const changed = await rows();
+    writeFileSync(join(one, '.one', 'one_key'), 'current\n');
+    const oned = session(8);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const refused = await restore(name, { RESTORE_WAIT_SECONDS: '2' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/restore FAILED: oneadmin still has 1 session\(s\) on 127\.0\.0\.1:\d+ after 2 s: is the front-end still running\?/);
+    expect(await rows()).toBe(changed);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+    await oned;
+    // Leftovers of an interrupted run do not stop the next one.
+    mkdirSync(join(one, '.one.restoring'));
+    mkdirSync(join(one, '.ssh.restoring'));
+    const again = await restore(name, { RESTORE_WAIT_SECONDS: '2' });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await rows()).not.toBe(changed);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+    expect(readdirSync(one).filter((f) => f.endsWith('.restoring'))).toEqual([]);
+  }, 60_000);
 
   it('changes nothing when the backup is incomplete or missing, and names it', async () => {
     const before = await rows();

@@ -255,6 +255,20 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('runs a failed restore again with the same backup: its Job deleted, an upgrade makes it anew', async () => {
+    const ns = await namespace();
+    const restore = ['-f', join(CHART, 'ci/restore-values.yaml')];
+    await install(ns, 'one', restore);
+    const job = 'one-opennebula-restore-20250101t031700z';
+    const first = await json<{ metadata: { uid: string } }>(['-n', ns, 'get', 'job', job]);
+    await cluster.must('kubectl', ['-n', ns, 'delete', 'job', job, '--wait=true']);
+    const again = await upgrade(ns, 'one', CHART, restore);
+    expect(again.code, again.stderr).toBe(0);
+    const second = await json<{ metadata: { uid: string }; spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } }>(['-n', ns, 'get', 'job', job]);
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    expect(second.spec.template.spec.containers[0]!.env).toContainEqual({ name: 'RESTORE_BACKUP', value: 'opennebula-20250101T031700Z' });
+  });
+
   it('rolls a new appVersion out to every container and the init container', async () => {
     const ns = await namespace();
     await install(ns, 'one');

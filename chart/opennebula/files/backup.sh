@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The backup CronJob's script (bash): a consistent dump of OpenNebula's database and a copy of oneadmin's
 # credentials directory (/var/lib/one/.one: one_key and the service accounts' auth files, without which a
-# restored database cannot be used), each verified before it is published; older backups are removed
+# restored database cannot be used) with the SSH keys hypervisors trust (.ssh, .ssh-host-keys), each verified before it is published; older backups are removed
 # only after that, so the newest good backup always stays. Any failure fails the Job, loudly.
 # Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR BACKUP_RETENTION ONE_DIR
 # (ONE_DIR empty: the credentials are not on a volume this Job can read, and only the database is saved).
@@ -39,10 +39,16 @@ mariadb-dump --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="
 
 verify_dump "$dump.part" # files/dump.sh
 
-# The credentials are archived, verified and published before the dump, whose name marks a complete backup.
+# The credentials are archived, verified and published before the dump, whose name marks a complete backup:
+# .one, and the keys hypervisors trust, .ssh (oneadmin's key, generated once unless given as a Secret) and
+# .ssh-host-keys (sshd's): a front-end restored onto a new volume without them is refused by every host.
 if [ -n "${ONE_DIR:-}" ]; then
 	[ -f "$ONE_DIR/.one/one_key" ] || fail "$ONE_DIR/.one/one_key is missing: is the front-end's volume mounted at $ONE_DIR?"
-	tar -C "$ONE_DIR" -czf "$credentials.part" .one || fail "could not archive $ONE_DIR/.one"
+	saved=(.one)
+	for dir in .ssh .ssh-host-keys; do
+		if [ -d "$ONE_DIR/$dir" ]; then saved+=("$dir"); fi
+	done
+	tar -C "$ONE_DIR" -czf "$credentials.part" "${saved[@]}" || fail "could not archive ${saved[*]} of $ONE_DIR"
 	tar -tzf "$credentials.part" .one/one_key >/dev/null || fail "the credentials archive does not hold .one/one_key"
 	mv "$credentials.part" "$credentials"
 	echo "wrote $credentials"

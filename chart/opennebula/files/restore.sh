@@ -1,11 +1,14 @@
 # shellcheck shell=bash
 # The restore Job's script (bash): puts one backup written by files/backup.sh back, while the front-end is
-# stopped (restore.enabled scales it to 0): the dump is verified first, then every table of the database
-# is dropped and the dump loaded, then /var/lib/one/.one is replaced by the archived one. Any failure
-# fails the Job, loudly, before anything is changed when the backup itself is bad.
+# stopped (restore.enabled scales it to 0): the dump is verified first, then the script waits until the
+# front-end's database user has no session left (RESTORE_WAIT_SECONDS; oned holds its connections while it
+# runs, also during its grace period), then every table of the database is dropped and the dump loaded,
+# then /var/lib/one/.one, .ssh and .ssh-host-keys are replaced by the archived ones. Any failure fails the
+# Job, loudly, before anything is changed when the backup itself is bad or the front-end still runs; a
+# failed run can be run again with the same backup.
 # Or, to roll back a schema upgrade, the dump init took before it (onedb-before-<version>-<time>.sql in
 # the front-end's volume's backups/): the database only; the credentials stay as they are.
-# Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_BACKUP (the backup's
+# Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_WAIT_SECONDS RESTORE_BACKUP (the backup's
 # name, opennebula-<time> or onedb-before-<version>-<time>) ONE_DIR (empty: the front-end has no volume,
 # only the database is restored).
 set -Eeuo pipefail
@@ -58,6 +61,22 @@ fi
 tables="$(db --batch --skip-column-names -e "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()" "$DB_NAME" 2>"$work/db.err")" ||
 	fail "cannot reach database $DB_NAME on $DB_HOST:$DB_PORT: $(cat "$work/db.err")"
 
+# The front-end must have stopped: no session of its user but this one (a user sees its own sessions).
+wait_seconds=${RESTORE_WAIT_SECONDS:-300}
+[[ "$wait_seconds" =~ ^[0-9]+$ ]] || fail "RESTORE_WAIT_SECONDS must be a whole number of seconds, got '$wait_seconds'"
+sessions() {
+	db --batch --skip-column-names -e "SELECT COUNT(*) FROM information_schema.processlist WHERE user = SUBSTRING_INDEX(USER(), '@', 1) AND id <> CONNECTION_ID()" 2>"$work/db.err" ||
+		fail "cannot list the sessions of $DB_USER on $DB_HOST:$DB_PORT: $(cat "$work/db.err")"
+}
+waited=0
+while count="$(sessions)" && [ "$count" -gt 0 ]; do
+	[ "$waited" -lt "$wait_seconds" ] ||
+		fail "$DB_USER still has $count session(s) on $DB_HOST:$DB_PORT after $wait_seconds s: is the front-end still running? Nothing was changed."
+	if [ $((waited % 10)) -eq 0 ]; then echo "waiting for $count session(s) of $DB_USER on $DB_NAME to end (the front-end stopping)"; fi
+	sleep 1
+	waited=$((waited + 1))
+done
+
 echo "restoring $dump into $DB_NAME on $DB_HOST:$DB_PORT"
 # Tables a newer schema added are not in the dump: drop them all, so the database is exactly the backup.
 {
@@ -70,12 +89,17 @@ echo "restoring $dump into $DB_NAME on $DB_HOST:$DB_PORT"
 } | db "$DB_NAME" || fail "loading $dump into $DB_NAME failed"
 
 if [ -n "$credentials" ]; then
-	tar -C "$work" -xzf "$credentials" .one
-	rm -rf "$ONE_DIR/.one.restoring"
-	cp -a "$work/.one" "$ONE_DIR/.one.restoring"
-	rm -rf "$ONE_DIR/.one"
-	mv "$ONE_DIR/.one.restoring" "$ONE_DIR/.one"
-	echo "restored $ONE_DIR/.one from $credentials"
+	# Each directory the archive holds (older backups have .one only) replaces the volume's, by rename.
+	mapfile -t dirs < <(tar -tzf "$credentials" | cut -d/ -f1 | grep -x -e .one -e .ssh -e .ssh-host-keys | sort -u)
+	tar -C "$work" -xzf "$credentials" "${dirs[@]}"
+	for dir in "${dirs[@]}"; do
+		rm -rf "$ONE_DIR/$dir.restoring"
+		cp -a "$work/$dir" "$ONE_DIR/$dir.restoring"
+		rm -rf "${ONE_DIR:?}/$dir"
+		mv "$ONE_DIR/$dir.restoring" "$ONE_DIR/$dir"
+		echo "restored $ONE_DIR/$dir from $credentials"
+	done
+	for dir in .one .ssh .ssh-host-keys; do rm -rf "$ONE_DIR/$dir.restoring"; done
 elif [ -n "${ONE_DIR:-}" ]; then
 	echo "the front-end's credentials ($ONE_DIR/.one) are left as they are: a schema upgrade does not change them"
 fi
