@@ -348,3 +348,32 @@ describe('restore script', () => {
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
   }, 60_000);
 });
+
+describe("pruning init's pre-upgrade dumps", () => {
+  type Pod = { spec: { template: { spec: { initContainers: { name: string; command: string[]; args: string[]; env: { name: string; value: string }[] }[] } } } };
+  const rendered = (values: string[]) => {
+    const text = runTool('helm', ['template', 'one', CHART, '--show-only', 'templates/statefulset.yaml', ...values.flatMap((v) => ['--set', v])]);
+    return (parse(text) as Pod).spec.template.spec.initContainers.find((c) => c.name === 'prune-upgrade-dumps');
+  };
+
+  it('keeps the newest database.upgradeDumpRetention dumps by their time stamp, whatever their version', async () => {
+    const container = rendered(['database.upgradeDumpRetention=2'])!;
+    const dir = join(work, 'one', 'backups');
+    mkdirSync(dir);
+    for (const name of ['onedb-before-7.2.0-20260101T000000Z.sql', 'onedb-before-7.4.0-20260301T000000Z.sql', 'onedb-before-7.10.0-20260201T000000Z.sql', 'onedb-before-7.4.1-20260401T000000Z.sql', 'unrelated.sql']) {
+      writeFileSync(join(dir, name), '-- dump');
+    }
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...Object.fromEntries(container.env.map((e) => [e.name, e.value])), DUMPS_DIR: dir };
+    const run = await runCommand(container.command[0]!, [...container.command.slice(1), ...container.args], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['onedb-before-7.4.0-20260301T000000Z.sql', 'onedb-before-7.4.1-20260401T000000Z.sql', 'unrelated.sql']);
+    // Nothing to do without the directory (a first start).
+    const none = await runCommand(container.command[0]!, [...container.command.slice(1), ...container.args], { env: { ...env, DUMPS_DIR: join(work, 'absent') } });
+    expect(none.code, none.stderr).toBe(0);
+  });
+
+  it('keeps every dump with 0, and has nothing to prune without a volume', () => {
+    expect(rendered(['database.upgradeDumpRetention=0'])).toBeUndefined();
+    expect(rendered(['persistence.enabled=false'])).toBeUndefined();
+  });
+});
