@@ -192,7 +192,8 @@ describe('backup script', () => {
 
 describe('restore script', () => {
   const restoreScript = () => renderedScript('templates/restore.yaml', ['restore.enabled=true', 'restore.backup=opennebula-20250101T000000Z']);
-  const restore = (name: string, overrides: Record<string, string> = {}) => backup({ RESTORE_BACKUP: name, ...overrides }, restoreScript());
+  // No Kubernetes API here: the wait for the front-end's pods is tested on the API-server rig (test/cluster/restore.test.ts).
+  const restore = (name: string, overrides: Record<string, string> = {}) => backup({ RESTORE_BACKUP: name, FRONTEND_SELECTOR: '', ...overrides }, restoreScript());
   const rows = () => db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename');
 
   it('renders the chosen backup, with pipefail', () => {

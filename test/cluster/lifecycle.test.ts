@@ -264,9 +264,15 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
     await cluster.must('kubectl', ['-n', ns, 'delete', 'job', job, '--wait=true']);
     const again = await upgrade(ns, 'one', CHART, restore);
     expect(again.code, again.stderr).toBe(0);
-    const second = await json<{ metadata: { uid: string }; spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } }>(['-n', ns, 'get', 'job', job]);
+    const second = await json<{
+      metadata: { uid: string };
+      spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+    }>(['-n', ns, 'get', 'job', job]);
     expect(second.metadata.uid).not.toBe(first.metadata.uid);
-    expect(second.spec.template.spec.containers[0]!.env).toContainEqual({ name: 'RESTORE_BACKUP', value: 'opennebula-20250101T031700Z' });
+    expect(second.spec.template.spec.containers[0]!.env).toContainEqual({
+      name: 'RESTORE_BACKUP',
+      value: 'opennebula-20250101T031700Z',
+    });
   });
 
   it('rolls a new appVersion out to every container and the init container', async () => {

@@ -8,7 +8,9 @@
 # failed run can be run again with the same backup.
 # Or, to roll back a schema upgrade, the dump init took before it (onedb-before-<version>-<time>.sql in
 # the front-end's volume's backups/): the database only; the credentials stay as they are.
-# Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_WAIT_SECONDS RESTORE_BACKUP (the backup's
+# Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_WAIT_SECONDS
+# FRONTEND_SELECTOR (the front-end pods' labels; empty: no Kubernetes API to ask) SERVICEACCOUNT_DIR
+# KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT RESTORE_BACKUP (the backup's
 # name, opennebula-<time> or onedb-before-<version>-<time>) ONE_DIR (empty: the front-end has no volume,
 # only the database is restored).
 set -Eeuo pipefail
@@ -58,17 +60,44 @@ if [ -n "$credentials" ]; then
 	tar -tzf "$credentials" .one/one_key >/dev/null || fail "$credentials does not hold .one/one_key"
 	{ [ -d "$ONE_DIR" ] && [ -w "$ONE_DIR" ]; } || fail "the front-end's volume is not mounted writable at $ONE_DIR"
 fi
+wait_seconds=${RESTORE_WAIT_SECONDS:-300}
+[[ "$wait_seconds" =~ ^[0-9]+$ ]] || fail "RESTORE_WAIT_SECONDS must be a whole number of seconds, got '$wait_seconds'"
+waited=0
+
+# The front-end's pod must be gone (it still writes the volume and the database during its grace period):
+# the pods matching FRONTEND_SELECTOR, listed with the Job's ServiceAccount (its Role may list pods only).
+frontend_pods() {
+	ruby -rjson -rnet/http -ropenssl -e '
+		account = ENV.fetch("SERVICEACCOUNT_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
+		namespace = File.read(File.join(account, "namespace")).strip
+		http = Net::HTTP.new(ENV.fetch("KUBERNETES_SERVICE_HOST"), Integer(ENV.fetch("KUBERNETES_SERVICE_PORT")))
+		http.use_ssl = true
+		http.ca_file = File.join(account, "ca.crt")
+		http.open_timeout = http.read_timeout = 10
+		path = "/api/v1/namespaces/#{namespace}/pods?labelSelector=#{URI.encode_www_form_component(ENV.fetch("FRONTEND_SELECTOR"))}"
+		answer = http.get(path, "Authorization" => "Bearer #{File.read(File.join(account, "token")).strip}")
+		abort("HTTP #{answer.code} #{answer.body}") unless answer.code == "200"
+		puts JSON.parse(answer.body).fetch("items").map { |pod| pod["metadata"]["name"] }.join(" ")
+	' 2>"$work/api.err" || fail "cannot list the front-end's pods in the Kubernetes API: $(cat "$work/api.err")"
+}
+if [ -n "${FRONTEND_SELECTOR:-}" ]; then
+	while pods="$(frontend_pods)" && [ -n "$pods" ]; do
+		[ "$waited" -lt "$wait_seconds" ] ||
+			fail "front-end pod(s) $pods still exist in $(cat "${SERVICEACCOUNT_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}/namespace") after $wait_seconds s: restore mode scales the front-end to 0; is something else running it? Nothing was changed."
+		if [ $((waited % 10)) -eq 0 ]; then echo "waiting for front-end pod(s) $pods to stop"; fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+fi
+
 tables="$(db --batch --skip-column-names -e "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()" "$DB_NAME" 2>"$work/db.err")" ||
 	fail "cannot reach database $DB_NAME on $DB_HOST:$DB_PORT: $(cat "$work/db.err")"
 
 # The front-end must have stopped: no session of its user but this one (a user sees its own sessions).
-wait_seconds=${RESTORE_WAIT_SECONDS:-300}
-[[ "$wait_seconds" =~ ^[0-9]+$ ]] || fail "RESTORE_WAIT_SECONDS must be a whole number of seconds, got '$wait_seconds'"
 sessions() {
 	db --batch --skip-column-names -e "SELECT COUNT(*) FROM information_schema.processlist WHERE user = SUBSTRING_INDEX(USER(), '@', 1) AND id <> CONNECTION_ID()" 2>"$work/db.err" ||
 		fail "cannot list the sessions of $DB_USER on $DB_HOST:$DB_PORT: $(cat "$work/db.err")"
 }
-waited=0
 while count="$(sessions)" && [ "$count" -gt 0 ]; do
 	[ "$waited" -lt "$wait_seconds" ] ||
 		fail "$DB_USER still has $count session(s) on $DB_HOST:$DB_PORT after $wait_seconds s: is the front-end still running? Nothing was changed."

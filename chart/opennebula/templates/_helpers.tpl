@@ -559,3 +559,12 @@ storageFrom (the values that size it).
 {{- printf "%s://%s" (ternary "https" "http" (not (empty $ingress.tls))) (required "services.onegate.ingress.host is required when services.onegate.ingress.enabled is true: the host name VMs call OneGate at" $ingress.host) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The front-end pods' selector labels as a label selector (k=v,...), for the API. */}}
+{{- define "opennebula.labelSelector" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := include "opennebula.selectorLabels" . | fromYaml -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
