@@ -9,6 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import * as mariadb from '../support/mariadb.js';
+import { startS3, type S3Server } from '../support/seaweedfs.js';
 import { REPO_ROOT, runCommand, runTool, type CommandResult } from '../support/tools.js';
 
 const CHART = join(REPO_ROOT, 'chart/opennebula');
@@ -377,4 +378,84 @@ describe("pruning init's pre-upgrade dumps", () => {
     expect(rendered(['database.upgradeDumpRetention=0'])).toBeUndefined();
     expect(rendered(['persistence.enabled=false'])).toBeUndefined();
   });
+});
+
+describe('off-cluster copies (backup.s3), against a real S3-compatible server (SeaweedFS)', () => {
+  const s3Values = ['backup.s3.enabled=true', 'backup.s3.endpoint=http://s3.example.org', 'backup.s3.bucket=backups', 'backup.s3.existingSecret=s3', 'backup.s3.prefix=one/prod/'];
+  let s3: S3Server;
+  let s3Backup: ReturnType<typeof renderedScript>;
+  let s3Restore: ReturnType<typeof renderedScript>;
+  const s3Env = (secret = s3.secretKey) => {
+    writeFileSync(join(work, 'access-key-id'), s3.accessKey);
+    writeFileSync(join(work, 'secret-access-key'), secret);
+    return { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID_FILE: join(work, 'access-key-id'), S3_SECRET_ACCESS_KEY_FILE: join(work, 'secret-access-key') };
+  };
+  beforeAll(async () => {
+    s3 = await startS3('backups');
+    s3Backup = renderedScript('templates/backup.yaml', s3Values);
+    s3Restore = renderedScript('templates/restore.yaml', [...s3Values, 'restore.enabled=true', 'restore.backup=opennebula-20250101T031700Z']);
+  }, 180_000);
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('copies each verified backup under the prefix, byte for byte, and signs with the Secret’s key', async () => {
+    expect(s3Backup.env).toMatchObject({ S3_BUCKET: 'backups', S3_PREFIX: 'one/prod/', S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID_FILE: '/run/secrets/opennebula-s3/access-key-id' });
+    const run = await backup(s3Env(), s3Backup);
+    expect(run.code, run.stderr).toBe(0);
+    const [credentials, dump] = files();
+    expect(run.stdout).toMatch(new RegExp(`copied .*${dump} to s3://backups/one/prod/${dump}`));
+    expect(await s3.object(`one/prod/${dump}`)).toEqual(readFileSync(join(backups, dump!)));
+    expect(await s3.object(`one/prod/${credentials}`)).toEqual(readFileSync(join(backups, credentials!)));
+  }, 60_000);
+
+  it("keeps backup.retention backups in the bucket too, leaving other objects alone", async () => {
+    for (const stamp of ['20240101T000000Z', '20240102T000000Z', '20240103T000000Z']) {
+      await s3.put(`one/prod/opennebula-${stamp}.sql.gz`, 'old');
+      await s3.put(`one/prod/opennebula-${stamp}.one.tar.gz`, 'old');
+    }
+    await s3.put('one/prod/README', 'not a backup');
+    await s3.put('one/other/opennebula-20240101T000000Z.sql.gz', 'another prefix');
+    const run = await backup({ ...s3Env(), BACKUP_RETENTION: '2' }, s3Backup);
+    expect(run.code, run.stderr).toBe(0);
+    const kept = (await s3.keys()).filter((k) => k.startsWith('one/'));
+    const newest = files().find((f) => f.endsWith('.sql.gz'))!;
+    expect(kept).toEqual(
+      [
+        'one/other/opennebula-20240101T000000Z.sql.gz',
+        'one/prod/README',
+        'one/prod/opennebula-20240103T000000Z.one.tar.gz',
+        'one/prod/opennebula-20240103T000000Z.sql.gz',
+        `one/prod/${newest.replace('.sql.gz', '.one.tar.gz')}`,
+        `one/prod/${newest}`,
+      ].sort(),
+    );
+  }, 60_000);
+
+  it('fails, naming the request and the server’s refusal, when the key is wrong; the backup stays in the claim', async () => {
+    const run = await backup(s3Env('not-the-secret'), s3Backup);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/S3: uploading .* to s3:\/\/backups\/one\/prod\/opennebula-\d{8}T\d{6}Z\.one\.tar\.gz: HTTP 403 .*SignatureDoesNotMatch/);
+    expect(run.stderr).toMatch(/backup FAILED: copying .* to s3:\/\/backups failed \(it is kept in/);
+    expect(files().filter((f) => f.endsWith('.sql.gz'))).toHaveLength(1);
+  }, 60_000);
+
+  it('restores a backup the claim lost from the bucket (the cluster’s storage gone)', async () => {
+    const before = await db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename');
+    expect((await backup(s3Env(), s3Backup)).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    for (const file of files()) rmSync(join(backups, file));
+    await db.sql('UPDATE opennebula.pool_control SET last_oid = 5');
+    writeFileSync(join(one, '.one', 'one_key'), 'lost\n');
+    const run = await backup({ ...s3Env(), RESTORE_BACKUP: name, FRONTEND_SELECTOR: '' }, s3Restore);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`downloaded s3://backups/one/prod/${name}\\.sql\\.gz`));
+    expect(files()).toEqual([`${name}.one.tar.gz`, `${name}.sql.gz`]);
+    expect(await db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename')).toBe(before);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+    const missing = await backup({ ...s3Env(), RESTORE_BACKUP: 'opennebula-20200101T000000Z', FRONTEND_SELECTOR: '' }, s3Restore);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/S3: downloading s3:\/\/backups\/one\/prod\/opennebula-20200101T000000Z\.one\.tar\.gz: HTTP 404/);
+    expect(files()).toEqual([`${name}.one.tar.gz`, `${name}.sql.gz`]);
+  }, 60_000);
 });

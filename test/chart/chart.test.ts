@@ -147,7 +147,7 @@ describe('values schema', () => {
     (JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, { type?: unknown }> }).properties,
   );
 
-  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext', 'global', 'replicaCount'].includes(s)), 'opennebula.oneadmin', 'hypervisors.nodePorts', 'mariadb.image'])(
+  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext', 'global', 'replicaCount', 'extraContainers', 'extraInitContainers', 'extraObjects', 'commonLabels', 'timezone', 'hostAliases', 'dnsConfig'].includes(s)), 'opennebula.oneadmin', 'hypervisors.nodePorts', 'mariadb.image'])(
     'rejects an unknown key in %s',
     (section) => {
       const out = failure('helm', ['template', 'one', CHART, '--set', `${section}.notAKey=1`]);
@@ -185,7 +185,7 @@ describe('values schema', () => {
 
 describe('resource quantities', () => {
   it('accepts every form Kubernetes accepts (millicores, decimals, exponents, binary and decimal suffixes, numbers)', () => {
-    const set = ['resources.oned.requests.cpu=250m', 'resources.fireedge.requests.cpu=250000u', 'resources.guacd.requests.cpu=100000000n', 'resources.sshd.requests.memory=+16Mi', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=500M', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
+    const set = ['resources.oned.requests.cpu=250m', 'resources.fireedge.requests.cpu=250000u', 'resources.guacd.requests.cpu=100000000n', 'resources.sshd.requests.memory=+16Mi', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=12G', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
     const docs = manifests(render('helm', 'one', set.flatMap((value) => ['--set', value])));
     const oned = (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'one-opennebula')!.spec as { template: { spec: { containers: { resources: unknown }[] } } }).template.spec.containers[0]!.resources;
     expect(oned).toMatchObject({ requests: { cpu: '250m', memory: '1.5Gi' }, limits: { memory: '2e9' } });

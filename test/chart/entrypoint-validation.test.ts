@@ -3,7 +3,7 @@
 // value: a bad value fails `helm install` at once instead of crash-looping a container. The validated names
 // are read from the scripts, so a new check in the image without a schema case here fails this test.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -11,7 +11,13 @@ import { REPO_ROOT, requireTool, runTool } from '../support/tools.js';
 
 const CHART = join(REPO_ROOT, 'chart/opennebula');
 const LIB = join(REPO_ROOT, 'docker/rootfs/usr/local/lib/opennebula-container');
-const SCRIPTS = [join(LIB, 'common.sh'), join(LIB, 'configure.sh'), join(LIB, 'init.sh'), join(REPO_ROOT, 'docker/rootfs/usr/local/bin/opennebula-entrypoint')];
+// Every part of the entrypoint: its library (whatever files it has) and the entrypoint itself.
+const SCRIPTS = [
+  ...readdirSync(LIB)
+    .filter((name) => name.endsWith('.sh'))
+    .map((name) => join(LIB, name)),
+  join(REPO_ROOT, 'docker/rootfs/usr/local/bin/opennebula-entrypoint'),
+];
 const SOURCE = SCRIPTS.map((file) => readFileSync(file, 'utf8')).join('\n');
 
 /** NAME -> how the image checks it: a require_* function, or an inline regular expression. */

@@ -96,11 +96,12 @@ function mutate(path: string[], value: Json): Json {
 const ALL_ON = {
   ingress: { enabled: true },
   httpRoute: { enabled: true, parentRefs: [{ name: 'gateway' }] },
-  backup: { enabled: true },
+  backup: { enabled: true, s3: { enabled: true, endpoint: 'https://s3.example.org', bucket: 'backups', existingSecret: 's3' } },
   restore: { enabled: true, backup: 'opennebula-20250101T000000Z' },
   networkPolicy: { enabled: true, egress: { enabled: true } },
   podDisruptionBudget: { enabled: true },
   opennebula: { tproxy: { enabled: true, remoteAddress: '192.0.2.1' } },
+  services: { onegate: { ingress: { enabled: true, host: 'onegate.example.org' } } },
   hypervisors: { exposure: 'LoadBalancer', loadBalancerAllowAllSources: true, nodePorts: { monitord: 30124, ssh: 30022 } },
 };
 const EXTERNAL_DB = {

@@ -10,7 +10,8 @@
 # the front-end's volume's backups/): the database only; the credentials stay as they are.
 # Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR RESTORE_WAIT_SECONDS
 # FRONTEND_SELECTOR (the front-end pods' labels; empty: no Kubernetes API to ask) SERVICEACCOUNT_DIR
-# KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT RESTORE_BACKUP (the backup's
+# KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT S3_BUCKET S3_PREFIX S3_CLIENT (as for the backup)
+# RESTORE_BACKUP (the backup's
 # name, opennebula-<time> or onedb-before-<version>-<time>) ONE_DIR (empty: the front-end has no volume,
 # only the database is restored).
 set -Eeuo pipefail
@@ -35,6 +36,15 @@ elif [[ "$RESTORE_BACKUP" =~ ^onedb-before-[0-9]+(\.[0-9]+)+-[0-9]{8}T[0-9]{6}Z$
 	dump="$ONE_DIR/backups/$RESTORE_BACKUP.sql"
 else
 	fail "RESTORE_BACKUP must name a backup as opennebula-<YYYYMMDDTHHMMSSZ> or onedb-before-<version>-<YYYYMMDDTHHMMSSZ>, got '$RESTORE_BACKUP' (ls the backup claim, or backups/ on the front-end's volume)"
+fi
+# A backup that is only in the bucket (backup.s3: the cluster's storage was lost) is fetched into the
+# backup claim first, each file under a temporary name until it is whole.
+if [ ! -f "$dump" ] && [ -n "${S3_BUCKET:-}" ] && [[ "$RESTORE_BACKUP" == opennebula-* ]]; then
+	s3() { ruby -e "$S3_CLIENT" "$@"; }
+	for file in ${credentials:+"$credentials"} "$dump"; do
+		s3 get "${S3_PREFIX:-}${file##*/}" "$file.part" || { rm -f "$file.part"; fail "fetching ${file##*/} from s3://$S3_BUCKET/${S3_PREFIX:-} failed"; }
+		mv "$file.part" "$file"
+	done
 fi
 [ -f "$dump" ] || fail "there is no $dump"
 [ -r "$DB_PASSWORD_FILE" ] || fail "cannot read the database password file $DB_PASSWORD_FILE"

@@ -568,3 +568,54 @@ storageFrom (the values that size it).
 {{- end -}}
 {{- join "," $pairs -}}
 {{- end -}}
+
+{{/* backup.s3: the client (files/s3.rb, as S3_CLIENT) and the settings, for the backup and restore scripts. */}}
+{{- define "opennebula.s3Script" -}}
+{{- if .Values.backup.s3.enabled -}}
+S3_CLIENT="$(cat <<'S3_RB'
+{{ .Files.Get "files/s3.rb" }}
+S3_RB
+)"
+{{- end -}}
+{{- end -}}
+
+{{- define "opennebula.s3Env" -}}
+{{- $s3 := .Values.backup.s3 -}}
+{{- if $s3.enabled }}
+- name: S3_ENDPOINT
+  value: {{ required "backup.s3.endpoint is required with backup.s3.enabled: the S3 server's URL" $s3.endpoint | quote }}
+- name: S3_REGION
+  value: {{ $s3.region | quote }}
+- name: S3_BUCKET
+  value: {{ required "backup.s3.bucket is required with backup.s3.enabled" $s3.bucket | quote }}
+- name: S3_PREFIX
+  value: {{ $s3.prefix | quote }}
+- name: S3_ACCESS_KEY_ID_FILE
+  value: /run/secrets/opennebula-s3/access-key-id
+- name: S3_SECRET_ACCESS_KEY_FILE
+  value: /run/secrets/opennebula-s3/secret-access-key
+{{- end }}
+{{- end -}}
+
+{{- define "opennebula.s3Volume" -}}
+{{- $s3 := .Values.backup.s3 -}}
+{{- if $s3.enabled }}
+- name: s3-key
+  secret:
+    secretName: {{ required "backup.s3.existingSecret is required with backup.s3.enabled: a Secret with the access key" $s3.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ $s3.accessKeyIdKey }}
+        path: access-key-id
+      - key: {{ $s3.secretAccessKeyKey }}
+        path: secret-access-key
+{{- end }}
+{{- end -}}
+
+{{- define "opennebula.s3Mount" -}}
+{{- if .Values.backup.s3.enabled }}
+- name: s3-key
+  mountPath: /run/secrets/opennebula-s3
+  readOnly: true
+{{- end }}
+{{- end -}}
