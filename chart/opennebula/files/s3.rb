@@ -67,9 +67,12 @@ rescue SystemCallError, IOError, Timeout::Error, OpenSSL::SSL::SSLError => e
   fail!("#{method} #{uri || path} failed: #{e.message}")
 end
 
+# A 2xx answer, else a failure naming the request and the server's error code and message.
 def ok!(response, what)
   return response if response.code.to_i.between?(200, 299)
-  fail!("#{what}: HTTP #{response.code} #{response.body.to_s[0, 500]}")
+  body = response.body.to_s
+  code, message = body[%r{<Code>([^<]*)</Code>}, 1], body[%r{<Message>([^<]*)</Message>}, 1]
+  fail!("#{what}: HTTP #{response.code} #{code ? "#{code}: #{message}" : body.gsub(/\s+/, " ")[0, 300]}")
 end
 
 case ARGV[0]
