@@ -9,6 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import * as mariadb from '../support/mariadb.js';
+import { startS3, type S3Server } from '../support/seaweedfs.js';
 import { REPO_ROOT, runCommand, runTool, type CommandResult } from '../support/tools.js';
 
 const CHART = join(REPO_ROOT, 'chart/opennebula');
@@ -68,8 +69,21 @@ beforeEach(() => {
   mkdirSync(join(one, '.one'), { recursive: true });
   writeFileSync(join(one, '.one', 'one_key'), 'key-material\n');
   writeFileSync(join(one, '.one', 'sunstone_auth'), 'serveradmin:secret\n');
+  // oneadmin's generated key and sshd's host keys, as init makes them: every hypervisor trusts these.
+  mkdirSync(join(one, '.ssh'));
+  writeFileSync(join(one, '.ssh', 'id_ed25519'), 'oneadmin-private-key\n');
+  writeFileSync(join(one, '.ssh', 'authorized_keys'), 'ssh-ed25519 AAAA oneadmin\n');
+  mkdirSync(join(one, '.ssh-host-keys'));
+  writeFileSync(join(one, '.ssh-host-keys', 'ssh_host_ed25519_key'), 'host-private-key\n');
   writeFileSync(join(work, 'password'), 'db-pass"word');
 });
+
+/** A session of the front-end's database user that lasts `seconds` (what a running oned holds). */
+function session(seconds: number) {
+  return runCommand('mariadb', ['-h', '127.0.0.1', '-P', String(db.port), '-u', 'oneadmin', '-e', `SELECT SLEEP(${seconds})`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MYSQL_PWD: 'db-pass"word' },
+  });
+}
 
 function backup(overrides: Record<string, string> = {}, rendered = script): Promise<CommandResult> {
   const env = {
@@ -105,6 +119,8 @@ describe('backup script', () => {
     const listing = runTool('tar', ['-tzf', join(backups, credentials!)]);
     expect(listing).toMatch(/\.one\/one_key/);
     expect(listing).toMatch(/\.one\/sunstone_auth/);
+    expect(listing).toMatch(/\.ssh\/id_ed25519/);
+    expect(listing).toMatch(/\.ssh-host-keys\/ssh_host_ed25519_key/);
     // The dump restores into an empty database with the same rows.
     await db.sql('CREATE DATABASE restored;');
     await db.sql(gunzipSync(readFileSync(join(backups, dump!))).toString(), { database: 'restored' });
@@ -177,7 +193,8 @@ describe('backup script', () => {
 
 describe('restore script', () => {
   const restoreScript = () => renderedScript('templates/restore.yaml', ['restore.enabled=true', 'restore.backup=opennebula-20250101T000000Z']);
-  const restore = (name: string, overrides: Record<string, string> = {}) => backup({ RESTORE_BACKUP: name, ...overrides }, restoreScript());
+  // No Kubernetes API here: the wait for the front-end's pods is tested on the API-server rig (test/cluster/restore.test.ts).
+  const restore = (name: string, overrides: Record<string, string> = {}) => backup({ RESTORE_BACKUP: name, FRONTEND_SELECTOR: '', ...overrides }, restoreScript());
   const rows = () => db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename');
 
   it('renders the chosen backup, with pipefail', () => {
@@ -193,13 +210,55 @@ describe('restore script', () => {
     // What an upgrade or an accident does afterwards.
     await db.sql("UPDATE opennebula.pool_control SET last_oid = 99; CREATE TABLE opennebula.newer_schema (x INT);");
     writeFileSync(join(one, '.one', 'one_key'), 'rotated\n');
+    // A new volume: init generated other keys, which no hypervisor knows.
+    writeFileSync(join(one, '.ssh', 'id_ed25519'), 'new-key\n');
+    rmSync(join(one, '.ssh-host-keys'), { recursive: true });
     const run = await restore(name);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/set restore.enabled=false/);
     expect(await rows()).toBe(before);
     expect(await db.sql("SHOW TABLES FROM opennebula LIKE 'newer_schema'")).toBe('');
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+    expect(readFileSync(join(one, '.ssh', 'id_ed25519'), 'utf8')).toBe('oneadmin-private-key\n');
+    expect(readFileSync(join(one, '.ssh-host-keys', 'ssh_host_ed25519_key'), 'utf8')).toBe('host-private-key\n');
   });
+
+  it("waits until the front-end's database user has no session left, then restores", async () => {
+    expect((await backup()).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    const oned = session(4);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    const run = await restore(name, { RESTORE_WAIT_SECONDS: '60' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/waiting for 1 session\(s\) of oneadmin on opennebula to end/);
+    expect(Date.now() - started).toBeGreaterThan(2500);
+    expect((await oned).code).toBe(0);
+  }, 60_000);
+
+  it("refuses to restore while the front-end's user keeps a session, changing nothing, and can be re-run with the same backup", async () => {
+    expect((await backup()).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    await db.sql('UPDATE opennebula.pool_control SET last_oid = 77');
+    const changed = await rows();
+    writeFileSync(join(one, '.one', 'one_key'), 'current\n');
+    const oned = session(8);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const refused = await restore(name, { RESTORE_WAIT_SECONDS: '2' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/restore FAILED: oneadmin still has 1 session\(s\) on 127\.0\.0\.1:\d+ after 2 s: is the front-end still running\?/);
+    expect(await rows()).toBe(changed);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+    await oned;
+    // Leftovers of an interrupted run do not stop the next one.
+    mkdirSync(join(one, '.one.restoring'));
+    mkdirSync(join(one, '.ssh.restoring'));
+    const again = await restore(name, { RESTORE_WAIT_SECONDS: '2' });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await rows()).not.toBe(changed);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+    expect(readdirSync(one).filter((f) => f.endsWith('.restoring'))).toEqual([]);
+  }, 60_000);
 
   it('changes nothing when the backup is incomplete or missing, and names it', async () => {
     const before = await rows();
@@ -289,5 +348,110 @@ describe('restore script', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/restore FAILED: cannot reach database opennebula on 127\.0\.0\.1:\d+/);
     expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('current\n');
+  }, 60_000);
+});
+
+describe("pruning init's pre-upgrade dumps", () => {
+  type Pod = { spec: { template: { spec: { initContainers: { name: string; command: string[]; args: string[]; env: { name: string; value: string }[] }[] } } } };
+  const rendered = (values: string[]) => {
+    const text = runTool('helm', ['template', 'one', CHART, '--show-only', 'templates/statefulset.yaml', ...values.flatMap((v) => ['--set', v])]);
+    return (parse(text) as Pod).spec.template.spec.initContainers.find((c) => c.name === 'prune-upgrade-dumps');
+  };
+
+  it('keeps the newest database.upgradeDumpRetention dumps by their time stamp, whatever their version', async () => {
+    const container = rendered(['database.upgradeDumpRetention=2'])!;
+    const dir = join(work, 'one', 'backups');
+    mkdirSync(dir);
+    for (const name of ['onedb-before-7.2.0-20260101T000000Z.sql', 'onedb-before-7.4.0-20260301T000000Z.sql', 'onedb-before-7.10.0-20260201T000000Z.sql', 'onedb-before-7.4.1-20260401T000000Z.sql', 'unrelated.sql']) {
+      writeFileSync(join(dir, name), '-- dump');
+    }
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...Object.fromEntries(container.env.map((e) => [e.name, e.value])), DUMPS_DIR: dir };
+    const run = await runCommand(container.command[0]!, [...container.command.slice(1), ...container.args], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['onedb-before-7.4.0-20260301T000000Z.sql', 'onedb-before-7.4.1-20260401T000000Z.sql', 'unrelated.sql']);
+    // Nothing to do without the directory (a first start).
+    const none = await runCommand(container.command[0]!, [...container.command.slice(1), ...container.args], { env: { ...env, DUMPS_DIR: join(work, 'absent') } });
+    expect(none.code, none.stderr).toBe(0);
+  });
+
+  it('keeps every dump with 0, and has nothing to prune without a volume', () => {
+    expect(rendered(['database.upgradeDumpRetention=0'])).toBeUndefined();
+    expect(rendered(['persistence.enabled=false'])).toBeUndefined();
+  });
+});
+
+describe('off-cluster copies (backup.s3), against a real S3-compatible server (SeaweedFS)', () => {
+  const s3Values = ['backup.s3.enabled=true', 'backup.s3.endpoint=http://s3.example.org', 'backup.s3.bucket=backups', 'backup.s3.existingSecret=s3', 'backup.s3.prefix=one/prod/'];
+  let s3: S3Server;
+  let s3Backup: ReturnType<typeof renderedScript>;
+  let s3Restore: ReturnType<typeof renderedScript>;
+  const s3Env = (secret = s3.secretKey) => {
+    writeFileSync(join(work, 'access-key-id'), s3.accessKey);
+    writeFileSync(join(work, 'secret-access-key'), secret);
+    return { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID_FILE: join(work, 'access-key-id'), S3_SECRET_ACCESS_KEY_FILE: join(work, 'secret-access-key') };
+  };
+  beforeAll(async () => {
+    s3 = await startS3('backups');
+    s3Backup = renderedScript('templates/backup.yaml', s3Values);
+    s3Restore = renderedScript('templates/restore.yaml', [...s3Values, 'restore.enabled=true', 'restore.backup=opennebula-20250101T031700Z']);
+  }, 180_000);
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('copies each verified backup under the prefix, byte for byte, and signs with the Secret’s key', async () => {
+    expect(s3Backup.env).toMatchObject({ S3_BUCKET: 'backups', S3_PREFIX: 'one/prod/', S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID_FILE: '/run/secrets/opennebula-s3/access-key-id' });
+    const run = await backup(s3Env(), s3Backup);
+    expect(run.code, run.stderr).toBe(0);
+    const [credentials, dump] = files();
+    expect(run.stdout).toMatch(new RegExp(`copied .*${dump} to s3://backups/one/prod/${dump}`));
+    expect(await s3.object(`one/prod/${dump}`)).toEqual(readFileSync(join(backups, dump!)));
+    expect(await s3.object(`one/prod/${credentials}`)).toEqual(readFileSync(join(backups, credentials!)));
+  }, 60_000);
+
+  it("keeps backup.retention backups in the bucket too, leaving other objects alone", async () => {
+    for (const stamp of ['20240101T000000Z', '20240102T000000Z', '20240103T000000Z']) {
+      await s3.put(`one/prod/opennebula-${stamp}.sql.gz`, 'old');
+      await s3.put(`one/prod/opennebula-${stamp}.one.tar.gz`, 'old');
+    }
+    await s3.put('one/prod/README', 'not a backup');
+    await s3.put('one/other/opennebula-20240101T000000Z.sql.gz', 'another prefix');
+    const run = await backup({ ...s3Env(), BACKUP_RETENTION: '2' }, s3Backup);
+    expect(run.code, run.stderr).toBe(0);
+    const kept = (await s3.keys()).filter((k) => k.startsWith('one/'));
+    const stamps = [...new Set(kept.flatMap((k) => /^one\/prod\/opennebula-(\d{8}T\d{6}Z)\./.exec(k)?.[1] ?? []))];
+    // The two newest: this run's and the first test's; every 2024 one is gone, with both of its files.
+    expect(stamps).toHaveLength(2);
+    expect(stamps.every((stamp) => !stamp.startsWith('2024'))).toBe(true);
+    expect(stamps).toContain(/opennebula-(\d{8}T\d{6}Z)/.exec(files().find((f) => f.endsWith('.sql.gz'))!)![1]);
+    expect(kept.filter((k) => k.startsWith('one/prod/opennebula-'))).toHaveLength(4);
+    expect(kept).toEqual(expect.arrayContaining(['one/other/opennebula-20240101T000000Z.sql.gz', 'one/prod/README']));
+  }, 60_000);
+
+  it('fails, naming the request and the server’s refusal, when the key is wrong; the backup stays in the claim', async () => {
+    const run = await backup(s3Env('not-the-secret'), s3Backup);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/S3: uploading .* to s3:\/\/backups\/one\/prod\/opennebula-\d{8}T\d{6}Z\.one\.tar\.gz: HTTP 403 .*SignatureDoesNotMatch/);
+    expect(run.stderr).toMatch(/backup FAILED: copying .* to s3:\/\/backups failed \(it is kept in/);
+    expect(files().filter((f) => f.endsWith('.sql.gz'))).toHaveLength(1);
+  }, 60_000);
+
+  it('restores a backup the claim lost from the bucket (the cluster’s storage gone)', async () => {
+    const before = await db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename');
+    expect((await backup(s3Env(), s3Backup)).code).toBe(0);
+    const name = files()[1]!.replace('.sql.gz', '');
+    for (const file of files()) rmSync(join(backups, file));
+    await db.sql('UPDATE opennebula.pool_control SET last_oid = 5');
+    writeFileSync(join(one, '.one', 'one_key'), 'lost\n');
+    const run = await backup({ ...s3Env(), RESTORE_BACKUP: name, FRONTEND_SELECTOR: '' }, s3Restore);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`downloaded s3://backups/one/prod/${name}\\.sql\\.gz`));
+    expect(files()).toEqual([`${name}.one.tar.gz`, `${name}.sql.gz`]);
+    expect(await db.sql('SELECT tablename, last_oid FROM opennebula.pool_control ORDER BY tablename')).toBe(before);
+    expect(readFileSync(join(one, '.one', 'one_key'), 'utf8')).toBe('key-material\n');
+    const missing = await backup({ ...s3Env(), RESTORE_BACKUP: 'opennebula-20200101T000000Z', FRONTEND_SELECTOR: '' }, s3Restore);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/S3: downloading s3:\/\/backups\/one\/prod\/opennebula-20200101T000000Z\.one\.tar\.gz: HTTP 404/);
+    expect(files()).toEqual([`${name}.one.tar.gz`, `${name}.sql.gz`]);
   }, 60_000);
 });

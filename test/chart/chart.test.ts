@@ -56,6 +56,7 @@ describe('scenarios', () => {
       'networkpolicy-pdb',
       'fullname-override',
       'restore',
+      'operator-config',
     ]) {
       expect(SCENARIOS, name).toContain(`${name}-values.yaml`);
     }
@@ -109,14 +110,14 @@ describe('names', () => {
     expect(env(resources([], 'mariadb-lab'), 'DB_HOST')).toBe('mariadb-lab.cloud.svc.cluster.local');
     const names = resources([], 'mariadb-lab').map((d) => `${d.kind}/${d.metadata.name}`);
     expect(names).toContain('Service/mariadb-lab');
-    expect(generatedSecrets(resources([], 'mariadb-lab'))).toEqual(['mariadb-lab-opennebula-oneadmin', 'mariadb-lab']);
+    expect(generatedSecrets(resources([], 'mariadb-lab'))).toEqual(['mariadb-lab-opennebula-oneadmin', 'mariadb-lab', 'mariadb-lab-opennebula-monitord']);
   });
 
   it('follows fullnameOverride for the front-end and the database', () => {
     const docs = resources(['-f', join(CHART, 'ci/fullname-override-values.yaml')]);
     const names = docs.map((d) => `${d.kind}/${d.metadata.name}`);
     expect(names).toEqual(expect.arrayContaining(['StatefulSet/cloud', 'StatefulSet/cloud-db', 'Service/cloud-db', 'Job/cloud-credentials']));
-    expect(generatedSecrets(docs)).toEqual(['cloud-oneadmin', 'cloud-db']);
+    expect(generatedSecrets(docs)).toEqual(['cloud-oneadmin', 'cloud-db', 'cloud-monitord']);
     expect(env(docs, 'DB_HOST')).toBe('cloud-db.cloud.svc.cluster.local');
     expect(env(docs, 'HOSTNAME')).toBe('cloud-0.cloud-headless.cloud.svc.cluster.local');
   });
@@ -146,7 +147,7 @@ describe('values schema', () => {
     (JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: Record<string, { type?: unknown }> }).properties,
   );
 
-  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext', 'global'].includes(s)), 'opennebula.oneadmin', 'hypervisors.nodePorts', 'mariadb.image'])(
+  it.each([...sections.filter((s) => !['nameOverride', 'fullnameOverride', 'clusterDomain', 'imagePullSecrets', 'extraVolumes', 'extraVolumeMounts', 'automountServiceAccountToken', 'priorityClassName', 'topologySpreadConstraints', 'tolerations', 'terminationGracePeriodSeconds', 'nodeSelector', 'affinity', 'podAnnotations', 'podLabels', 'podSecurityContext', 'securityContext', 'global', 'replicaCount', 'extraContainers', 'extraInitContainers', 'extraObjects', 'commonLabels', 'timezone', 'hostAliases', 'dnsConfig'].includes(s)), 'opennebula.oneadmin', 'hypervisors.nodePorts', 'mariadb.image'])(
     'rejects an unknown key in %s',
     (section) => {
       const out = failure('helm', ['template', 'one', CHART, '--set', `${section}.notAKey=1`]);
@@ -157,7 +158,10 @@ describe('values schema', () => {
   it.each([
     ['persistence.enabled', 'yes'],
     ['hypervisors.monitordPort', 'x'],
-    ['hypervisors.exposure', 'ClusterIP'],
+    ['hypervisors.exposure', 'ExternalName'],
+    ['hypervisors.loadBalancerSourceRanges[0]', '192.0.2.0'],
+    ['hypervisors.loadBalancerIP', '192.0.2.40:80'],
+    ['opennebula.config.oned\\.conf.DEFAULT_AUTH', 'a\nb'],
     ['services.api.type', 'Internal'],
     ['opennebula.logLevel', '7'],
     ['opennebula.ssh.port', '22'],
@@ -181,7 +185,7 @@ describe('values schema', () => {
 
 describe('resource quantities', () => {
   it('accepts every form Kubernetes accepts (millicores, decimals, exponents, binary and decimal suffixes, numbers)', () => {
-    const set = ['resources.oned.requests.cpu=250m', 'resources.fireedge.requests.cpu=250000u', 'resources.guacd.requests.cpu=100000000n', 'resources.sshd.requests.memory=+16Mi', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=500M', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
+    const set = ['resources.oned.requests.cpu=250m', 'resources.fireedge.requests.cpu=250000u', 'resources.guacd.requests.cpu=100000000n', 'resources.sshd.requests.memory=+16Mi', 'resources.oned.requests.memory=1.5Gi', 'resources.oned.limits.memory=2e9', 'resources.fireedge.requests.ephemeral-storage=12G', 'mariadb.resources.requests.cpu=0.5', 'backup.resources.limits.memory=128974848'];
     const docs = manifests(render('helm', 'one', set.flatMap((value) => ['--set', value])));
     const oned = (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'one-opennebula')!.spec as { template: { spec: { containers: { resources: unknown }[] } } }).template.spec.containers[0]!.resources;
     expect(oned).toMatchObject({ requests: { cpu: '250m', memory: '1.5Gi' }, limits: { memory: '2e9' } });
@@ -282,6 +286,27 @@ describe('as a dependency of an umbrella chart', () => {
     const specOf = (name: string) => (docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === name)!.spec as { template: { spec: { imagePullSecrets: unknown } } }).template.spec.imagePullSecrets;
     expect(specOf('platform-opennebula')).toEqual([{ name: 'platform-registry' }, { name: 'one-registry' }]);
     expect(specOf('platform-mariadb')).toEqual([{ name: 'platform-registry' }, { name: 'db-registry' }]);
+  });
+
+  it('pulls every image from global.imageRegistry and puts every claim on global.storageClass', () => {
+    const values = join(umbrella, 'registry.yaml');
+    writeFileSync(values, ['global:', '  imageRegistry: mirror.example.org:5000', '  storageClass: fast', 'opennebula:', '  backup:', '    enabled: true', ''].join('\n'));
+    const docs = manifests(runTool('helm', ['template', 'platform', umbrella, '-f', values]));
+    const text = JSON.stringify(docs);
+    const images = [...text.matchAll(/"image":"([^"]+)"/g)].map((m) => m[1]);
+    expect(images.length).toBeGreaterThan(8);
+    for (const image of images) expect(image).toMatch(/^mirror\.example\.org:5000\/(pablodelarco\/opennebula|library\/mariadb):/);
+    const claims = [
+      ...docs.filter((d) => d.kind === 'PersistentVolumeClaim').map((d) => [d.metadata.name, (d as unknown as { spec: { storageClassName?: string } }).spec.storageClassName]),
+      ...docs.flatMap((d) => ((d.spec as { volumeClaimTemplates?: { metadata: { name: string }; spec: { storageClassName?: string } }[] } | undefined)?.volumeClaimTemplates ?? []).map((t) => [`${d.metadata.name}/${t.metadata.name}`, t.spec.storageClassName])),
+    ];
+    expect(claims.map(([name]) => name).sort()).toEqual(['platform-mariadb/data', 'platform-opennebula-backup', 'platform-opennebula/data']);
+    for (const [name, storageClass] of claims) expect(storageClass, name).toBe('fast');
+    // The chart's own values win over the global ones.
+    const own = manifests(runTool('helm', ['template', 'platform', umbrella, '-f', values, '--set', 'opennebula.persistence.storageClass=local', '--set', 'opennebula.mariadb.image.repository=quay.io/mariadb/mariadb']));
+    const frontEnd = own.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'platform-opennebula')!.spec as { volumeClaimTemplates: { spec: { storageClassName: string } }[] };
+    expect(frontEnd.volumeClaimTemplates[0]!.spec.storageClassName).toBe('local');
+    expect(JSON.stringify(own)).toContain('"image":"mirror.example.org:5000/mariadb/mariadb:');
   });
 
   it('takes pull secrets given as plain names too, as the schema allows', () => {

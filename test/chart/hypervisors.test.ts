@@ -70,7 +70,7 @@ const hypervisorService = (docs: Doc[]) => docs.find((d) => d.kind === 'Service'
 
 describe('hypervisor endpoint', () => {
   it('LoadBalancer: monitord (TCP+UDP) and SSH on 22 on one Service, its address advertised', () => {
-    const { docs, notes } = render(['hypervisors.exposure=LoadBalancer', 'hypervisors.address=192.0.2.40']);
+    const { docs, notes } = render(['hypervisors.exposure=LoadBalancer', 'hypervisors.address=192.0.2.40', 'hypervisors.loadBalancerSourceRanges={192.0.2.0/24}']);
     const a = advertised(docs);
     const service = hypervisorService(docs)!;
     expect(service.spec.type).toBe('LoadBalancer');
@@ -149,6 +149,8 @@ describe('hypervisor endpoint', () => {
     const a = advertised(docs);
     expect(a.monitorAddress).toBe('auto');
     expect(a.hostname).toBe('one-opennebula-0.one-opennebula-headless.cloud.svc.cluster.local');
-    expect(notes).toMatch(/hypervisors\.address is not set/);
+    expect(notes).toMatch(/no hypervisor outside the cluster reaches monitord or sshd yet/);
+    const lb = render(['hypervisors.exposure=LoadBalancer', 'hypervisors.loadBalancerSourceRanges={192.0.2.0/24}']);
+    expect(lb.notes).toMatch(/hypervisors\.address is not set/);
   });
 });

@@ -28,24 +28,34 @@ export function documents(text: string): Doc[] {
 }
 
 /** Creates the Job's ServiceAccount and RBAC from `rendered` (when not there yet) and runs its script. */
-export async function runCredentialsJob(
+export function runCredentialsJob(cluster: Cluster, ns: string, rendered: Doc[]): Promise<CommandResult> {
+  return runJobScript(cluster, ns, rendered, (name) => name.endsWith('-credentials'));
+}
+
+/**
+ * Runs the script of the rendered Job whose name `matches`, with its environment (and `env` over it) and a
+ * token of its ServiceAccount, created from `rendered` with its RBAC, against the API server.
+ */
+export async function runJobScript(
   cluster: Cluster,
   ns: string,
   rendered: Doc[],
+  matches: (name: string) => boolean,
+  env: Record<string, string> = {},
 ): Promise<CommandResult> {
-  const job = rendered.find((d) => d.kind === 'Job' && d.metadata.name.endsWith('-credentials')) as
-    Job | undefined;
-  if (!job) throw new Error('the rendered chart has no credentials Job');
+  const job = rendered.find((d) => d.kind === 'Job' && matches(d.metadata.name)) as Job | undefined;
+  if (!job) throw new Error('the rendered chart has no such Job');
+  const pod = job.spec.template.spec;
   const rbac = rendered.filter(
     (d) =>
-      ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind) && d.metadata.name === job.metadata.name,
+      ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind) &&
+      d.metadata.name === pod.serviceAccountName,
   );
   await cluster.must(
     'kubectl',
     ['apply', '-n', ns, '-f', '-'],
     rbac.map((d) => JSON.stringify(d)).join('\n'),
   );
-  const pod = job.spec.template.spec;
   const token = (await cluster.must('kubectl', ['-n', ns, 'create', 'token', pod.serviceAccountName])).trim();
   const config = JSON.parse(
     await cluster.must('kubectl', ['config', 'view', '--raw', '--minify', '-o', 'json']),
@@ -64,15 +74,16 @@ export async function runCredentialsJob(
       writeFileSync(join(account, 'ca.crt'), Buffer.from(authority['certificate-authority-data'], 'base64'));
     else writeFileSync(join(account, 'ca.crt'), readFileSync(authority['certificate-authority']!));
     const container = pod.containers[0]!;
-    const env = {
+    const environment = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      ...Object.fromEntries(container.env.map((e) => [e.name, e.value])),
+      ...Object.fromEntries(container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value])),
       KUBERNETES_SERVICE_HOST: server.hostname,
       KUBERNETES_SERVICE_PORT: server.port || '443',
       SERVICEACCOUNT_DIR: account,
+      ...env,
     };
     const [file, ...args] = [...container.command, ...container.args];
-    return await runCommand(file!, args, { env, timeoutMs: 60_000 });
+    return await runCommand(file!, args, { env: environment, timeoutMs: 120_000 });
   } finally {
     rmSync(account, { recursive: true, force: true });
   }

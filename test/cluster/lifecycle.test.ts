@@ -1,6 +1,7 @@
 // The chart against a real API server (kwok nodes): install with --wait, helm test, every ci scenario,
 // upgrades (values next to immutable fields, a new appVersion), secrets kept by lookup, rollback,
 // uninstall and re-install, and server-side strict validation. Each scenario runs with Helm 4 and Helm 3.
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,7 +130,7 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
 
   it('upgrades values next to immutable fields, keeps generated secrets, and rolls back', async () => {
     const ns = await namespace();
-    await install(ns, 'one');
+    await install(ns, 'one', ['-f', join(CHART, 'ci/hypervisors-loadbalancer-values.yaml')]);
     const password = await secretData(ns, 'one-opennebula-oneadmin');
     const database = await secretData(ns, 'one-mariadb');
 
@@ -254,6 +255,26 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('runs a failed restore again with the same backup: its Job deleted, an upgrade makes it anew', async () => {
+    const ns = await namespace();
+    const restore = ['-f', join(CHART, 'ci/restore-values.yaml')];
+    await install(ns, 'one', restore);
+    const job = 'one-opennebula-restore-20250101t031700z';
+    const first = await json<{ metadata: { uid: string } }>(['-n', ns, 'get', 'job', job]);
+    await cluster.must('kubectl', ['-n', ns, 'delete', 'job', job, '--wait=true']);
+    const again = await upgrade(ns, 'one', CHART, restore);
+    expect(again.code, again.stderr).toBe(0);
+    const second = await json<{
+      metadata: { uid: string };
+      spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+    }>(['-n', ns, 'get', 'job', job]);
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    expect(second.spec.template.spec.containers[0]!.env).toContainEqual({
+      name: 'RESTORE_BACKUP',
+      value: 'opennebula-20250101T031700Z',
+    });
+  });
+
   it('rolls a new appVersion out to every container and the init container', async () => {
     const ns = await namespace();
     await install(ns, 'one');
@@ -295,6 +316,7 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
       'PersistentVolumeClaim/data-one-mariadb-0',
       'PersistentVolumeClaim/data-one-opennebula-0',
       'Secret/one-mariadb',
+      'Secret/one-opennebula-monitord',
       'Secret/one-opennebula-oneadmin',
     ]);
     await install(ns, 'one');
@@ -416,6 +438,27 @@ describe('GitOps renderers (helm template, no lookup)', () => {
     expect(await secretData(ns, 'one-mariadb')).toEqual(before.db);
     const annotations = (await json<Item>(['-n', ns, 'get', 'secret', 'one-mariadb'])).metadata.annotations;
     expect(annotations).toMatchObject({ 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' });
+  });
+
+  it("the credentials Job makes monitord's RSA key pair once, in the PEM forms monitord reads", async () => {
+    const ns = await namespace();
+    const docs = documents(await cluster.must('helm', ['template', 'one', CHART, '-n', ns]));
+    const first = await runCredentialsJob(cluster, ns, docs);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/created Secret one-opennebula-monitord \(pubkey.pem, prikey.pem\)/);
+    const keys = await secretData(ns, 'one-opennebula-monitord');
+    const pub = Buffer.from(keys['pubkey.pem']!, 'base64').toString();
+    const pri = Buffer.from(keys['prikey.pem']!, 'base64').toString();
+    // PEM_read_PUBKEY (SubjectPublicKeyInfo) and PEM_read_PrivateKey, RSA: what monitord and its agents load.
+    expect(pub).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    expect(pri).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const privateKey = createPrivateKey(pri);
+    expect(privateKey.asymmetricKeyType).toBe('rsa');
+    expect(privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' })).toBe(pub);
+    const again = await runCredentialsJob(cluster, ns, docs);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await secretData(ns, 'one-opennebula-monitord')).toEqual(keys);
   });
 
   it('the credentials Job may read only the Secrets it makes, and says which key an existing one lacks', async () => {

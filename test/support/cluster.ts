@@ -95,14 +95,15 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
   }
   writeFileSync(kubeconfig, (await kwokctl(['get', 'kubeconfig'])).stdout);
   // As real nodes do, they report local ephemeral storage (kwok's default node has none, and a pod that
-  // requests some, as FireEdge does for uploads, would never be scheduled).
+  // requests some, as FireEdge does for uploads, would never be scheduled). 1Ti: each front-end requests
+  // its scratch volumes' size (about 11Gi by default), and the lifecycle tests keep dozens of releases.
   const scaled = await kwokctl([
     'scale',
     'node',
     '--replicas',
     String(options.nodes ?? 2),
     '--param',
-    '.allocatable["ephemeral-storage"]="100Gi"',
+    '.allocatable["ephemeral-storage"]="1Ti"',
   ]);
   if (scaled.code !== 0) {
     await stop();

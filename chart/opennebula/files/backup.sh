@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # The backup CronJob's script (bash): a consistent dump of OpenNebula's database and a copy of oneadmin's
 # credentials directory (/var/lib/one/.one: one_key and the service accounts' auth files, without which a
-# restored database cannot be used), each verified before it is published; older backups are removed
+# restored database cannot be used) with the SSH keys hypervisors trust (.ssh, .ssh-host-keys), each verified before it is published; older backups are removed
 # only after that, so the newest good backup always stays. Any failure fails the Job, loudly.
 # Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE BACKUP_DIR BACKUP_RETENTION ONE_DIR
-# (ONE_DIR empty: the credentials are not on a volume this Job can read, and only the database is saved).
+# (ONE_DIR empty: the credentials are not on a volume this Job can read, and only the database is saved);
+# S3_BUCKET (empty: no off-cluster copy) S3_PREFIX and files/s3.rb's S3_* (the client's code in S3_CLIENT).
 set -Eeuo pipefail
 umask 077
 
@@ -39,10 +40,16 @@ mariadb-dump --defaults-extra-file="$work/client.cnf" --host="$DB_HOST" --port="
 
 verify_dump "$dump.part" # files/dump.sh
 
-# The credentials are archived, verified and published before the dump, whose name marks a complete backup.
+# The credentials are archived, verified and published before the dump, whose name marks a complete backup:
+# .one, and the keys hypervisors trust, .ssh (oneadmin's key, generated once unless given as a Secret) and
+# .ssh-host-keys (sshd's): a front-end restored onto a new volume without them is refused by every host.
 if [ -n "${ONE_DIR:-}" ]; then
 	[ -f "$ONE_DIR/.one/one_key" ] || fail "$ONE_DIR/.one/one_key is missing: is the front-end's volume mounted at $ONE_DIR?"
-	tar -C "$ONE_DIR" -czf "$credentials.part" .one || fail "could not archive $ONE_DIR/.one"
+	saved=(.one)
+	for dir in .ssh .ssh-host-keys; do
+		if [ -d "$ONE_DIR/$dir" ]; then saved+=("$dir"); fi
+	done
+	tar -C "$ONE_DIR" -czf "$credentials.part" "${saved[@]}" || fail "could not archive ${saved[*]} of $ONE_DIR"
 	tar -tzf "$credentials.part" .one/one_key >/dev/null || fail "the credentials archive does not hold .one/one_key"
 	mv "$credentials.part" "$credentials"
 	echo "wrote $credentials"
@@ -58,3 +65,14 @@ for old in "${dumps[@]:$BACKUP_RETENTION}"; do
 	[ "$old" != "${dump##*/}" ] || continue
 	rm -v -f "$BACKUP_DIR/$old" "$BACKUP_DIR/${old%.sql.gz}.one.tar.gz"
 done
+
+# Off the cluster (backup.s3): the same files, the dump last as it marks a complete backup, then the
+# bucket's retention. The backup stays in BACKUP_DIR if this fails, and the Job fails, naming the request.
+if [ -n "${S3_BUCKET:-}" ]; then
+	s3() { ruby -e "$S3_CLIENT" "$@"; }
+	if [ -f "$credentials" ]; then
+		s3 put "$credentials" "${S3_PREFIX:-}${credentials##*/}" || fail "copying $credentials to s3://$S3_BUCKET failed (it is kept in $BACKUP_DIR)"
+	fi
+	s3 put "$dump" "${S3_PREFIX:-}${dump##*/}" || fail "copying $dump to s3://$S3_BUCKET failed (it is kept in $BACKUP_DIR)"
+	s3 prune "${S3_PREFIX:-}" "$BACKUP_RETENTION" || fail "removing backups beyond $BACKUP_RETENTION from s3://$S3_BUCKET/${S3_PREFIX:-} failed"
+fi

@@ -2,7 +2,7 @@
 # does not exist yet, with random values, through the Kubernetes API; an existing Secret is never
 # changed. So passwords are made once, in the cluster, and a renderer without `lookup` (helm template,
 # Argo CD) never produces new ones.
-# Environment: GENERATED_SECRETS, a JSON list of {"name", "keys", "labels"}; KUBERNETES_SERVICE_HOST and
+# Environment: GENERATED_SECRETS, a JSON list of {"name", "keys", "labels", "annotations", "type"}; KUBERNETES_SERVICE_HOST and
 # KUBERNETES_SERVICE_PORT (set by Kubernetes); SERVICEACCOUNT_DIR (token, ca.crt, namespace; default the
 # mounted service account).
 require 'json'
@@ -55,13 +55,30 @@ def retag(http, path, headers, metadata, secret)
   puts "updated the labels of Secret #{path.split('/').last} (kept out of GitOps pruning)"
 end
 
+# The values of a new Secret: random passwords, or (type "rsa") an RSA key pair in PEM, public key first
+# (monitord's NETWORK/PUBKEY and NETWORK/PRIKEY: OpenNebula reads them with PEM_read_PUBKEY and
+# PEM_read_PrivateKey).
+def generate(secret)
+  keys = secret.fetch('keys')
+  case secret.fetch('type', 'password')
+  when 'password'
+    keys.to_h { |key| [key, SecureRandom.alphanumeric(32)] }
+  when 'rsa'
+    fail!("Secret #{secret['name']}: an RSA key pair needs two keys (public, private), not #{keys.inspect}") unless keys.length == 2
+    pair = OpenSSL::PKey::RSA.new(2048)
+    { keys[0] => pair.public_to_pem, keys[1] => pair.private_to_pem }
+  else
+    fail!("Secret #{secret['name']}: unknown type #{secret['type'].inspect} (password or rsa)")
+  end
+end
+
 secrets.each do |secret|
   name = secret.fetch('name')
   keys = secret.fetch('keys')
   body = {
     apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
     metadata: { name: name, labels: secret.fetch('labels', {}), annotations: secret.fetch('annotations', {}) },
-    stringData: keys.to_h { |key| [key, SecureRandom.alphanumeric(32)] }
+    stringData: generate(secret)
   }
   created = http.request(Net::HTTP::Post.new(collection, headers), JSON.generate(body))
   case created.code.to_i

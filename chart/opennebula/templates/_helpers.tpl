@@ -35,6 +35,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: opennebula
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -47,6 +50,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ include "opennebula.version" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: opennebula
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "opennebula.labels" -}}
@@ -62,10 +68,37 @@ app.kubernetes.io/component: frontend
 {{- end -}}
 
 {{- define "opennebula.image" -}}
+{{- $repository := include "opennebula.imageRepository" (dict "repository" .Values.image.repository "global" .Values.global) -}}
 {{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- printf "%s@%s" $repository .Values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A repository pulled through global.imageRegistry when an umbrella chart sets it: the registry part
+(docker.io in docker.io/library/mariadb) is replaced, or added to a repository without one. Used by the
+MariaDB subchart too. Arguments: repository, global.
+*/}}
+{{- define "opennebula.imageRepository" -}}
+{{- $registry := (.global | default dict).imageRegistry | default "" -}}
+{{- if not $registry -}}
+{{- .repository -}}
+{{- else -}}
+{{- $parts := splitList "/" .repository -}}
+{{- $first := first $parts -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- $parts = rest $parts -}}
+{{- end -}}
+{{- printf "%s/%s" (trimSuffix "/" $registry) (join "/" $parts) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A claim's StorageClass: the chart's own value, else global.storageClass. Arguments: storageClass, global. */}}
+{{- define "opennebula.storageClass" -}}
+{{- with .storageClass | default ((.global | default dict).storageClass) -}}
+storageClassName: {{ . | quote }}
 {{- end -}}
 {{- end -}}
 
@@ -78,7 +111,12 @@ app.kubernetes.io/component: frontend
 
 {{/* gRPC exists from OpenNebula 7.2. */}}
 {{- define "opennebula.hasGrpc" -}}
-{{- if semverCompare ">=7.2.0-0" (regexFind "^[0-9]+\\.[0-9]+\\.[0-9]+" (include "opennebula.version" .)) -}}true{{- end -}}
+{{- include "opennebula.versionAtLeast" (dict "context" . "version" "7.2.0") -}}
+{{- end -}}
+
+{{/* "true" when the image's OpenNebula is at least .version. Arguments: context, version. */}}
+{{- define "opennebula.versionAtLeast" -}}
+{{- if semverCompare (printf ">=%s-0" .version) (regexFind "^[0-9]+\\.[0-9]+\\.[0-9]+" (include "opennebula.version" .context)) -}}true{{- end -}}
 {{- end -}}
 
 {{- define "opennebula.headlessName" -}}
@@ -200,7 +238,81 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
 {{- if and .Values.mariadb.enabled (not .Values.mariadb.existingSecret) -}}
 {{- $secrets = append $secrets (dict "name" (include "opennebula.mariadb.fullname" .) "keys" (list "password" "root-password") "labels" $labels "annotations" $annotations) -}}
 {{- end -}}
+{{- if and .Values.opennebula.monitord.encryption.enabled (not .Values.opennebula.monitord.encryption.existingSecret) -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.monitord.secretName" .) "keys" (list "pubkey.pem" "prikey.pem") "type" "rsa" "labels" $labels "annotations" $annotations) -}}
+{{- end -}}
 {{- toJson $secrets -}}
+{{- end -}}
+
+{{/* monitord's RSA key pair: monitord.encryption.existingSecret, else the one the credentials Job makes. */}}
+{{- define "opennebula.monitord.secretName" -}}
+{{- default (include "opennebula.componentName" (dict "context" . "suffix" "monitord")) .Values.opennebula.monitord.encryption.existingSecret -}}
+{{- end -}}
+
+{{/*
+The key-level edits of /etc/one (JSON: path -> KEY -> VALUE): monitord's key files when encryption is on,
+then opennebula.config (which may set those keys itself). A path or line the image could not read fails,
+naming the value.
+*/}}
+{{- define "opennebula.configEdits" -}}
+{{- $edits := dict -}}
+{{- /* FireEdge keeps an upload whole in /var/tmp (the uploads volume): its largest upload is that volume's size. */ -}}
+{{- $_ := set $edits "sunstone-server.conf" (dict "max_upload_file_size" (include "opennebula.uploadBytes" .)) -}}
+{{- if .Values.opennebula.monitord.encryption.enabled -}}
+{{- $_ := set $edits "monitord.conf" (dict "NETWORK/PUBKEY" "\"/run/secrets/opennebula-monitord/pubkey.pem\"" "NETWORK/PRIKEY" "\"/run/secrets/opennebula-monitord/prikey.pem\"") -}}
+{{- end -}}
+{{- range $path, $keys := .Values.opennebula.config -}}
+{{- include "opennebula.checkEtcOnePath" (dict "path" $path "key" (printf "opennebula.config.%s" $path)) -}}
+{{- $merged := merge (deepCopy ($keys | default dict)) (get $edits $path | default dict) -}}
+{{- range $key, $value := $merged -}}
+{{- if or (contains "\n" (toString $key)) (contains "\n" (toString $value)) (contains "=" (toString $key)) -}}
+{{- fail (printf "opennebula.config.%s.%s: one edit per line, KEY = VALUE: no line break in the key or value, no = in the key" $path $key) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $edits $path $merged -}}
+{{- end -}}
+{{- toJson $edits -}}
+{{- end -}}
+
+{{/* A path relative to /etc/one that stays in it (the schema says the same; kept for values given to --set-json). */}}
+{{- define "opennebula.checkEtcOnePath" -}}
+{{- if not (regexMatch "^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$" .path) -}}
+{{- fail (printf "%s: %q is not a file path relative to /etc/one (no leading /, no .. or dot-files)" .key .path) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ConfigMap key of an edits file (keys cannot hold "/"). */}}
+{{- define "opennebula.editsKey" -}}
+{{- printf "edits__%s" (replace "/" "__" .) -}}
+{{- end -}}
+
+{{/* The overrides volume (/etc/one-overrides): the edits ConfigMap and opennebula.configFiles; empty when neither. */}}
+{{- define "opennebula.overridesVolume" -}}
+{{- $edits := include "opennebula.configEdits" . | fromJson -}}
+{{- $sources := list -}}
+{{- if $edits -}}
+{{- $items := list -}}
+{{- range $path := keys $edits | sortAlpha -}}
+{{- $items = append $items (dict "key" (include "opennebula.editsKey" $path) "path" (printf "edits/%s" $path)) -}}
+{{- end -}}
+{{- $sources = append $sources (dict "configMap" (dict "name" (include "opennebula.componentName" (dict "context" . "suffix" "overrides")) "items" $items)) -}}
+{{- end -}}
+{{- range $index, $file := .Values.opennebula.configFiles -}}
+{{- $key := printf "opennebula.configFiles[%d]" $index -}}
+{{- include "opennebula.checkEtcOnePath" (dict "path" (toString $file.path) "key" (printf "%s.path" $key)) -}}
+{{- if eq (len (compact (list $file.configMap $file.secret))) 1 | not -}}
+{{- fail (printf "%s: give exactly one of configMap and secret (the file's source)" $key) -}}
+{{- end -}}
+{{- $items := list (dict "key" (required (printf "%s.key is required" $key) $file.key) "path" (printf "files/%s" $file.path)) -}}
+{{- if $file.configMap -}}
+{{- $sources = append $sources (dict "configMap" (dict "name" $file.configMap "items" $items)) -}}
+{{- else -}}
+{{- $sources = append $sources (dict "secret" (dict "name" $file.secret "items" $items)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $sources -}}
+{{- toYaml (list (dict "name" "overrides" "projected" (dict "defaultMode" 288 "sources" $sources))) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Environment every OpenNebula container gets (the image's settings, see docker/README.md). */}}
@@ -225,7 +337,7 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
   value: {{ default "auto" .Values.hypervisors.address | quote }}
 - name: MONITOR_PORT
   value: {{ include "opennebula.monitordPort" . | quote }}
-{{- with .Values.opennebula.onegate.endpoint }}
+{{- with include "opennebula.onegateEndpoint" . }}
 - name: ONEGATE_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
@@ -241,6 +353,7 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
   value: {{ join "," . | quote }}
 {{- end }}
 {{- end }}
+{{- include "opennebula.timezoneEnv" . }}
 - name: SSHD_PORT
   value: {{ .Values.opennebula.ssh.port | quote }}
 # The drivers SSH to HOSTNAME when they work on the front-end itself: its sshd is on the pod's loopback.
@@ -272,6 +385,13 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
 - name: db-password
   mountPath: /run/secrets/opennebula-db
   readOnly: true
+{{- if include "opennebula.overridesVolume" . }}
+# The image's overrides (opennebula.config, opennebula.configFiles, monitord's keys): the configure step
+# applies them to /etc/one.
+- name: overrides
+  mountPath: /etc/one-overrides
+  readOnly: true
+{{- end }}
 {{- with .Values.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
@@ -349,6 +469,7 @@ imagePullSecrets:
   value: {{ include "opennebula.db.user" . | quote }}
 - name: DB_PASSWORD_FILE
   value: /run/secrets/opennebula-db/password
+{{- include "opennebula.timezoneEnv" . }}
 - name: BACKUP_DIR
   value: /backups
 - name: ONE_DIR
@@ -375,4 +496,126 @@ imagePullSecrets:
 {{- fail (printf "podDisruptionBudget.maxUnavailable: %q is neither a count (0) nor a percentage (0%%)" $value) -}}
 {{- end -}}
 {{- ternary "true" "false" (regexMatch "^0+%?$" $value) -}}
+{{- end -}}
+
+
+{{/* TZ from the timezone value (none when empty: UTC). */}}
+{{- define "opennebula.timezoneEnv" -}}
+{{- with .Values.timezone }}
+- name: TZ
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* uploads.sizeLimit in whole bytes (an integer, as FireEdge's max_upload_file_size takes it). */}}
+{{- define "opennebula.uploadBytes" -}}
+{{- printf "%d" (int64 (float64 (include "opennebula.quantityBytes" .Values.uploads.sizeLimit))) -}}
+{{- end -}}
+
+{{/*
+The Ingress body size: ingress.proxyBodySize, or uploads.sizeLimit (in nginx's megabytes); one larger than
+the uploads volume fails, naming both.
+*/}}
+{{- define "opennebula.ingressBodySize" -}}
+{{- $uploads := float64 (include "opennebula.uploadBytes" .) -}}
+{{- with .Values.ingress.proxyBodySize -}}
+{{- $number := float64 (regexFind "^[0-9]+" .) -}}
+{{- $factor := get (dict "" 1.0 "k" 1024.0 "m" 1048576.0 "g" 1073741824.0) (lower (trimPrefix (regexFind "^[0-9]+" .) .)) -}}
+{{- if gt (mulf $number $factor) $uploads -}}
+{{- fail (printf "ingress.proxyBodySize=%s is larger than uploads.sizeLimit=%s: FireEdge keeps an upload whole in the uploads volume, so a larger body would be refused after it was sent. Raise uploads.sizeLimit, or leave ingress.proxyBodySize empty (it follows uploads.sizeLimit)." . (toString $.Values.uploads.sizeLimit)) -}}
+{{- end -}}
+{{- . -}}
+{{- else -}}
+{{- printf "%dm" (int64 (ceil (divf $uploads 1048576.0))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A role's resources with the ephemeral-storage request its scratch volumes may fill: the value's own when it
+is at least that (else a failure naming both), else that size. Arguments: context, role, storage (bytes),
+storageFrom (the values that size it).
+*/}}
+{{- define "opennebula.resourcesWithStorage" -}}
+{{- $resources := deepCopy (index .context.Values.resources .role | default dict) -}}
+{{- $requests := $resources.requests | default dict -}}
+{{- $given := get $requests "ephemeral-storage" -}}
+{{- if $given -}}
+{{- if lt (float64 (include "opennebula.quantityBytes" $given)) (float64 .storage) -}}
+{{- fail (printf "resources.%s.requests.ephemeral-storage=%s is less than its scratch volumes may hold (%s): the scheduler would place the pod where they cannot fit. Leave it unset (the chart requests that much) or raise it." .role (toString $given) .storageFrom) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $requests "ephemeral-storage" (printf "%dMi" (int64 (ceil (divf (float64 .storage) 1048576.0)))) -}}
+{{- end -}}
+{{- $_ := set $resources "requests" $requests -}}
+{{- toYaml $resources -}}
+{{- end -}}
+
+{{/* The OneGate endpoint VMs are told: opennebula.onegate.endpoint, else the OneGate Ingress's URL, else none. */}}
+{{- define "opennebula.onegateEndpoint" -}}
+{{- $ingress := .Values.services.onegate.ingress -}}
+{{- if .Values.opennebula.onegate.endpoint -}}
+{{- .Values.opennebula.onegate.endpoint -}}
+{{- else if $ingress.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty $ingress.tls))) (required "services.onegate.ingress.host is required when services.onegate.ingress.enabled is true: the host name VMs call OneGate at" $ingress.host) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The front-end pods' selector labels as a label selector (k=v,...), for the API. */}}
+{{- define "opennebula.labelSelector" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := include "opennebula.selectorLabels" . | fromYaml -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
+{{/* backup.s3: the client (files/s3.rb, as S3_CLIENT) and the settings, for the backup and restore scripts. */}}
+{{- define "opennebula.s3Script" -}}
+{{- if .Values.backup.s3.enabled -}}
+S3_CLIENT="$(cat <<'S3_RB'
+{{ .Files.Get "files/s3.rb" }}
+S3_RB
+)"
+{{- end -}}
+{{- end -}}
+
+{{- define "opennebula.s3Env" -}}
+{{- $s3 := .Values.backup.s3 -}}
+{{- if $s3.enabled }}
+- name: S3_ENDPOINT
+  value: {{ required "backup.s3.endpoint is required with backup.s3.enabled: the S3 server's URL" $s3.endpoint | quote }}
+- name: S3_REGION
+  value: {{ $s3.region | quote }}
+- name: S3_BUCKET
+  value: {{ required "backup.s3.bucket is required with backup.s3.enabled" $s3.bucket | quote }}
+- name: S3_PREFIX
+  value: {{ $s3.prefix | quote }}
+- name: S3_ACCESS_KEY_ID_FILE
+  value: /run/secrets/opennebula-s3/access-key-id
+- name: S3_SECRET_ACCESS_KEY_FILE
+  value: /run/secrets/opennebula-s3/secret-access-key
+{{- end }}
+{{- end -}}
+
+{{- define "opennebula.s3Volume" -}}
+{{- $s3 := .Values.backup.s3 -}}
+{{- if $s3.enabled }}
+- name: s3-key
+  secret:
+    secretName: {{ required "backup.s3.existingSecret is required with backup.s3.enabled: a Secret with the access key" $s3.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ $s3.accessKeyIdKey }}
+        path: access-key-id
+      - key: {{ $s3.secretAccessKeyKey }}
+        path: secret-access-key
+{{- end }}
+{{- end -}}
+
+{{- define "opennebula.s3Mount" -}}
+{{- if .Values.backup.s3.enabled }}
+- name: s3-key
+  mountPath: /run/secrets/opennebula-s3
+  readOnly: true
+{{- end }}
 {{- end -}}
