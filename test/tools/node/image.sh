@@ -134,6 +134,13 @@ esac
 log "committing $ref"
 container=$(buildah from scratch)
 buildah add --quiet "$container" "$work/rootfs.tar" / >/dev/null
+# mmdebstrap leaves /run (a tmpfs at boot) empty; the entrypoint expects the Dockerfile's directories there.
+if [ "$name" = opennebula ]; then
+	install -d -m 0755 "$work/run/run/sshd" "$work/run/run/lock"
+	install -d -o 9869 -g 9869 -m 0750 "$work/run/run/one" "$work/run/run/one/ssh-socks" "$work/run/run/lock/one"
+	tar -C "$work/run" --numeric-owner -cf "$work/run.tar" run
+	buildah add --quiet "$container" "$work/run.tar" / >/dev/null
+fi
 buildah config "${config[@]}" --label "org.opencontainers.image.description=real-node test image ($name), not for publication" "$container"
 buildah commit --quiet --rm "$container" "$ref" >/dev/null
 mkdir -p "$work/out"
