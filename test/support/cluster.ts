@@ -22,20 +22,27 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** kwok's stages from the module (copied by install.sh) followed by ours, as one kwokctl config. */
-function stagesConfig(dir: string): string {
+/** kwok's stages from the module (copied by install.sh) followed by ours, and `extra`, as one kwokctl config. */
+function stagesConfig(dir: string, extra: string[]): string {
   const kwokStages = join(TOOLS_DIR, 'kwok-stages');
   const documents = readdirSync(kwokStages)
     .filter((name) => name.endsWith('.yaml') && name !== 'storage-class.yaml')
     .sort()
     .map((name) => readFileSync(join(kwokStages, name), 'utf8'));
-  documents.push(readFileSync(join(REPO_ROOT, 'test/support/kwok/stages.yaml'), 'utf8'));
+  documents.push(readFileSync(join(REPO_ROOT, 'test/support/kwok/stages.yaml'), 'utf8'), ...extra);
   const path = join(dir, 'kwok-config.yaml');
   writeFileSync(path, documents.map((doc) => doc.trim()).join('\n---\n') + '\n');
   return path;
 }
 
-export async function startCluster(options: { nodes?: number } = {}): Promise<Cluster> {
+export interface ClusterOptions {
+  /** kwok nodes (default 2); 0 for none (a real node joins instead: test/support/node). */
+  nodes?: number;
+  /** Further kwokctl configuration documents (e.g. a KwokctlConfiguration with componentsPatches). */
+  config?: string[];
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const binaries = Object.fromEntries(
     [
       'kwokctl',
@@ -80,7 +87,7 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
     '--kwok-controller-binary',
     binaries.kwok!,
     '--config',
-    stagesConfig(dir),
+    stagesConfig(dir, options.config ?? []),
     '--wait',
     '120s',
   ]);
@@ -97,14 +104,19 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
   // As real nodes do, they report local ephemeral storage (kwok's default node has none, and a pod that
   // requests some, as FireEdge does for uploads, would never be scheduled). 1Ti: each front-end requests
   // its scratch volumes' size (about 11Gi by default), and the lifecycle tests keep dozens of releases.
-  const scaled = await kwokctl([
-    'scale',
-    'node',
-    '--replicas',
-    String(options.nodes ?? 2),
-    '--param',
-    '.allocatable["ephemeral-storage"]="1Ti"',
-  ]);
+  // No kwok node at all for the real-node rig (test/support/node), whose kubelet registers its own.
+  const nodes = options.nodes ?? 2;
+  const scaled =
+    nodes === 0
+      ? { code: 0, stdout: '', stderr: '' }
+      : await kwokctl([
+          'scale',
+          'node',
+          '--replicas',
+          String(nodes),
+          '--param',
+          '.allocatable["ephemeral-storage"]="1Ti"',
+        ]);
   if (scaled.code !== 0) {
     await stop();
     throw new Error(`kwokctl scale node failed:\n${scaled.stderr}`);
@@ -120,6 +132,6 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
   await must('kubectl', ['apply', '-f', join(TOOLS_DIR, 'kwok-stages', 'storage-class.yaml')]);
   // Gateway API CRDs (from the sigs.k8s.io/gateway-api module), so HTTPRoutes can be created.
   await must('kubectl', ['apply', '--server-side', '-f', join(TOOLS_DIR, 'gateway-api-crds')]);
-  await must('kubectl', ['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
+  if (nodes > 0) await must('kubectl', ['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
   return { name, kubeconfig, startMs: Date.now() - started, run, must, stop };
 }

@@ -125,9 +125,9 @@ install_helm_unittest() {
 	(cd "$here/helm-unittest" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
 }
 
-install_kubernetes() {
-	local version=$KUBERNETES_VERSION dir=$here/kubernetes major minor rest=${KUBERNETES_VERSION#v} ldflags
-	require_pin "$dir/go.mod" k8s.io/kubernetes "$version" || return 1
+# kubernetes_ldflags: -ldflags for a component built from k8s.io/kubernetes at KUBERNETES_VERSION.
+kubernetes_ldflags() {
+	local version=$KUBERNETES_VERSION major minor rest=${KUBERNETES_VERSION#v} ldflags
 	major=${rest%%.*}
 	rest=${rest#*.}
 	minor=${rest%%.*}
@@ -136,7 +136,13 @@ install_kubernetes() {
 	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 	done
-	(cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin_dir/" \
+	printf '%s' "$ldflags"
+}
+
+install_kubernetes() {
+	local dir=$here/kubernetes
+	require_pin "$dir/go.mod" k8s.io/kubernetes "$KUBERNETES_VERSION" || return 1
+	(cd "$dir" && go build -trimpath -ldflags "$(kubernetes_ldflags)" -o "$bin_dir/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 }

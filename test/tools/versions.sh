@@ -24,6 +24,7 @@ GATEWAY_API_VERSION=v1.6.3
 KUBERNETES_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
+COREDNS_VERSION=v1.15.0          # github.com/coredns/coredns (cluster DNS of the real test node, test/support/node)
 
 # Debian/Ubuntu packages (name only; the distribution pins the version).
 DEBIAN_PACKAGES="shellcheck bats git docker-registry apache2-utils buildah"
