@@ -11,6 +11,7 @@ KUBECONFORM_VERSION=v0.8.0       # github.com/yannh/kubeconform
 HELM_DOCS_VERSION=v1.14.2        # github.com/norwoodj/helm-docs (the chart README is generated)
 ACTIONLINT_VERSION=v1.7.12       # github.com/rhysd/actionlint
 TRIVY_VERSION=v0.74.0            # github.com/aquasecurity/trivy
+COSIGN_VERSION=v3.1.3            # github.com/sigstore/cosign/v3 (install.d/cosign.sh)
 
 # Kubernetes versions whose JSON schemas kubeconform validates against: the oldest and the newest the chart
 # supports. Generated offline from the OpenAPI document inside the k8s.io/kubernetes module.
