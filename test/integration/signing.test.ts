@@ -224,11 +224,17 @@ describe('build-scan-push signs and attests the pushed digest (cosign, referrers
     expect(message).toContain(`signing ${image}@${digest} failed after the push`);
     expect(message).toContain(`cosign sign --yes --key env://COSIGN_PRIVATE_KEY ${image}@${digest}`);
     expect(run.summary).toContain('Signing failed');
-    // The re-run pushes nothing and signs that digest.
-    const again = await buildScanPush('clean', image, keyed());
+    // The re-run (sign-only, as the workflow's re-run does) builds nothing and signs that digest, once.
+    const again = await buildScanPush('clean', image, { ...keyed(), 'sign-only': 'true' });
     ok(again);
-    expect(again.outputs['tags-pushed']).toBe('');
+    expect(again.stdout).not.toContain('::group::Build');
+    expect(again.outputs.digest).toBe(digest);
+    expect(again.outputs.signatures).toMatch(new RegExp(`^${image}@sha256:[0-9a-f]{64}$`));
     expect((await verifySignature(`${image}@${digest}`, keys.publicKey)).code).toBe(0);
+    const third = await buildScanPush('clean', image, { ...keyed(), 'sign-only': 'true' });
+    ok(third);
+    expect(third.outputs.signatures).toBe(again.outputs.signatures);
+    expect(await referrersTag('sign/failing', digest)).toEqual(['https://sigstore.dev/cosign/sign/v1']);
   });
 
   it('refuses a cosign download whose checksum does not match, and known-bad versions', async () => {

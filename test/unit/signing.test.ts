@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseInputs } from '../../actions/build-scan-push/src/inputs.js';
 import { provenance } from '../../actions/build-scan-push/src/provenance.js';
-import { chooseSigner, NO_TOKEN } from '../../actions/build-scan-push/src/sign.js';
+import { chooseSigner, NO_TOKEN } from '../../actions/shared/src/signer.js';
 import {
   attestArgs,
   cosignAsset,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBaseUrl, parseBoolean, parseList, unique } from '../../shared/src/inputs.js';
 import { parseToolVersion } from '../../shared/src/tool.js';
-import { parseSigning, type SigningInputs } from './sign.js';
+import { parseSigning, type SigningInputs } from '../../shared/src/signer.js';
 import {
   isValidTag,
   parseImageReference,
@@ -48,6 +48,8 @@ export interface Inputs {
   cacheFrom: string[];
   cacheTo: string[];
   overwrite: boolean;
+  /** Build nothing: sign the digest the version tag already points to (a re-run after a failed signature). */
+  signOnly: boolean;
   signing: SigningInputs;
 }
 
@@ -173,6 +175,7 @@ function parseBuild(get: Get, cwd: string) {
     cacheFrom: lines(get('cache-from')),
     cacheTo: lines(get('cache-to')),
     overwrite: parseBoolean(need('overwrite'), 'overwrite'),
+    signOnly: parseBoolean(need('sign-only'), 'sign-only'),
   };
 }
 

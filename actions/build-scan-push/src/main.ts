@@ -15,7 +15,9 @@ import { parseInputs, type Inputs } from './inputs.js';
 import { publish } from './push.js';
 import { countFindings, gateFailures } from './report.js';
 import { scan } from './scan.js';
-import { guardSecrets, signStep } from './sign.js';
+import { guardSecrets } from '../../shared/src/signer.js';
+import { signStep } from './sign.js';
+import { signExisting } from './sign-existing.js';
 import { signingBlocks, summaryBlocks, type PushResult } from './summary.js';
 
 export function run(): Promise<void> {
@@ -100,6 +102,7 @@ async function build(inputs: Inputs, work: string): Promise<Layout> {
 async function main(): Promise<void> {
   const inputs = parseInputs((name) => core.getInput(name));
   guardSecrets(inputs.signing, process.env);
+  if (inputs.signOnly) return signExisting(inputs);
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'build-scan-push-'));
   const timings: Array<[string, number]> = [];
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
