@@ -114,6 +114,7 @@ describe('workflow security policy', () => {
       contents: 'the Pages branch and the chart release (helm-release)',
       packages: 'GHCR pushes (build-scan-push)',
       'security-events': 'the SARIF upload',
+      'id-token': 'the keyless cosign signature of the pushed image (build-scan-push)',
     };
     for (const { file, doc } of documents()) {
       for (const [name, job] of Object.entries(doc.jobs ?? {})) {
@@ -122,6 +123,25 @@ describe('workflow security policy', () => {
           if (level !== 'write') continue;
           expect(Object.keys(writers), `${file}: job ${name}: ${scope}: write`).toContain(scope);
         }
+      }
+    }
+  });
+
+  it('asks for an OIDC token (id-token: write) only on jobs that sign, and on every job that pushes an image', () => {
+    const signs = (job: {
+      uses?: string;
+      steps?: Array<{ uses?: string; with?: Record<string, unknown> }>;
+    }) =>
+      /(publish|rebuild)-opennebula\.yml/.test(job.uses ?? '') ||
+      (job.steps ?? []).some((step) =>
+        /build-scan-push|^pablodelarco\/opennebula-helm@|^\.\/?$/.test(step.uses ?? ''),
+      );
+    for (const { file, doc } of documents()) {
+      for (const [name, job] of Object.entries(doc.jobs ?? {})) {
+        const token = ((job.permissions ?? {}) as Record<string, string>)['id-token'];
+        expect(token === 'write', `${file}: job ${name}: id-token: ${token ?? 'none'}`).toBe(
+          signs(job as never),
+        );
       }
     }
   });

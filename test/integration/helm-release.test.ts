@@ -12,7 +12,16 @@ import { parse } from 'yaml';
 import { runAction, type ActionRun } from '../support/action-runner.js';
 import { startGitHubApi, type GitHubStandIn } from '../support/github-api.js';
 import { startHelmDownloadSite, type HelmDownloadSite } from '../support/helm-download.js';
-import { startStandIn } from '../support/http-stand-in.js';
+import {
+  COSIGN_TEST_VERSION,
+  generateKeyPair,
+  removeKeyPair,
+  serveCosignDownloads,
+  verifySignature,
+  type KeyPair,
+} from '../support/cosign.js';
+import { generateGpgKey, type GpgKey } from '../support/gpg.js';
+import { startStandIn, type StandIn } from '../support/http-stand-in.js';
 import { Helm } from '../../actions/helm-release/src/helm.js';
 import { startRegistry } from '../support/oci-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
@@ -822,6 +831,160 @@ describe("helm-release: GitHub's rules and content it did not write", () => {
       await setup.github.close();
       await helm3.close();
       await labelled.close();
+    }
+  });
+});
+
+// The chart's signatures: Helm's own provenance (.prov, `helm package --sign` with a GPG key made here)
+// uploaded beside the package as chart-releaser does, verified with `helm pull --verify` as a user would
+// against the served Pages branch and the public key; and the OCI chart signed with cosign by digest,
+// offline (a cosign key pair, no transparency log, the referrers tag schema of the local registry).
+describe('helm-release: signed charts', () => {
+  let gpg: GpgKey;
+  let cosignKeys: KeyPair;
+  let downloads: StandIn;
+  beforeAll(async () => {
+    gpg = generateGpgKey();
+    cosignKeys = await generateKeyPair();
+    downloads = await startStandIn();
+  });
+  afterAll(async () => {
+    gpg?.remove();
+    removeKeyPair(cosignKeys);
+    await downloads?.close();
+  });
+
+  it('uploads <package>.prov beside the .tgz; helm pull --verify checks it against the public key', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    const server = await setup.remote.serve();
+    try {
+      const repo = projectRepo();
+      const run = await publish(setup, repo, {
+        'pages-url': server.url,
+        'gpg-private-key': gpg.armoredSecret,
+        'gpg-key-name': 'charts@example.org',
+        'gpg-passphrase': gpg.passphrase,
+      });
+      expectSuccess(run);
+      expect(run.outputs['provenance-file']).toMatch(/demo-0\.1\.1\.tgz\.prov$/);
+      const assets = setup.github.releases
+        .find((r) => r.tag_name === 'demo-0.1.1')!
+        .assets.map((a) => a.name);
+      expect(assets.sort()).toEqual(['demo-0.1.1.tgz', 'demo-0.1.1.tgz.prov']);
+      const logged = `${run.stdout}${run.stderr}`.split('\n');
+      expect(logged.filter((l) => l.includes(gpg.passphrase) && !l.startsWith('::add-mask::'))).toEqual([]);
+      const home = mkdtempSync(join(scratch, 'helm-verify-'));
+      const helm = helmIn(home);
+      await helm('repo', 'add', 'signed', server.url);
+      const verified = await helm(
+        'pull',
+        'signed/demo',
+        '--version',
+        '0.1.1',
+        '--verify',
+        '--keyring',
+        gpg.publicKeyring,
+        '--destination',
+        home,
+      );
+      expect(verified).toMatch(/Signed by: Chart Signer <charts@example\.org>/);
+      // Another key does not verify it.
+      const stranger = generateGpgKey();
+      try {
+        await expect(
+          helm(
+            'pull',
+            'signed/demo',
+            '--version',
+            '0.1.1',
+            '--verify',
+            '--keyring',
+            stranger.publicKeyring,
+            '--destination',
+            mkdtempSync(join(scratch, 'helm-verify-')),
+          ),
+        ).rejects.toThrow(/openpgp: signature made by unknown entity|no signature|unknown entity/);
+      } finally {
+        stranger.remove();
+      }
+      // A re-run publishes nothing and adds no second .prov.
+      const again = await publish(setup, freshClone(repo), {
+        'pages-url': server.url,
+        'chart-version': '0.1.1',
+        'gpg-private-key': gpg.armoredSecret,
+        'gpg-key-name': 'charts@example.org',
+        'gpg-passphrase': gpg.passphrase,
+      });
+      expectSuccess(again);
+      expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.1.1')!.assets).toHaveLength(2);
+    } finally {
+      await server.close();
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('refuses a GPG key without its name, or that is not a key, before publishing anything', async () => {
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const repo = projectRepo();
+      const unnamed = await publish(setup, repo, { 'gpg-private-key': gpg.armoredSecret });
+      expect(unnamed.code).not.toBe(0);
+      expect(unnamed.errors.join('\n')).toContain('gpg-key-name: required with gpg-private-key');
+      const garbage = await publish(setup, repo, { 'gpg-private-key': 'bm90IGEga2V5', 'gpg-key-name': 'x' });
+      expect(garbage.errors.join('\n')).toContain('gpg-private-key: not an OpenPGP secret key');
+      const wrong = await publish(setup, repo, {
+        'gpg-private-key': gpg.armoredSecret,
+        'gpg-key-name': 'charts@example.org',
+        'gpg-passphrase': 'not the passphrase',
+      });
+      expect(wrong.code).not.toBe(0);
+      expect(setup.github.releases).toEqual([]);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+    }
+  });
+
+  it('signs the OCI chart by digest with cosign, once', async () => {
+    const registry = await startRegistry();
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    try {
+      const repo = projectRepo();
+      const oci = `oci://${registry.host}/charts`;
+      const signing = {
+        'oci-registry': oci,
+        sign: 'key',
+        'cosign-key': cosignKeys.privateKey,
+        'cosign-password': cosignKeys.password,
+        'transparency-log': 'false',
+        'cosign-version': COSIGN_TEST_VERSION,
+        'cosign-download-url': serveCosignDownloads(downloads),
+      };
+      const run = await publish(setup, repo, signing);
+      expectSuccess(run);
+      const digest = (await fetch(`${registry.url}/v2/charts/demo/manifests/0.1.1`, {
+        method: 'HEAD',
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+      }).then((r) => r.headers.get('docker-content-digest')))!;
+      expect(run.outputs['oci-signature']).toMatch(new RegExp(`^${registry.host}/charts/demo@sha256:`));
+      const verified = await verifySignature(`${registry.host}/charts/demo@${digest}`, cosignKeys.publicKey);
+      expect(verified.code, verified.stderr).toBe(0);
+      expect(await registry.tags('charts/demo')).toContain(digest.replace(':', '-'));
+      const again = await publish(setup, freshClone(repo), { ...signing, 'chart-version': '0.1.1' });
+      expectSuccess(again);
+      expect(again.outputs['oci-signature']).toBe(run.outputs['oci-signature']);
+      // Without a key or an OIDC token, nothing is signed and the summary says so.
+      const unsigned = await publish(setup, freshClone(repo), {
+        'oci-registry': oci,
+        'chart-version': '0.1.1',
+      });
+      expectSuccess(unsigned);
+      expect(unsigned.summary).toContain('no OIDC token');
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await registry.close();
     }
   });
 });

@@ -133,12 +133,17 @@ export function redirections(session: Session, context?: string): Record<string,
       platforms: OFFLINE_PLATFORMS.join(','),
       'trivy-download-url': standIns.trivyDownloadUrl,
       'trivy-db-repositories': standIns.trivyDb,
+      'cosign-download-url': standIns.cosignDownloadUrl,
+      // Offline: no Rekor to record in (verified with --insecure-ignore-tlog=true).
+      'transparency-log': 'false',
     },
     'helm-release': {
       'git-remote': standIns.pages.url,
       'pages-url': standIns.pagesSite.url,
       'helm-download-url': standIns.helmSite.url,
       'helm-version': standIns.helmSite.version,
+      'cosign-download-url': standIns.cosignDownloadUrl,
+      'transparency-log': 'false',
     },
   };
 }
@@ -257,8 +262,16 @@ export function runSettings(session: Session): {
       REGISTRY: standIns.hub.host,
       GHCR_REGISTRY: standIns.ghcr.host,
       REGISTRY_USERNAME: standIns.hubAccount.username,
+      CHART_GPG_KEY_NAME: 'charts@example.org',
     },
-    secrets: { REGISTRY_PASSWORD: standIns.hubAccount.password },
+    // Keys made for the run: the image is signed with cosign's, the chart's .prov with the GPG key.
+    secrets: {
+      REGISTRY_PASSWORD: standIns.hubAccount.password,
+      COSIGN_PRIVATE_KEY: standIns.signing.cosign.privateKey,
+      COSIGN_PASSWORD: standIns.signing.cosign.password,
+      CHART_GPG_PRIVATE_KEY: standIns.signing.gpg.armoredSecret,
+      CHART_GPG_PASSPHRASE: standIns.signing.gpg.passphrase,
+    },
   };
 }
 

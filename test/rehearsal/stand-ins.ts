@@ -15,6 +15,8 @@ import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import { startTokenRegistry, type TokenRegistry } from '../support/token-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
 import { publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
+import { generateKeyPair, removeKeyPair, serveCosignDownloads, type KeyPair } from '../support/cosign.js';
+import { generateGpgKey, type GpgKey } from '../support/gpg.js';
 
 /** The image repository the rehearsal publishes to, inside its registry. */
 export const IMAGE_PATH = 'rehearsal/opennebula';
@@ -38,6 +40,10 @@ export interface StandIns {
   /** The vulnerability database reference (build-scan-push's trivy-db-repositories). */
   readonly trivyDb: string;
   readonly trivyDownloadUrl: string;
+  /** cosign's download site (cosign-download-url). */
+  readonly cosignDownloadUrl: string;
+  /** The keys made for the run: cosign's (secrets.COSIGN_PRIVATE_KEY) and the chart's GPG key. */
+  readonly signing: { cosign: KeyPair; gpg: GpgKey };
   readonly github: GitHubStandIn;
   /** GITHUB_SERVER_URL: release downloads (the chart archives the index points at) come from here. */
   readonly serverUrl: string;
@@ -84,6 +90,12 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     closers.push(() => trivySite.close());
     const trivyDownloadUrl = serveTrivyDownloads(trivySite);
     const trivyDb = await publishTrivyDb(registry);
+    const cosignDownloadUrl = serveCosignDownloads(trivySite);
+    const signing = { cosign: await generateKeyPair(), gpg: generateGpgKey() };
+    closers.push(() => {
+      removeKeyPair(signing.cosign);
+      signing.gpg.remove();
+    });
     const github = await startGitHubApi({ repository: options.repository, token: options.token });
     closers.push(() => github.close());
     const helmSite = await startHelmDownloadSite();
@@ -103,6 +115,8 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
       images: [`${hub.host}/${IMAGE_PATH}`, `${ghcr.host}/${IMAGE_PATH}`],
       trivyDb,
       trivyDownloadUrl,
+      cosignDownloadUrl,
+      signing,
       github,
       serverUrl: `${github.url}/download`,
       helmSite,

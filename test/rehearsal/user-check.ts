@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { requireTool } from '../support/tools.js';
+import { requireTool, runCommand } from '../support/tools.js';
 import type { RunFacts } from './report.js';
 import type { Session } from './rehearse.js';
 
@@ -34,6 +34,30 @@ export function renderedImages(manifests: string): string[] {
   };
   for (const document of parseAllDocuments(manifests)) visit(document.toJS());
   return [...images].sort();
+}
+
+/** cosign verify and verify-attestation (SBOM) of the pushed digest, offline (no transparency log). */
+async function verifyImage(reference: string, publicKey: string, problems: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const [what, args] of [
+    ['signature', ['verify']],
+    ['SBOM attestation', ['verify-attestation', '--type', 'cyclonedx']],
+  ] as const) {
+    const result = await runCommand(requireTool('cosign'), [
+      ...args,
+      '--key',
+      publicKey,
+      '--insecure-ignore-tlog=true',
+      '--allow-http-registry',
+      reference,
+    ]);
+    if (result.code === 0) lines.push(`             cosign ${args.join(' ')} ${reference}: ${what} verified`);
+    else
+      problems.push(
+        `cosign ${args.join(' ')} ${reference} failed: ${result.stderr.trim().split('\n').pop()}`,
+      );
+  }
+  return lines;
 }
 
 export async function checkAsUser(
@@ -88,8 +112,36 @@ export async function checkAsUser(
 
   const pulled = join(dir, 'pulled');
   mkdirSync(pulled, { recursive: true });
-  await helm('pull', name, '--version', chartVersion, '--destination', pulled);
-  const archive = join(pulled, readdirSync(pulled)[0]!);
+  const keys = session.standIns?.signing;
+  // As a user verifies before installing: the chart's .prov against the published GPG key, then the image's
+  // signature and SBOM attestation against the cosign public key.
+  const verifyArgs = keys ? ['--verify', '--keyring', keys.gpg.publicKeyring] : [];
+  const pulledOut = await helm(
+    'pull',
+    name,
+    '--version',
+    chartVersion,
+    '--destination',
+    pulled,
+    ...verifyArgs,
+  );
+  if (keys) {
+    const signedBy = /Signed by: (.*)/.exec(pulledOut)?.[1] ?? '(nobody)';
+    lines.push(
+      `             helm pull --verify (the .prov, GPG key ${keys.gpg.name}): verified, signed by ${signedBy}`,
+    );
+    lines.push(
+      ...(await verifyImage(
+        `${target.image}@${target.facts.image?.digest ?? ''}`,
+        keys.cosign.publicKey,
+        problems,
+      )),
+    );
+  }
+  const archive = join(
+    pulled,
+    readdirSync(pulled).find((file) => file.endsWith('.tgz'))!,
+  );
   const archiveDigest = createHash('sha256').update(readFileSync(archive)).digest('hex');
   lines.push(`             helm pull ${name} --version ${chartVersion}: sha256:${archiveDigest}`);
   if (digest && !digest.endsWith(archiveDigest))

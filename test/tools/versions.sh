@@ -12,6 +12,7 @@ HELM_DOCS_VERSION=v1.14.2        # github.com/norwoodj/helm-docs (the chart READ
 ACTIONLINT_VERSION=v1.7.12       # github.com/rhysd/actionlint
 TRIVY_VERSION=v0.74.0            # github.com/aquasecurity/trivy
 SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6 # github.com/seaweedfs/seaweedfs (S3 gateway), pinned in seaweedfs/go.mod
+COSIGN_VERSION=v3.1.3            # github.com/sigstore/cosign/v3 (install.d/cosign.sh)
 
 # Kubernetes versions whose JSON schemas kubeconform validates against: the oldest and the newest the chart
 # supports. Generated offline from the OpenAPI document inside the k8s.io/kubernetes module.

@@ -91,6 +91,15 @@ describe('inputs', () => {
         'dry-run',
         'landing-page',
         'make-latest',
+        'gpg-private-key',
+        'gpg-key-name',
+        'gpg-passphrase',
+        'sign',
+        'cosign-key',
+        'cosign-password',
+        'transparency-log',
+        'cosign-version',
+        'cosign-download-url',
       ].sort(),
     );
   });

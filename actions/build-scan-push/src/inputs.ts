@@ -3,6 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBaseUrl, parseBoolean, parseList, unique } from '../../shared/src/inputs.js';
+import { parseToolVersion } from '../../shared/src/tool.js';
+import { parseSigning, type SigningInputs } from '../../shared/src/signer.js';
 import {
   isValidTag,
   parseImageReference,
@@ -46,6 +48,9 @@ export interface Inputs {
   cacheFrom: string[];
   cacheTo: string[];
   overwrite: boolean;
+  /** Build nothing: sign the digest the version tag already points to (a re-run after a failed signature). */
+  signOnly: boolean;
+  signing: SigningInputs;
 }
 
 const PLATFORM_RE = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
@@ -72,29 +77,16 @@ function keyValues(text: string, inputName: string): Array<[string, string]> {
  */
 export const MIN_TRIVY_VERSION = '0.56.0';
 
-const compareVersions = (a: string, b: string) => {
-  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
-  for (let i = 0; i < 3; i += 1) if (x![i] !== y![i]) return x![i]! - y![i]!;
-  return 0;
-};
-
 export function parseTrivyVersion(text: string): string {
-  const match = /^v?(\d+\.\d+\.\d+)$/.exec(text.trim());
-  if (!match) throw new Error(`trivy-version: "${text}" is not a version such as v0.74.0`);
-  const version = match[1]!;
-  if (REFUSED_TRIVY_VERSIONS.includes(version)) {
-    throw new Error(
-      `trivy-version: ${version} is refused: Trivy ${REFUSED_TRIVY_VERSIONS.join(', ')} were published with ` +
-        'malicious content; use another release',
-    );
-  }
-  if (compareVersions(version, MIN_TRIVY_VERSION) < 0) {
-    throw new Error(
-      `trivy-version: ${version} is older than ${MIN_TRIVY_VERSION}, the oldest Trivy this action supports ` +
-        '(it needs --db-repository with several mirrors); use a newer release',
-    );
-  }
-  return version;
+  return parseToolVersion(text, {
+    input: 'trivy-version',
+    tool: 'Trivy',
+    example: 'v0.74.0',
+    refused: REFUSED_TRIVY_VERSIONS,
+    refusedBecause: 'were published with malicious content',
+    min: MIN_TRIVY_VERSION,
+    minBecause: 'it needs --db-repository with several mirrors',
+  });
 }
 
 /** A Go duration as Trivy's --timeout takes it: 15m, 1h30m, 900s. */
@@ -183,6 +175,7 @@ function parseBuild(get: Get, cwd: string) {
     cacheFrom: lines(get('cache-from')),
     cacheTo: lines(get('cache-to')),
     overwrite: parseBoolean(need('overwrite'), 'overwrite'),
+    signOnly: parseBoolean(need('sign-only'), 'sign-only'),
   };
 }
 
@@ -211,7 +204,11 @@ function parseScan(get: Get, cwd: string, context: string) {
  * Parses the inputs. Defaults live in action.yml only (the runner passes them), so an empty value here is
  * an error that names the input, not a second default.
  */
-export function parseInputs(get: Get, cwd: string = process.cwd()): Inputs {
+export function parseInputs(
+  get: Get,
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Inputs {
   const build = parseBuild(get, cwd);
-  return { ...build, ...parseScan(get, cwd, build.context) };
+  return { ...build, ...parseScan(get, cwd, build.context), signing: parseSigning(get, env) };
 }

@@ -15,7 +15,10 @@ import { parseInputs, type Inputs } from './inputs.js';
 import { publish } from './push.js';
 import { countFindings, gateFailures } from './report.js';
 import { scan } from './scan.js';
-import { summaryBlocks, type PushResult } from './summary.js';
+import { guardSecrets } from '../../shared/src/signer.js';
+import { signStep } from './sign.js';
+import { signExisting } from './sign-existing.js';
+import { signingBlocks, summaryBlocks, type PushResult } from './summary.js';
 
 export function run(): Promise<void> {
   return runMain(main);
@@ -98,6 +101,8 @@ async function build(inputs: Inputs, work: string): Promise<Layout> {
 
 async function main(): Promise<void> {
   const inputs = parseInputs((name) => core.getInput(name));
+  guardSecrets(inputs.signing, process.env);
+  if (inputs.signOnly) return signExisting(inputs);
   const work = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'build-scan-push-'));
   const timings: Array<[string, number]> = [];
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
   };
   try {
     const layout = await timed('build', () => build(inputs, work));
-    const { findings, sboms, dbDigest } = await timed('scan', () => scan(inputs, layout, work));
+    const { findings, sboms, vulnReports, dbDigest } = await timed('scan', () => scan(inputs, layout, work));
     const counts = countFindings(findings);
     const failures = gateFailures(findings, inputs.severity, inputs.ignoreUnfixed);
     const gate = failures.length === 0 ? 'passed' : 'failed';
@@ -126,7 +131,14 @@ async function main(): Promise<void> {
     if (gate === 'passed' && inputs.push) pushed = await timed('push', () => publish(inputs, layout));
     core.setOutput('image-refs', pushed.map((result) => `${result.image}@${result.digest}`).join('\n'));
     core.setOutput('tags-pushed', pushed.flatMap((r) => r.tags.map((tag) => `${r.image}:${tag}`)).join('\n'));
-    await writeSummary(summaryBlocks({ inputs, layout, findings, counts, failures, gate, pushed }));
+    const signed = await timed('sign', () => signStep({ inputs, layout, pushed, sboms, vulnReports, work }));
+    core.setOutput('signatures', signed.result?.signatures.join('\n') ?? '');
+    core.setOutput('attestations', signed.result?.attestations.join('\n') ?? '');
+    await writeSummary([
+      ...summaryBlocks({ inputs, layout, findings, counts, failures, gate, pushed }),
+      ...signingBlocks(signed),
+    ]);
+    if (signed.error) throw signed.error;
     if (gate === 'failed') {
       const first = failures[0]!;
       throw new Error(

@@ -17,6 +17,8 @@ export interface ScanResult {
   findings: Finding[];
   /** Every platform's SBOM path. */
   sboms: Record<string, string>;
+  /** Every platform's vulnerability report as cosign's vuln predicate (for the attestation). */
+  vulnReports: Record<string, string>;
   /** sha256:… of the vulnerability database used ('' when Trivy left none where expected). */
   dbDigest: string;
 }
@@ -113,5 +115,10 @@ export async function scan(inputs: Inputs, layout: Layout, work: string): Promis
   );
   await writeSarif(trivy, inputs, reports, work);
   const sboms = await writeSboms(trivy, inputs, reports);
-  return { findings, sboms, dbDigest: await dbDigest(trivy.cacheDir) };
+  const vulnReports: Record<string, string> = {};
+  for (const report of reports) {
+    vulnReports[report.platform] = report.path.replace(/\.json$/, '.cosign-vuln.json');
+    await trivy.run(convertArgs(report.path, 'cosign-vuln', vulnReports[report.platform]!), true);
+  }
+  return { findings, sboms, vulnReports, dbDigest: await dbDigest(trivy.cacheDir) };
 }

@@ -1,5 +1,6 @@
 // The job summary: what was built and pushed, the findings per severity, the most severe ones, the gate.
-import { code, link, table } from '../../shared/src/summary.js';
+import { code, escapeHtml, link, table } from '../../shared/src/summary.js';
+import type { SigningOutcome } from './sign.js';
 import type { Layout } from '../../shared/src/oci-layout.js';
 import { SEVERITIES, type Inputs } from './inputs.js';
 import { mostSevere, type Counts, type Finding } from './report.js';
@@ -70,6 +71,35 @@ export function summaryBlocks(s: SummaryInput): string[] {
           : 'every tag was already there (no-op)') +
         '.</p>',
     );
+  }
+  return blocks;
+}
+
+/** Signatures and attestations, the verify commands, or why nothing was signed. */
+export function signingBlocks(s: SigningOutcome): string[] {
+  const blocks = ['<h3>Signatures and attestations</h3>'];
+  if (s.note) return [...blocks, `<p>${escapeHtml(s.note)}.</p>`];
+  if (s.result) {
+    const rows = [
+      ...s.result.signatures.map((ref) => ['signature', ref]),
+      ...s.result.attestations.map((line) => [line.split(' ')[0]!, line.split(' ')[1]!]),
+    ];
+    blocks.push(
+      table(
+        ['Kind', 'Reference'],
+        rows.map(([kind, ref]) => [kind!, { html: code(ref!) }]),
+      ),
+    );
+    if (s.result.existing.length > 0) {
+      blocks.push(
+        `<p>Already there (not added again): ${s.result.existing.map((e) => code(e)).join(', ')}.</p>`,
+      );
+    }
+  }
+  if (s.error)
+    blocks.push(`<p><strong>Signing failed</strong>: <pre>${escapeHtml(s.error.message)}</pre></p>`);
+  if (s.verify.length > 0) {
+    blocks.push('<p>Verify before use:</p>', `<pre>${escapeHtml(s.verify.join('\n'))}</pre>`);
   }
   return blocks;
 }

@@ -71,6 +71,10 @@ export function scanArgs(options: ScanOptions): string[] {
   return args;
 }
 
-export function convertArgs(report: string, format: 'sarif' | 'cyclonedx', output: string): string[] {
+export function convertArgs(
+  report: string,
+  format: 'sarif' | 'cyclonedx' | 'cosign-vuln',
+  output: string,
+): string[] {
   return ['convert', '--format', format, '--output', output, report];
 }

@@ -58,21 +58,30 @@ export class Helm {
   }
 
   /**
-   * Packages into `destination` and returns the .tgz path and its SHA-256 (hex); a chart with several
-   * subcharts is rewritten with them in name order (archive.ts), as helm's own order is random.
+   * Packages into `destination` and returns the .tgz path, its SHA-256 (hex) and, when `sign` is given
+   * (`helm package --sign`), the .prov beside it; a chart with several subcharts is rewritten with them in
+   * name order (archive.ts), as helm's own order is random.
    */
-  async package(chartDir: string, destination: string): Promise<{ path: string; digest: string }> {
+  async package(
+    chartDir: string,
+    destination: string,
+    sign?: { args: string[] },
+  ): Promise<{ path: string; digest: string; prov: string | undefined }> {
     mkdirSync(destination, { recursive: true });
-    const result = await run(this.binary, ['package', chartDir, '--destination', destination], {
-      env: this.env,
-      silent: true,
-    });
+    const args = ['package', chartDir, '--destination', destination, ...(sign?.args ?? [])];
+    const result = await run(this.binary, args, { env: this.env, silent: true });
     const match = /saved it to: (.+\.tgz)\s*$/m.exec(result.stdout);
     if (!match) throw new Error(`helm package did not say where it saved the chart:\n${result.stdout}`);
     const path = match[1]!.trim();
     const ordered = subchartsInOrder(readFileSync(path));
+    if (ordered && sign) {
+      throw new Error(
+        `gpg-private-key: ${path} has several subcharts, which helm packs in random order and this action ` +
+          "rewrites in name order; helm's .prov is of the archive before that rewrite, so it cannot be signed",
+      );
+    }
     if (ordered) writeFileSync(path, ordered);
-    return { path, digest: await sha256File(path) };
+    return { path, digest: await sha256File(path), prov: sign ? `${path}.prov` : undefined };
   }
 
   async push(packagePath: string, registry: string, plainHttp: boolean): Promise<string> {

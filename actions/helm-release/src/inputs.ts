@@ -4,6 +4,8 @@ import { isAbsolute, resolve } from 'node:path';
 import semver from 'semver';
 import { parseBaseUrl, parseBoolean } from '../../shared/src/inputs.js';
 import { parseImageReference } from '../../shared/src/registry.js';
+import { parseSigning, type SigningInputs } from '../../shared/src/signer.js';
+import { parseGpg, type GpgInputs } from './chart-signing.js';
 
 export type Bump = 'patch' | 'minor' | 'major';
 /** auto: write index.html where the branch has none or ours; always: replace another too; never. */
@@ -35,6 +37,10 @@ export interface Inputs {
   dryRun: boolean;
   landingPage: LandingMode;
   makeLatest: MakeLatest;
+  /** cosign signature of the OCI chart (when oci-registry is set). */
+  signing: SigningInputs;
+  /** The GPG key that signs the .prov of the Pages release, or undefined (no .prov). */
+  gpg: GpgInputs | undefined;
 }
 
 export const DEFAULTS = {
@@ -45,6 +51,10 @@ export const DEFAULTS = {
   'helm-download-url': 'https://get.helm.sh',
   'landing-page': 'auto',
   'make-latest': 'false',
+  sign: 'auto',
+  'transparency-log': 'true',
+  'cosign-version': 'v3.1.3',
+  'cosign-download-url': 'https://github.com/sigstore/cosign/releases/download',
 } as const;
 
 const BUMPS = ['patch', 'minor', 'major'];
@@ -195,5 +205,7 @@ export function parseInputs(
       input('make-latest') || DEFAULTS['make-latest'],
       MAKE_LATEST,
     ) as MakeLatest,
+    signing: parseSigning((name) => input(name) || (DEFAULTS as Record<string, string>)[name] || '', env),
+    gpg: parseGpg(get),
   };
 }

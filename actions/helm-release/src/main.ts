@@ -2,11 +2,10 @@
 // diff) → release, OCI, Pages → outputs and summary. Every conflict is found before anything is published,
 // so a failing run publishes nothing; each step is a function over the facts the earlier ones found.
 import * as core from '@actions/core';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMain } from '../../shared/src/action.js';
-import { run as exec } from '../../shared/src/exec.js';
 import { GitHubClient } from '../../shared/src/github-api.js';
 import { writeSummary } from '../../shared/src/summary.js';
 import { readChartYaml } from './chart-yaml.js';
@@ -18,17 +17,12 @@ import { highestVersion, nextVersion } from './next-version.js';
 import { ociTarget, publishedLayer, pushChart, type OciTarget } from './oci.js';
 import { pagesFiles, type PagesFacts } from './pages-files.js';
 import { PagesRepository, type BranchState } from '../../shared/src/pages.js';
-import {
-  assetSha256,
-  findRelease,
-  listReleases,
-  publishRelease,
-  releaseTag,
-  type Release,
-  type ReleaseAsset,
-} from './releases.js';
+import { assetSha256, findRelease, listReleases, publishRelease, releaseTag } from './releases.js';
 import { buildDependencies, sourceDateEpoch, stageChart } from './staging.js';
+import { chooseSigner, guardSecrets } from '../../shared/src/signer.js';
+import { guardGpg, packageSignArgs, signOciChart } from './chart-signing.js';
 import { summaryBlocks, type SummaryFacts } from './summary.js';
+import { dryRun, foreignPageNote, type Existing } from './dry-run.js';
 
 interface Chart {
   name: string;
@@ -42,14 +36,8 @@ interface Packaged {
   path: string;
   digest: string;
   chartYaml: string;
-}
-
-/** What is already published of this package's version: the releases, its release and asset, the OCI ref. */
-interface Existing {
-  releases: Release[];
-  release: Release | undefined;
-  asset: ReleaseAsset | undefined;
-  oci: OciTarget | undefined;
+  /** The .prov beside the package (gpg-private-key given), else undefined. */
+  prov: string | undefined;
 }
 
 const log = (message: string) => core.info(message);
@@ -60,6 +48,8 @@ export function run(): Promise<void> {
 
 async function main(): Promise<void> {
   const inputs = parseInputs((name) => core.getInput(name), process.env);
+  guardSecrets(inputs.signing, process.env);
+  guardGpg(inputs.gpg, process.env);
   if (inputs.githubToken) {
     core.setSecret(inputs.githubToken);
     core.setSecret(PagesRepository.authorizationValue(inputs.githubToken));
@@ -128,10 +118,25 @@ async function publish(
   const commit = await core.group(`Publish index.yaml on ${inputs.pagesBranch}`, () =>
     publishPages(pages, outcome.asset.browser_download_url, facts, `${chart.name} ${pkg.version}`, notes),
   );
+  if (oci) await signChart(inputs, oci, pkg.version, summary.notes);
   const released = outcome.published || pushed || commit !== undefined;
   core.setOutput('released', released ? 'true' : 'false');
   core.setOutput('release-url', outcome.release.html_url);
   await writeSummary(summaryBlocks({ ...summary, released, releaseUrl: outcome.release.html_url }));
+}
+
+/** The cosign signature of the OCI chart, or a note saying why there is none. */
+async function signChart(inputs: Inputs, oci: OciTarget, version: string, notes: string[]): Promise<void> {
+  const signer = await chooseSigner(inputs.signing, process.env);
+  if (typeof signer === 'string') {
+    core.setOutput('oci-signature', '');
+    notes.push(`${oci.ref}: ${signer}.`);
+    return;
+  }
+  const cosign = { version: inputs.signing.cosignVersion, downloadUrl: inputs.signing.cosignDownloadUrl };
+  const { signature, verify } = await signOciChart(oci, version, signer, cosign);
+  core.setOutput('oci-signature', signature);
+  notes.push(`${oci.ref} is signed (${signature}); verify with: ${verify.join('; ')}`);
 }
 
 function readChart(inputs: Inputs): Chart {
@@ -178,13 +183,16 @@ async function packageChart(
   packages: string,
 ): Promise<Packaged> {
   const staged = stageChart(inputs.chartDir, chart.name, version, chart.appVersion, epoch, work);
+  let sign: ReturnType<typeof packageSignArgs> | undefined;
   try {
     const built = await buildDependencies(helm, inputs.chartDir, staged, epoch);
     if (built.length > 0) core.info(`Built the dependencies charts/ did not hold: ${built.join(', ')}`);
     if (lint) await helm.lint(staged.dir);
-    const { path, digest } = await helm.package(staged.dir, packages);
-    return { version, path, digest, chartYaml: readFileSync(join(staged.dir, 'Chart.yaml'), 'utf8') };
+    sign = inputs.gpg ? packageSignArgs(inputs.gpg, work) : undefined;
+    const { path, digest, prov } = await helm.package(staged.dir, packages, sign);
+    return { version, path, digest, prov, chartYaml: readFileSync(join(staged.dir, 'Chart.yaml'), 'utf8') };
   } finally {
+    sign?.remove();
     staged.cleanup();
   }
 }
@@ -280,6 +288,7 @@ function summaryFacts(
 }
 
 function setPackageOutputs(pkg: Packaged, summary: SummaryFacts): void {
+  core.setOutput('provenance-file', pkg.prov ?? '');
   core.setOutput('chart-version', pkg.version);
   core.setOutput('package', pkg.path);
   core.setOutput('digest', pkg.digest);
@@ -293,46 +302,13 @@ function releaseRequest(inputs: Inputs, chart: Chart, pkg: Packaged) {
     repository: inputs.repository,
     tag: releaseTag(chart.name, pkg.version),
     packagePath: pkg.path,
+    provPath: pkg.prov,
     digest: pkg.digest,
     targetCommitish: process.env.GITHUB_SHA,
     name: `${chart.name} ${pkg.version}`,
     body: `Helm chart ${chart.name} ${pkg.version}${app}.\n\nsha256:${pkg.digest}`,
     makeLatest: inputs.makeLatest,
   };
-}
-
-function foreignPageNote(branch: string): string {
-  return (
-    `index.html on ${branch} was not written by this action, so it is left as it is ` +
-    '(landing-page: always replaces it with the chart list).'
-  );
-}
-
-/** Prints the index diff and writes the summary; publishes nothing. */
-async function dryRun(
-  inputs: Inputs,
-  chart: string,
-  pkg: Packaged,
-  branch: BranchState,
-  existing: Existing,
-  facts: PagesFacts,
-  work: string,
-  summary: SummaryFacts,
-): Promise<void> {
-  const tag = releaseTag(chart, pkg.version);
-  const fileName = pkg.path.split('/').pop()!;
-  const url =
-    existing.asset?.browser_download_url ??
-    `${inputs.serverUrl}/${inputs.repository}/releases/download/${encodeURIComponent(tag)}/${fileName}`;
-  const { before, merged, foreignLandingPage } = await pagesFiles(branch, url, facts);
-  if (foreignLandingPage) summary.notes.push(foreignPageNote(inputs.pagesBranch));
-  const diff = await indexDiff(work, before ?? '', merged.text);
-  core.startGroup('index.yaml changes (dry run: nothing is published)');
-  core.info(diff || '(no change)');
-  core.endGroup();
-  core.setOutput('released', 'false');
-  core.setOutput('release-url', existing.release?.html_url ?? '');
-  await writeSummary(summaryBlocks({ ...summary, diff }));
 }
 
 /** Pushes the Pages files for the package at `url`; returns the commit, or undefined when nothing changed. */
@@ -361,17 +337,4 @@ async function publishPages(
   }
   core.info(commit ? `${branch} is now at ${commit}` : `${branch} already lists ${what}`);
   return commit;
-}
-
-/** `git diff --no-index` of the two index texts (exit code 1 means "they differ"). */
-async function indexDiff(work: string, before: string, after: string): Promise<string> {
-  const dir = mkdtempSync(join(work, 'diff-'));
-  writeFileSync(join(dir, 'index.yaml.before'), before);
-  writeFileSync(join(dir, 'index.yaml'), after);
-  const result = await exec('git', ['diff', '--no-index', '--no-color', 'index.yaml.before', 'index.yaml'], {
-    cwd: dir,
-    silent: true,
-    okCodes: [0, 1],
-  });
-  return result.stdout;
 }

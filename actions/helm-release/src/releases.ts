@@ -71,6 +71,8 @@ export interface PublishRequest {
   repository: string;
   tag: string;
   packagePath: string;
+  /** The package's .prov, uploaded beside it as <package>.prov (helm --verify fetches it there). */
+  provPath?: string | undefined;
   digest: string;
   targetCommitish: string | undefined;
   name: string;
@@ -91,11 +93,58 @@ async function upload(
   fileName: string,
 ): Promise<ReleaseAsset> {
   const data = readFileSync(path);
+  const type = fileName.endsWith('.prov') ? 'application/pgp-signature' : 'application/gzip';
   return client.json<ReleaseAsset>(uploadUrl(release, fileName), {
     method: 'POST',
-    headers: { 'content-type': 'application/gzip', 'content-length': String(data.length) },
+    headers: { 'content-type': type, 'content-length': String(data.length) },
     body: () => new Uint8Array(data),
   });
+}
+
+/** The package (replacing a stale one: a draft is not published yet) and its .prov, on the draft. */
+async function attachToDraft(
+  client: GitHubClient,
+  draft: Release,
+  request: PublishRequest,
+  fileName: string,
+): Promise<void> {
+  const existing = draft.assets.find((a) => a.name === fileName);
+  if (existing) {
+    const theirs = await assetSha256(client, existing);
+    if (theirs !== request.digest) {
+      // A draft is not published yet: its stale asset is replaced.
+      const response = await client.request(existing.url, { method: 'DELETE' });
+      if (!response.ok && response.status !== 404) await client.fail(response, 'DELETE');
+      await upload(client, draft, request.packagePath, fileName);
+    }
+  } else {
+    await upload(client, draft, request.packagePath, fileName);
+  }
+  if (!request.provPath) return;
+  // A draft's .prov (from an interrupted run) is replaced: it must be of the package now attached.
+  const prov = draft.assets.find((a) => a.name === `${fileName}.prov`);
+  if (prov) {
+    const response = await client.request(prov.url, { method: 'DELETE' });
+    if (!response.ok && response.status !== 404) await client.fail(response, 'DELETE');
+  }
+  await upload(client, draft, request.provPath, `${fileName}.prov`);
+}
+
+/** The .prov of a published release's package, when it lacks one and can still take assets. */
+async function attachProv(
+  client: GitHubClient,
+  release: Release,
+  request: PublishRequest,
+  fileName: string,
+  log: (message: string) => void,
+): Promise<void> {
+  if (!request.provPath || release.assets.some((a) => a.name === `${fileName}.prov`)) return;
+  if (release.immutable) {
+    log(`Release ${request.tag} is immutable without ${fileName}.prov; it cannot be attached any more`);
+    return;
+  }
+  await upload(client, release, request.provPath, `${fileName}.prov`);
+  log(`Attached ${fileName}.prov to the release ${request.tag}`);
 }
 
 /**
@@ -116,6 +165,7 @@ export async function publishRelease(
       const theirs = await assetSha256(client, asset);
       if (theirs !== request.digest) throw conflict(request.tag, fileName, theirs, request.digest);
       log(`Release ${request.tag} is already published with this package (sha256:${theirs})`);
+      await attachProv(client, published, request, fileName, log);
       return { published: false, release: published, asset };
     }
     if (published.immutable) {
@@ -126,6 +176,7 @@ export async function publishRelease(
     }
     log(`Release ${request.tag} is published without ${fileName}; attaching it`);
     const attached = await upload(client, published, request.packagePath, fileName);
+    await attachProv(client, published, request, fileName, log);
     return { published: true, release: published, asset: attached };
   }
 
@@ -148,18 +199,7 @@ export async function publishRelease(
     });
     log(`Created the draft release ${request.tag}`);
   }
-  const existing = draft.assets.find((a) => a.name === fileName);
-  if (existing) {
-    const theirs = await assetSha256(client, existing);
-    if (theirs !== request.digest) {
-      // A draft is not published yet: its stale asset is replaced.
-      const response = await client.request(existing.url, { method: 'DELETE' });
-      if (!response.ok && response.status !== 404) await client.fail(response, 'DELETE');
-      await upload(client, draft, request.packagePath, fileName);
-    }
-  } else {
-    await upload(client, draft, request.packagePath, fileName);
-  }
+  await attachToDraft(client, draft, request, fileName);
   let release: Release;
   try {
     release = await client.json<Release>(`/repos/${request.repository}/releases/${draft.id}`, {

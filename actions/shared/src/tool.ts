@@ -6,7 +6,16 @@
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fetchText, type RetryPolicy } from './http.js';
@@ -16,8 +25,10 @@ export interface ToolDownload {
   name: string;
   /** Version as cached, without a leading v, e.g. "0.74.0". */
   version: string;
-  /** The archive (.tar.gz). */
+  /** The archive (.tar.gz), or the executable itself when `binary` is set (cosign's releases). */
   url: string;
+  /** The download is the executable, not an archive: it is cached as `executable`, made executable. */
+  binary?: boolean;
   /** The file listing its SHA-256: either `<hex>  <file>` lines or a lone hex digest. */
   checksumUrl: string;
   /** The archive's file name as listed in the checksum file (default: the URL's last path segment). */
@@ -104,7 +115,13 @@ export async function unpackIntoCache(archive: string, tool: ToolDownload): Prom
   mkdirSync(dirname(final), { recursive: true });
   const partial = join(root, tool.name, `.${tool.version}-${arch()}-${randomUUID()}.partial`);
   try {
-    await tc.extractTar(archive, partial);
+    if (tool.binary) {
+      mkdirSync(partial, { recursive: true });
+      copyFileSync(archive, join(partial, tool.executable));
+      chmodSync(join(partial, tool.executable), 0o755);
+    } else {
+      await tc.extractTar(archive, partial);
+    }
     if (!existsSync(join(partial, tool.executable))) {
       throw new Error(`${tool.name} ${tool.version}: the archive holds no ${tool.executable}`);
     }
@@ -134,4 +151,45 @@ function claim(partial: string, final: string, executable: string): boolean {
     renameSync(final, stale);
     rmSync(stale, { recursive: true, force: true });
   }
+}
+
+/** Which releases of a tool an input may name: known-bad ones refused, none older than `min`. */
+export interface VersionPolicy {
+  /** The input naming the version, e.g. "trivy-version", and the tool's name, e.g. "Trivy". */
+  input: string;
+  tool: string;
+  /** An example for the error message, e.g. "v0.74.0". */
+  example: string;
+  /** Releases never downloaded, and why (appended to the error). */
+  refused: readonly string[];
+  refusedBecause: string;
+  /** The oldest release supported, and what older ones lack. */
+  min: string;
+  minBecause: string;
+}
+
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i += 1) if (x![i] !== y![i]) return x![i]! - y![i]!;
+  return 0;
+}
+
+/** `v1.2.3` or `1.2.3` → `1.2.3`, refusing what `policy` refuses; every error names the input. */
+export function parseToolVersion(text: string, policy: VersionPolicy): string {
+  const match = /^v?(\d+\.\d+\.\d+)$/.exec(text.trim());
+  if (!match) throw new Error(`${policy.input}: "${text}" is not a version such as ${policy.example}`);
+  const version = match[1]!;
+  if (policy.refused.includes(version)) {
+    throw new Error(
+      `${policy.input}: ${version} is refused: ${policy.tool} ${policy.refused.join(', ')} ${policy.refusedBecause}; ` +
+        'use another release',
+    );
+  }
+  if (compareVersions(version, policy.min) < 0) {
+    throw new Error(
+      `${policy.input}: ${version} is older than ${policy.min}, the oldest ${policy.tool} this action supports ` +
+        `(${policy.minBecause}); use a newer release`,
+    );
+  }
+  return version;
 }
