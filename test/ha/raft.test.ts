@@ -4,13 +4,16 @@
 // with SIGKILL, a minority stopped with SIGSTOP, a follower left behind past LOG_RETENTION.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/opennebula.js';
+import { startCluster } from '../support/cluster.js';
 import { createHaRig, zoneServers, type HaRig, type Pod } from '../support/ha-rig.js';
+import { startLabelRig, type LabelRig } from '../support/ha-label.js';
 
 // Small on purpose: the last test leaves a follower behind by more records than this.
 const LOG_RETENTION = 10;
 const VM = (name: string) => `NAME="${name}"\nCPU="0.1"\nMEMORY="32"`;
 
 let ha: HaRig;
+let label: LabelRig;
 
 async function allocate(pod: Pod, name: string): Promise<number> {
   const answer = await pod.rpc('one.vm.allocate', [VM(name), true]);
@@ -35,6 +38,24 @@ async function oneLeader(timeoutMs: number): Promise<Pod> {
   );
 }
 
+/** The label loops label LEADER's pod alone "leader", and the leader Service's endpoints follow. */
+async function labelFollows(leader: Pod): Promise<void> {
+  let seen = '';
+  await eventually(
+    async () => {
+      const labels = await label.labels();
+      const endpoints = await label.leaderEndpoints();
+      seen = `labels ${JSON.stringify(labels)}, endpoints [${endpoints.join()}]`;
+      return (
+        ha.pods.every((pod) => labels[pod.name] === (pod === leader ? 'leader' : 'follower')) &&
+        endpoints.join() === leader.name
+      );
+    },
+    30_000,
+    () => `the leader label on ${leader.name} alone (${seen})`,
+  );
+}
+
 /** Every running member is a follower or the leader and has applied the leader's commit index. */
 async function inSync(pods: Pod[], timeoutMs = 120_000): Promise<void> {
   await eventually(
@@ -43,7 +64,9 @@ async function inSync(pods: Pod[], timeoutMs = 120_000): Promise<void> {
       const leader = states.find((s) => s?.state === 3);
       return (
         leader &&
-        states.every((s) => s !== undefined && (s.state === 2 || s.state === 3) && s.logIndex >= leader.commit)
+        states.every(
+          (s) => s !== undefined && (s.state === 2 || s.state === 3) && s.logIndex >= leader.commit,
+        )
       );
     },
     timeoutMs,
@@ -52,33 +75,17 @@ async function inSync(pods: Pod[], timeoutMs = 120_000): Promise<void> {
 }
 
 beforeAll(async () => {
-  const started = Date.now();
-  const phase = (what: string) => console.log(`${what}: ${Math.round((Date.now() - started) / 1000)} s`);
   ha = await createHaRig({
     env: { HA_LOG_RETENTION: String(LOG_RETENTION), HA_LOG_PURGE_TIMEOUT: '2' },
   });
-  const [first] = ha.pods;
-  phase('network and databases');
-  const init = await first!.init();
-  phase(`${first!.name} bootstrapped the zone`);
-  if (init.code !== 0) throw new Error(`init of ${first!.name} failed:\n${init.output}`);
-  // The chart's credentials Secret: one_key and the service credentials, the same on every member.
-  ha.shareCredentials();
-  await Promise.all(
-    ha.pods.map(async (pod, i) => {
-      if (i > 0) {
-        const run = await pod.init();
-        if (run.code !== 0) throw new Error(`init of ${pod.name} failed:\n${run.output}`);
-      }
-      pod.start();
-      // A joiner's init waits for the members before it: its oned must run before the next can join.
-      await eventually(async () => (await pod.raft())?.state, 180_000, () => `${pod.name} answering`);
-      phase(`${pod.name} runs`);
-    }),
-  );
+  const cluster = startCluster({ nodes: 1 });
+  await ha.start((what) => console.log(what));
+  label = await startLabelRig(ha, await cluster);
 }, 900_000);
 
 afterAll(async () => {
+  await label?.close();
+  await label?.cluster.stop();
   await ha?.close();
 });
 
@@ -92,6 +99,27 @@ describe('OpenNebula 7.4 Raft across three members', () => {
     const records = ha.pods.map((pod) => pod.hookRecord()?.split(' ')[0]);
     expect(records.filter((r) => r === 'leader')).toHaveLength(1);
     expect(records.filter((r) => r === 'follower')).toHaveLength(2);
+    await labelFollows((await ha.leaders())[0]!);
+  });
+
+  it("the label loop's ServiceAccount patches only the raft-role label of the set's pods, and a wrong label is corrected", async () => {
+    const leader = await oneLeader(60_000);
+    const other = await label.asLoop(['label', 'pod', leader.name, 'tampered=yes']);
+    expect(other.code, other.output).not.toBe(0);
+    expect(other.output).toMatch(/may change only the opennebula.io\/raft-role label/);
+    const list = await label.asLoop(['get', 'pods']);
+    expect(list.code, list.output).not.toBe(0);
+    expect(list.output).toMatch(/forbidden/);
+    // A lost hook, or an operator's mistake: the loop puts the label back.
+    const wrong = await label.asLoop([
+      'label',
+      '--overwrite',
+      'pod',
+      leader.name,
+      'opennebula.io/raft-role=follower',
+    ]);
+    expect(wrong.code, wrong.output).toBe(0);
+    await labelFollows(leader);
   });
 
   it('a write sent to a follower is forwarded to the leader, and every member reads it', async () => {
@@ -130,6 +158,7 @@ describe('OpenNebula 7.4 Raft across three members', () => {
     expect(await oldOned.exited).not.toBe(0);
     expect(leader.hookRecord()).toMatch(/^follower .* ha-oned-cleanup$/);
     await eventually(async () => successor.hookRecord()?.startsWith('leader'), 20_000, 'leader hook');
+    await labelFollows(successor);
     await allocate(successor, 'after-kill');
     leader.start();
     await inSync(ha.pods, 180_000);
@@ -162,7 +191,8 @@ describe('OpenNebula 7.4 Raft across three members', () => {
   it('a follower left behind past LOG_RETENTION rejoins through server-reset', async () => {
     const leader = await oneLeader(60_000);
     const behind = ha.pods.find((pod) => pod !== leader)!;
-    expect(await behind.oned!.stop(30_000)).toBe(0);
+    await behind.oned!.stop(30_000);
+    expect(behind.hookRecord()).toMatch(/^follower /);
     for (let i = 0; i < 3 * LOG_RETENTION; i++) await allocate(leader, `while-down-${i}`);
     // The leader purges all but the last LOG_RETENTION applied records every LOG_PURGE_TIMEOUT (2 s).
     await new Promise((resolve) => setTimeout(resolve, 5_000));

@@ -14,7 +14,15 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as mariadb from './mariadb.js';
-import { createRig, ONEADMIN_UID, tmpDir, type Rig, type RoleRun, type Running } from './opennebula.js';
+import {
+  createRig,
+  eventually,
+  ONEADMIN_UID,
+  tmpDir,
+  type Rig,
+  type RoleRun,
+  type Running,
+} from './opennebula.js';
 
 export const HA_VERSION = '7.4.0';
 const DB_PASSWORD = 'ha-db-Pass';
@@ -57,6 +65,12 @@ export interface Pod {
 
 export interface HaRig {
   readonly pods: Pod[];
+  /**
+   * Starts every member as the chart's Parallel StatefulSet does: the first one's init (which bootstraps the
+   * zone), the shared credentials, then each member's init and oned at once (a joiner's init waits for its
+   * turn). Resolves when every oned answers; `phase` hears the elapsed seconds of each step.
+   */
+  start(phase?: (what: string) => void): Promise<void>;
   /** The pods whose oned reports itself leader. */
   leaders(): Promise<Pod[]>;
   /** Copies the first pod's /var/lib/one/.one to the others (the chart's shared credentials Secret). */
@@ -123,28 +137,35 @@ function wrappers(dir: string): string {
 
 export interface HaRigOptions {
   members?: 3 | 5;
+  /** One member without HA (no HA_PEERS): OpenNebula solo, the figure HA is compared with. */
+  solo?: boolean;
   /** Extra environment of every member (HA_LOG_RETENTION, ...). */
   env?: Record<string, string>;
 }
 
+let rigs = 0;
+
 /** Makes the network and the databases; no member runs yet. */
 export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
-  const count = options.members ?? 3;
+  const started = Date.now();
+  const count = options.solo ? 1 : (options.members ?? 3);
   const dir = tmpDir('ha-rig-');
-  const tag4 = String(process.pid % 10000);
-  const subnet = `10.213.${process.pid % 250}`;
+  rigs += 1;
+  const tag4 = `${process.pid % 1000}${rigs}`;
+  const subnet = `10.213.${(process.pid + 37 * rigs) % 250}`;
   const bridge = `hab${tag4}`;
   const bin = wrappers(dir);
   const savedPath = process.env.PATH;
   process.env.PATH = `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
   const forwarders: ChildProcess[] = [];
+  const databases: mariadb.MariaDb[] = [];
   const namespaces: string[] = [];
   const pods: Pod[] = [];
   const cleanup = async () => {
     await Promise.all(pods.map((pod) => pod.oned?.stop(10_000)));
     await Promise.all(pods.map((pod) => pod.rig.close()));
     for (const child of forwarders) child.kill('SIGTERM');
-    await Promise.all(pods.map((pod) => pod.db.stop()));
+    await Promise.all(databases.map((db) => db.stop()));
     for (const ns of namespaces) execFileSync(tool('ip'), ['netns', 'del', ns], { stdio: 'ignore' });
     try {
       ip('link', 'del', bridge);
@@ -176,6 +197,7 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
       mkdirSync(podDir);
       writeFileSync(join(podDir, 'netns'), ns);
       const db = await mariadb.start();
+      databases.push(db);
       await db.sql(
         [
           "SET GLOBAL tx_isolation = 'READ-COMMITTED';",
@@ -201,9 +223,7 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
         DB_PASSWORD,
         DB_WAIT_TIMEOUT: '60',
         ONEADMIN_PASSWORD,
-        HA_PEERS: peers,
-        HA_SERVER_NAME: name,
-        HA_JOIN_TIMEOUT: '400',
+        ...(options.solo ? {} : { HA_PEERS: peers, HA_SERVER_NAME: name, HA_JOIN_TIMEOUT: '400' }),
         ...options.env,
       };
       pods.push(makePod(name, addresses[i]!, volume, rig, db, env));
@@ -212,8 +232,33 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
     await cleanup();
     throw error;
   }
-  return {
+  const rig: HaRig = {
     pods,
+    async start(phase = () => undefined) {
+      const step = (what: string) => phase(`${what}: ${Math.round((Date.now() - started) / 1000)} s`);
+      step('network and databases');
+      const [first] = pods;
+      const init = await first!.init();
+      if (init.code !== 0) throw new Error(`init of ${first!.name} failed:\n${init.output}`);
+      step(`${first!.name} initialised`);
+      rig.shareCredentials();
+      await Promise.all(
+        pods.map(async (pod, i) => {
+          if (i > 0) {
+            const run = await pod.init();
+            if (run.code !== 0) throw new Error(`init of ${pod.name} failed:\n${run.output}`);
+          }
+          pod.start();
+          // A joiner's init waits for the members before it: their oned must run before it can join.
+          await eventually(
+            async () => (await pod.raft())?.state !== undefined,
+            180_000,
+            () => `${pod.name} answering:\n${pod.oned?.output().slice(-3000)}`,
+          );
+          step(`${pod.name} runs`);
+        }),
+      );
+    },
     async leaders() {
       const states = await Promise.all(pods.map((pod) => pod.raft()));
       return pods.filter((_, i) => states[i]?.state === 3);
@@ -230,6 +275,7 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
     },
     close: cleanup,
   };
+  return rig;
 }
 
 function makePod(

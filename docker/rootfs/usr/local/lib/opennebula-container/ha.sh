@@ -235,12 +235,13 @@ ha_after_init() {
 	[ "$HA_NAME" = "${HA_NAMES[0]}" ] || return 0
 	ha_log "bootstrapping the zone with $HA_NAME as its first server"
 	configure_ha_solo
-	local pid waited=0 local_host=127.0.0.1
-	as_oneadmin /usr/bin/oned -f >/dev/null 2>&1 &
+	local pid waited=0 local_host=127.0.0.1 log
+	log=$(mktemp)
+	as_oneadmin /usr/bin/oned -f >"$log" 2>&1 &
 	pid=$!
 	until ha_rpc "$local_host" one.zone.info '<i4>0</i4>' >/dev/null; do
-		kill -0 "$pid" 2>/dev/null || one_die "ha: oned (solo, to bootstrap) exited"
-		[ "$waited" -lt 300 ] || one_die "ha: oned (solo, to bootstrap) did not answer within 300s"
+		kill -0 "$pid" 2>/dev/null || one_die "ha: oned (solo, to bootstrap) exited: $(tail -n 20 "$log")"
+		[ "$waited" -lt 300 ] || one_die "ha: oned (solo, to bootstrap) did not answer within 300s: $(tail -n 20 "$log")"
 		sleep 1
 		waited=$((waited + 1))
 	done
@@ -249,6 +250,7 @@ ha_after_init() {
 		one_die "ha: server-add of $HA_NAME to its own zone failed"
 	kill -TERM "$pid"
 	wait "$pid" || true
+	rm -f "$log"
 	ha_log "zone bootstrapped: $HA_NAME is its first server"
 }
 
@@ -278,6 +280,27 @@ ha_configure_oned() {
 	set_template_block "$file" RAFT_LEADER_HOOK "RAFT_LEADER_HOOK = [ COMMAND = \"$lib/ha-hook\", ARGUMENTS = \"leader\" ]"
 	set_template_block "$file" RAFT_FOLLOWER_HOOK "RAFT_FOLLOWER_HOOK = [ COMMAND = \"$lib/ha-hook\", ARGUMENTS = \"follower\" ]"
 	ha_log "$HA_NAME is server $id of zone 0 ($HA_ENDPOINT)"
+	ha_catch_up &
+}
+
+# A leader replicates a log record to a follower when it appends the next one: a member that joined last
+# does not receive its own server-add (nor anything before it) until something writes. Once this member's
+# oned follows, a stay behind the leader's log for 5 s is ended by an empty append to the zone's template
+# (a replicated no-op write, forwarded to the leader).
+ha_catch_up() {
+	local deadline=$((SECONDS + 600)) raft behind=0
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 5
+		raft=$(ha_rpc 127.0.0.1 one.zone.raftstatus) || continue
+		case $(ha_tag STATE "$raft") in 3) return 0 ;; 2) ;; *) continue ;; esac
+		ha_find_leader || continue
+		if [ "$(ha_tag LOG_INDEX "$raft")" -ge "$(ha_tag LOG_INDEX "$HA_LEADER_RAFT")" ]; then return 0; fi
+		behind=$((behind + 1))
+		[ "$behind" -ge 2 ] || continue
+		ha_log "behind the leader $HA_LEADER's log while idle: a no-op write to replicate it"
+		ha_rpc 127.0.0.1 one.zone.update '<i4>0</i4>' '<string></string>' '<i4>1</i4>' >/dev/null || true
+		behind=0
+	done
 }
 
 # The oned command under ha-oned (follower clean-up when oned ends), when HA is on.
