@@ -48,7 +48,10 @@ it('VM allocations per second: solo vs HA', async () => {
   await allocationsPerSecond(solo.pods[0]!, 'solo');
   const current = await leader();
   await allocationsPerSecond(current, 'HA, to the leader');
-  await allocationsPerSecond(ha.pods.find((pod) => pod !== current)!, 'HA, to a follower (forwarded)');
+  await allocationsPerSecond(
+    ha.pods.find((pod) => pod !== current)!,
+    'HA, to a follower (forwarded)',
+  );
   expect(rows.length).toBe(4);
 });
 

@@ -184,48 +184,17 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
     const peers = names.map((name, i) => `${name}=${addresses[i]}`).join(' ');
     for (const [i, name] of names.entries()) {
       const ns = `ha${tag4}-${i}`;
-      ip('netns', 'add', ns);
       namespaces.push(ns);
-      ip('link', 'add', `ha${tag4}h${i}`, 'type', 'veth', 'peer', 'name', `ha${tag4}p${i}`);
-      ip('link', 'set', `ha${tag4}h${i}`, 'master', bridge, 'up');
-      ip('link', 'set', `ha${tag4}p${i}`, 'netns', ns);
-      ip('-n', ns, 'link', 'set', `ha${tag4}p${i}`, 'name', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${addresses[i]}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'link', 'set', 'eth0', 'up');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      podNetwork(ns, `ha${tag4}`, i, bridge, addresses[i]!);
       const podDir = join(dir, name);
       mkdirSync(podDir);
       writeFileSync(join(podDir, 'netns'), ns);
       const db = await mariadb.start();
       databases.push(db);
-      await db.sql(
-        [
-          "SET GLOBAL tx_isolation = 'READ-COMMITTED';",
-          'CREATE DATABASE opennebula;',
-          `CREATE USER 'oneadmin'@'%' IDENTIFIED BY '${DB_PASSWORD}';`,
-          `GRANT ALL PRIVILEGES ON opennebula.* TO 'oneadmin'@'%';`,
-        ].join('\n'),
-      );
-      const forwarder = spawn(
-        tool('ip'),
-        ['netns', 'exec', ns, tool('socat'), 'TCP-LISTEN:3306,fork,reuseaddr', `UNIX-CONNECT:${db.socket}`],
-        { stdio: 'ignore' },
-      );
-      forwarders.push(forwarder);
+      forwarders.push(await podDatabase(ns, db));
       const volume = join(podDir, 'volume');
       const rig = createRig(HA_VERSION, { volume });
-      const env: Record<string, string> = {
-        DB_BACKEND: 'mysql',
-        DB_HOST: '127.0.0.1',
-        DB_PORT: '3306',
-        DB_NAME: 'opennebula',
-        DB_USER: 'oneadmin',
-        DB_PASSWORD,
-        DB_WAIT_TIMEOUT: '60',
-        ONEADMIN_PASSWORD,
-        ...(options.solo ? {} : { HA_PEERS: peers, HA_SERVER_NAME: name, HA_JOIN_TIMEOUT: '400' }),
-        ...options.env,
-      };
+      const env = memberEnv(name, peers, options);
       pods.push(makePod(name, addresses[i]!, volume, rig, db, env));
     }
   } catch (error) {
@@ -234,31 +203,7 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
   }
   const rig: HaRig = {
     pods,
-    async start(phase = () => undefined) {
-      const step = (what: string) => phase(`${what}: ${Math.round((Date.now() - started) / 1000)} s`);
-      step('network and databases');
-      const [first] = pods;
-      const init = await first!.init();
-      if (init.code !== 0) throw new Error(`init of ${first!.name} failed:\n${init.output}`);
-      step(`${first!.name} initialised`);
-      rig.shareCredentials();
-      await Promise.all(
-        pods.map(async (pod, i) => {
-          if (i > 0) {
-            const run = await pod.init();
-            if (run.code !== 0) throw new Error(`init of ${pod.name} failed:\n${run.output}`);
-          }
-          pod.start();
-          // A joiner's init waits for the members before it: their oned must run before it can join.
-          await eventually(
-            async () => (await pod.raft())?.state !== undefined,
-            180_000,
-            () => `${pod.name} answering:\n${pod.oned?.output().slice(-3000)}`,
-          );
-          step(`${pod.name} runs`);
-        }),
-      );
-    },
+    start: (phase = () => undefined) => startMembers(rig, started, phase),
     async leaders() {
       const states = await Promise.all(pods.map((pod) => pod.raft()));
       return pods.filter((_, i) => states[i]?.state === 3);
@@ -276,6 +221,77 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
     close: cleanup,
   };
   return rig;
+}
+
+/** A member's environment, as the chart sets it. */
+function memberEnv(name: string, peers: string, options: HaRigOptions): Record<string, string> {
+  return {
+    DB_BACKEND: 'mysql',
+    DB_HOST: '127.0.0.1',
+    DB_PORT: '3306',
+    DB_NAME: 'opennebula',
+    DB_USER: 'oneadmin',
+    DB_PASSWORD,
+    DB_WAIT_TIMEOUT: '60',
+    ONEADMIN_PASSWORD,
+    ...(options.solo ? {} : { HA_PEERS: peers, HA_SERVER_NAME: name, HA_JOIN_TIMEOUT: '400' }),
+    ...options.env,
+  };
+}
+
+/** The pod's namespace: loopback, and eth0 (ADDRESS/24) on the bridge through a veth pair. */
+function podNetwork(ns: string, prefix: string, i: number, bridge: string, address: string): void {
+  ip('netns', 'add', ns);
+  ip('link', 'add', `${prefix}h${i}`, 'type', 'veth', 'peer', 'name', `${prefix}p${i}`);
+  ip('link', 'set', `${prefix}h${i}`, 'master', bridge, 'up');
+  ip('link', 'set', `${prefix}p${i}`, 'netns', ns);
+  ip('-n', ns, 'link', 'set', `${prefix}p${i}`, 'name', 'eth0');
+  ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+}
+
+/** The member's database and user (as the chart's MariaDB makes them), served on port 3306 of its namespace. */
+async function podDatabase(ns: string, db: mariadb.MariaDb): Promise<ChildProcess> {
+  await db.sql(
+    [
+      "SET GLOBAL tx_isolation = 'READ-COMMITTED';",
+      'CREATE DATABASE opennebula;',
+      `CREATE USER 'oneadmin'@'%' IDENTIFIED BY '${DB_PASSWORD}';`,
+      `GRANT ALL PRIVILEGES ON opennebula.* TO 'oneadmin'@'%';`,
+    ].join('\n'),
+  );
+  return spawn(
+    tool('ip'),
+    ['netns', 'exec', ns, tool('socat'), 'TCP-LISTEN:3306,fork,reuseaddr', `UNIX-CONNECT:${db.socket}`],
+    { stdio: 'ignore' },
+  );
+}
+
+async function startMembers(rig: HaRig, started: number, phase: (what: string) => void): Promise<void> {
+  const step = (what: string) => phase(`${what}: ${Math.round((Date.now() - started) / 1000)} s`);
+  step('network and databases');
+  const [first] = rig.pods;
+  const init = await first!.init();
+  if (init.code !== 0) throw new Error(`init of ${first!.name} failed:\n${init.output}`);
+  step(`${first!.name} initialised`);
+  rig.shareCredentials();
+  await Promise.all(
+    rig.pods.map(async (pod, i) => {
+      if (i > 0) {
+        const run = await pod.init();
+        if (run.code !== 0) throw new Error(`init of ${pod.name} failed:\n${run.output}`);
+      }
+      pod.start();
+      // A joiner's init waits for the members before it: their oned must run before it can join.
+      await eventually(
+        async () => (await pod.raft())?.state !== undefined,
+        180_000,
+        () => `${pod.name} answering:\n${pod.oned?.output().slice(-3000)}`,
+      );
+      step(`${pod.name} runs`);
+    }),
+  );
 }
 
 function makePod(

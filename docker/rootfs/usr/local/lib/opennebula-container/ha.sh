@@ -235,23 +235,42 @@ ha_after_init() {
 	[ "$HA_NAME" = "${HA_NAMES[0]}" ] || return 0
 	ha_log "bootstrapping the zone with $HA_NAME as its first server"
 	configure_ha_solo
-	local pid waited=0 local_host=127.0.0.1 log
+	local attempt
+	for attempt in 1 2 3; do
+		if ha_bootstrap_once; then break; fi
+		[ "$attempt" -lt 3 ] || one_die "ha: oned (solo, to bootstrap the zone) failed three times"
+		ha_log "oned (solo) failed (attempt $attempt; a loaded node can be slower than oned's driver start): again"
+	done
+	ha_log "zone bootstrapped: $HA_NAME is its first server"
+}
+
+# One solo oned: waits for its XML-RPC, adds this member to the zone, stops it. Fails (with oned's errors)
+# when oned exits first, or does not answer within 300 s.
+ha_bootstrap_once() {
+	local pid waited=0 log oned=(env -u DB_PASSWORD -u ONEADMIN_PASSWORD /usr/bin/oned -f)
+	# A simple command, not as_oneadmin (a function: its subshell would take the signal, not oned).
+	if [ "$(id -u)" -eq 0 ]; then
+		oned=(setpriv --reuid="$ONEADMIN_UID" --regid="$ONEADMIN_GID" --init-groups -- "${oned[@]}")
+	fi
 	log=$(mktemp)
-	as_oneadmin /usr/bin/oned -f >"$log" 2>&1 &
+	"${oned[@]}" >"$log" 2>&1 &
 	pid=$!
-	until ha_rpc "$local_host" one.zone.info '<i4>0</i4>' >/dev/null; do
-		kill -0 "$pid" 2>/dev/null || one_die "ha: oned (solo, to bootstrap) exited: $(tail -n 20 "$log")"
-		[ "$waited" -lt 300 ] || one_die "ha: oned (solo, to bootstrap) did not answer within 300s: $(tail -n 20 "$log")"
+	until ha_rpc 127.0.0.1 one.zone.info '<i4>0</i4>' >/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null || [ "$waited" -ge 300 ]; then
+			kill -TERM "$pid" 2>/dev/null && wait "$pid"
+			ha_log "oned (solo) did not come up: $(grep -E '\[E\]|Could not' "$log" | grep -v MKP | tail -n 5)"
+			rm -f "$log"
+			return 1
+		fi
 		sleep 1
 		waited=$((waited + 1))
 	done
-	ha_rpc "$local_host" one.zone.addserver '<i4>0</i4>' \
+	ha_rpc 127.0.0.1 one.zone.addserver '<i4>0</i4>' \
 		"<string>SERVER=[NAME=\"$HA_NAME\",ENDPOINT=\"$HA_ENDPOINT\"]</string>" >/dev/null ||
 		one_die "ha: server-add of $HA_NAME to its own zone failed"
 	kill -TERM "$pid"
 	wait "$pid" || true
 	rm -f "$log"
-	ha_log "zone bootstrapped: $HA_NAME is its first server"
 }
 
 # FEDERATION for a solo oned (the bootstrap above).
