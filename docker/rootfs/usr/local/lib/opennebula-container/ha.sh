@@ -24,6 +24,12 @@ ha_enabled() { [ -n "${HA_PEERS:-}" ]; }
 
 ha_log() { one_log "ha: $*"; }
 
+HA_LAST_LOG=''
+ha_log_once() { # a waiting loop's message, once until it changes
+	[ "$*" = "$HA_LAST_LOG" ] || ha_log "$*"
+	HA_LAST_LOG=$*
+}
+
 # Parses HA_PEERS into HA_NAMES (ordered) and HA_HOSTS[name]; checks HA_SERVER_NAME is one of them.
 ha_load() {
 	HA_NAMES=()
@@ -184,12 +190,16 @@ ha_before_init() {
 					ha_log "joined the zone through the leader $HA_LEADER"
 					return 0
 				fi
-				ha_log "waiting for the members before $HA_NAME to be in the zone and in sync"
+				ha_log_once "waiting for the members before $HA_NAME to be in the zone and in sync"
 			else
 				last=$(ha_sql 'SELECT COALESCE(MAX(log_index), -1) FROM logdb') || last=-1
 				gap=$(($(ha_tag LOG_INDEX "$HA_LEADER_RAFT") - last))
 				if [ -z "$own" ] || [ "$gap" -gt "$(ha_retention)" ]; then
-					ha_log "server $id is ${own:+$gap records behind the leader, past LOG_RETENTION}${own:-without a database}: reset"
+					if [ -n "$own" ]; then
+						ha_log "server $id is $gap records behind the leader, past LOG_RETENTION ($(ha_retention)): reset"
+					else
+						ha_log "server $id has an empty database: reset"
+					fi
 					ha_copy_leader_db
 					ha_rpc "${HA_HOSTS[$HA_LEADER]}" one.zone.resetserver '<i4>0</i4>' "<i4>$id</i4>" >/dev/null ||
 						one_die "ha: server-reset of $id on the leader $HA_LEADER failed"
@@ -204,7 +214,7 @@ ha_before_init() {
 		elif [ "$HA_NAME" = "${HA_NAMES[0]}" ] && ! ha_cluster_anywhere; then
 			return 0 # ha_after_init bootstraps
 		else
-			ha_log "waiting for a leader"
+			ha_log_once "waiting for a leader"
 		fi
 		sleep 2
 	done
@@ -247,7 +257,7 @@ ha_after_init() {
 # One solo oned: waits for its XML-RPC, adds this member to the zone, stops it. Fails (with oned's errors)
 # when oned exits first, or does not answer within 300 s.
 ha_bootstrap_once() {
-	local pid waited=0 log oned=(env -u DB_PASSWORD -u ONEADMIN_PASSWORD /usr/bin/oned -f)
+	local pid waited=0 log oned=(env -u DB_PASSWORD -u ONEADMIN_PASSWORD HOME=/var/lib/one USER=oneadmin /usr/bin/oned -f)
 	# A simple command, not as_oneadmin (a function: its subshell would take the signal, not oned).
 	if [ "$(id -u)" -eq 0 ]; then
 		oned=(setpriv --reuid="$ONEADMIN_UID" --regid="$ONEADMIN_GID" --init-groups -- "${oned[@]}")
