@@ -18,10 +18,10 @@ beforeAll(async () => {
   await Promise.all([solo.start(), ha.start()]);
 }, 1_200_000);
 afterAll(async () => {
-  await Promise.all([solo?.close(), ha?.close()]);
   console.log('\nOpenNebula 7.4.0 front-end HA (three members, each with its own MariaDB)\n');
   for (const row of rows) console.log(`${row[0]!.padEnd(56)} ${row[1]!.padStart(10)}`);
-});
+  await Promise.all([solo?.close(), ha?.close()]);
+}, 180_000);
 
 async function leader(timeoutMs = 120_000): Promise<Pod> {
   return eventually(

@@ -87,7 +87,7 @@ afterAll(async () => {
   await label?.close();
   await label?.cluster.stop();
   await ha?.close();
-});
+}, 180_000);
 
 describe('OpenNebula 7.4 Raft across three members', () => {
   it('bootstraps exactly one leader, and every member lists the three servers', async () => {
