@@ -52,6 +52,11 @@ const SAMPLE_LISTS: Record<string, Json[]> = {
   onegate: [{ ipBlock: { cidr: '10.3.0.0/16' } }],
   hypervisors: [{ ipBlock: { cidr: '10.4.0.0/16' } }],
   extra: [{ ports: [{ port: 443, protocol: 'TCP' }] }],
+  // Metrics: relabel configs, extra alerting rules, scrapers' peers.
+  relabelings: [{ action: 'replace', targetLabel: 'node', replacement: 'x' }],
+  metricRelabelings: [{ action: 'drop', sourceLabels: ['__name__'], regex: 'x' }],
+  rules: [{ alert: 'Mine', expr: 'vector(1)' }],
+  sources: [{ ipBlock: { cidr: '10.5.0.0/16' } }],
 };
 
 const SAMPLE_STRINGS: Record<string, string> = {
@@ -69,6 +74,9 @@ const SAMPLE_STRINGS: Record<string, string> = {
   clusterDomain: 'example.internal',
   repository: 'registry.example.org/other',
   endpoint: 'http://onegate.example.org:5030',
+  interval: '2m',
+  scrapeTimeout: '20s',
+  serviceDownFor: '5m',
 };
 
 function mutate(path: string[], value: Json): Json {
@@ -93,6 +101,7 @@ const ALL_ON = {
   podDisruptionBudget: { enabled: true },
   opennebula: { tproxy: { enabled: true, remoteAddress: '192.0.2.1' } },
   hypervisors: { nodePorts: { monitord: 30124, ssh: 30022 } },
+  metrics: { enabled: true, serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboards: { enabled: true }, mysqldExporter: { enabled: true } },
 };
 const EXTERNAL_DB = {
   ...ALL_ON,

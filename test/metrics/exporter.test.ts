@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mariadb from '../support/mariadb.js';
 import { createRig, eventually, xmlrpc, type Rig, type Running } from '../support/opennebula.js';
+import { dashboards, unknownMetrics } from './dashboards.js';
 import { startPrometheus, type Prometheus } from './prometheus.js';
 import { addPrometheusClient, exporterGemMissing, portTaken, sample, scrape } from './rig.js';
 
@@ -124,6 +125,8 @@ describe.skipIf(missing !== undefined)(
         expect(sample(metrics, 'opennebula_datastore_free_bytes', labels)).toBe(mb('FREE_MB') * 1024 ** 2);
       }
       expect(sample(metrics, 'opennebula_datastore_total')).toBeGreaterThanOrEqual(3);
+      // The chart's dashboards read only metrics this exporter emits.
+      expect(unknownMetrics(dashboards(), new Set(metrics.map((s) => s.name)))).toEqual([]);
       // Not HA: the one zone server is this oned, follower-less.
       expect(metrics.filter((s) => s.name === 'opennebula_ha_is_leader').map((s) => s.value)).not.toContain(
         Number.NaN,

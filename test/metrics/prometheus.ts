@@ -58,7 +58,10 @@ function relabel(config: Record<string, unknown>): Record<string, unknown> {
 export function scrapeJob(manifests: Manifest[], address: string): Record<string, unknown> {
   const monitor = findKind(manifests, 'ServiceMonitor');
   const service = manifests.find(
-    (m) => m.kind === 'Service' && (m.metadata as { labels?: Record<string, string> }).labels?.['app.kubernetes.io/component'] === 'metrics',
+    (m) =>
+      m.kind === 'Service' &&
+      (m.metadata as { labels?: Record<string, string> }).labels?.['app.kubernetes.io/component'] ===
+        'metrics',
   );
   if (!service) throw new Error('no metrics Service rendered');
   const [endpoint] = monitor.spec.endpoints as Record<string, unknown>[];
@@ -110,7 +113,10 @@ export interface Prometheus {
 
 /** Starts Prometheus scraping the exporter at ADDRESS with the chart's settings (scrape interval 5s). */
 export async function startPrometheus(address: string): Promise<Prometheus> {
-  const manifests = renderMetrics(['metrics.serviceMonitor.interval=5s', 'metrics.serviceMonitor.scrapeTimeout=4s']);
+  const manifests = renderMetrics([
+    'metrics.serviceMonitor.interval=5s',
+    'metrics.serviceMonitor.scrapeTimeout=4s',
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
   writeFileSync(join(dir, 'rules.yaml'), ruleFile(manifests));
   writeFileSync(
@@ -135,10 +141,18 @@ export async function startPrometheus(address: string): Promise<Prometheus> {
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const base = `http://127.0.0.1:${port}`;
-  await eventually(async () => (await fetch(`${base}/-/ready`)).status === 200, 60_000, () => `Prometheus ready:\n${output}`);
+  await eventually(
+    async () => (await fetch(`${base}/-/ready`)).status === 200,
+    60_000,
+    () => `Prometheus ready:\n${output}`,
+  );
   let alerts: unknown;
   const api = async (path: string) => {
-    const body = (await (await fetch(`${base}${path}`)).json()) as { status: string; data: unknown; error?: string };
+    const body = (await (await fetch(`${base}${path}`)).json()) as {
+      status: string;
+      data: unknown;
+      error?: string;
+    };
     if (body.status !== 'success') throw new Error(`${path}: ${body.error}`);
     return body.data;
   };
@@ -148,7 +162,9 @@ export async function startPrometheus(address: string): Promise<Prometheus> {
       return data.result;
     },
     async firing() {
-      const data = (await api('/api/v1/alerts')) as { alerts: { labels: { alertname: string }; state: string }[] };
+      const data = (await api('/api/v1/alerts')) as {
+        alerts: { labels: { alertname: string }; state: string }[];
+      };
       alerts = data.alerts;
       return data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname);
     },

@@ -32,15 +32,21 @@ describe('the PrometheusRule the chart renders', () => {
 
   it('has, for every alert, a test where it fires and one where it does not', () => {
     type AlertTest = { alertname: string; exp_alerts?: unknown[] };
-    const tests = (parse(readFileSync(TESTS, 'utf8')) as { tests: { alert_rule_test?: AlertTest[] }[] }).tests.flatMap(
-      (t) => t.alert_rule_test ?? [],
-    );
+    const tests = (
+      parse(readFileSync(TESTS, 'utf8')) as { tests: { alert_rule_test?: AlertTest[] }[] }
+    ).tests.flatMap((t) => t.alert_rule_test ?? []);
     const names = alerts(rendered);
     expect(names.length).toBeGreaterThanOrEqual(17);
     for (const name of names) {
       const mine = tests.filter((t) => t.alertname === name);
-      expect(mine.some((t) => (t.exp_alerts ?? []).length > 0), `${name} fires in a test`).toBe(true);
-      expect(mine.some((t) => (t.exp_alerts ?? []).length === 0), `${name} stays silent in a test`).toBe(true);
+      expect(
+        mine.some((t) => (t.exp_alerts ?? []).length > 0),
+        `${name} fires in a test`,
+      ).toBe(true);
+      expect(
+        mine.some((t) => (t.exp_alerts ?? []).length === 0),
+        `${name} stays silent in a test`,
+      ).toBe(true);
     }
     // No test names an alert the chart does not have.
     for (const t of tests) expect(names, t.alertname).toContain(t.alertname);
@@ -64,7 +70,11 @@ describe('the PrometheusRule the chart renders', () => {
     expect(plain).toContain('OpenNebulaDatabaseNotReady'); // the bundled MariaDB
     const external = alerts(
       ruleFile(
-        renderMetrics(['mariadb.enabled=false', 'externalDatabase.host=db.example.org', 'externalDatabase.existingSecret=db']),
+        renderMetrics([
+          'mariadb.enabled=false',
+          'externalDatabase.host=db.example.org',
+          'externalDatabase.existingSecret=db',
+        ]),
       ),
     );
     expect(external).not.toContain('OpenNebulaDatabaseNotReady');
@@ -79,7 +89,10 @@ describe('the PrometheusRule the chart renders', () => {
 
   it('goes where its values say: namespace and additional labels', () => {
     const rule = findKind(
-      renderMetrics(['metrics.prometheusRule.namespace=monitoring', 'metrics.prometheusRule.additionalLabels.release=kps']),
+      renderMetrics([
+        'metrics.prometheusRule.namespace=monitoring',
+        'metrics.prometheusRule.additionalLabels.release=kps',
+      ]),
       'PrometheusRule',
     ) as unknown as { metadata: { namespace: string; labels: Record<string, string> } };
     expect(rule.metadata.namespace).toBe('monitoring');
