@@ -142,6 +142,12 @@ describe.skipIf(missing !== undefined)(
       expect(sample(states, 'opennebula_fireedge_state')).toBe(0);
       const probe = await role('exporter').exec(['probe', 'exporter']);
       expect(probe.code, probe.output).toBe(0);
+      const closed = await role('exporter').exec(['probe', 'exporter', '127.0.0.1', '9']);
+      expect(closed.code).not.toBe(0);
+      expect(closed.stderr).toContain('probe exporter: nothing listens on 127.0.0.1:9');
+      const unknown = await role('exporter').exec(['service-state', 'sunstone']);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toContain('service-state: unknown service "sunstone"');
     });
 
     it('a real Prometheus scrapes it with the chart settings: the VM count, and OneFlowDown fires when OneFlow stops', async () => {

@@ -1,4 +1,4 @@
-// The chart's alerting rules as the PrometheusRule renders them (chart/opennebula/files/prometheus-rules.yaml
+// The chart's alerting rules as the PrometheusRule renders them (chart/opennebula/files/prometheus-rules.yaml.tpl
 // through tpl), checked and unit-tested with promtool (Debian's prometheus package): every alert has a test
 // where it fires and one where it stays silent (test/metrics/rules-tests.yaml).
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
