@@ -176,5 +176,27 @@ describe.skipIf(missing !== undefined)(
       );
       expect(await prometheus.firing()).not.toContain('OpenNebulaOnedDown');
     });
+
+    it('reads 0 for hem, then for oned and its scheduler, once each stops', async () => {
+      const state = async (name: string) => sample(await scrape(), `opennebula_${name}_state`);
+      expect(await state('hem')).toBe(1);
+      await role('hem').stop(30_000);
+      roles.delete('hem');
+      await eventually(
+        async () => (await state('hem')) === 0,
+        60_000,
+        'opennebula_hem_state 0 after hem stopped',
+      );
+      expect(await state('oned')).toBe(1);
+      await role('oned').stop(60_000);
+      roles.delete('oned');
+      await eventually(
+        async () => (await state('oned')) === 0,
+        60_000,
+        'opennebula_oned_state 0 after oned stopped',
+      );
+      expect(await state('scheduler')).toBe(0);
+      expect(await state('gate')).toBe(1);
+    });
   },
 );
