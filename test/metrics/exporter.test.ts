@@ -35,10 +35,11 @@ describe.skipIf(missing !== undefined)(
 
     beforeAll(async () => {
       // The rig's daemons listen on the host's fixed ports: another rig on this machine must finish first.
+      const ports = [2633, 4124, 2474, 5030, 2101, 9925];
       await eventually(
-        async () => !(await portTaken(2633)) && !(await portTaken(9925)),
+        async () => (await Promise.all(ports.map(portTaken))).every((taken) => !taken),
         1_800_000,
-        'ports 2633 and 9925 free (another OpenNebula rig is running on this machine)',
+        `ports ${ports.join(', ')} free (another OpenNebula rig is running on this machine)`,
       );
       db = await mariadb.start();
       await db.sql(

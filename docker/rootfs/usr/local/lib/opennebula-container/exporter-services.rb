@@ -24,13 +24,35 @@ module OpenNebulaContainerListen
 
 end
 
-OPENNEBULA_CONTAINER_LISTEN = TracePoint.new(:end) do |point|
-    next unless point.self.is_a?(Class) && point.self.name == 'Sinatra::Application'
+# One request at a time through the exporter's collector middleware. It renders the registry before it
+# refills it (clear, then every collector) outside its own lock, so a request arriving during another's
+# collection got a half-empty registry (missing series, e.g. every service state: the checks below take a
+# moment); OpenNebula's code says concurrent scrapes are not supported, and Prometheus HA pairs make them.
+module OpenNebulaContainerSerialize
 
-    point.self.singleton_class.prepend(OpenNebulaContainerListen)
-    OPENNEBULA_CONTAINER_LISTEN.disable
+    REQUESTS = Mutex.new
+
+    def call(env)
+        REQUESTS.synchronize { super }
+    end
+
 end
-OPENNEBULA_CONTAINER_LISTEN.enable
+
+# Both hooks are placed as the classes are defined (the exporter loads them after it set up its gems).
+OPENNEBULA_CONTAINER_HOOKS = {
+    'Sinatra::Application' => ->(klass) { klass.singleton_class.prepend(OpenNebulaContainerListen) },
+    'Prometheus::Middleware::OpenNebulaCollector' => ->(klass) { klass.prepend(OpenNebulaContainerSerialize) }
+}
+OPENNEBULA_CONTAINER_PENDING = OPENNEBULA_CONTAINER_HOOKS.keys
+OPENNEBULA_CONTAINER_TRACE = TracePoint.new(:end) do |point|
+    klass = point.self
+    next unless klass.is_a?(Class) && OPENNEBULA_CONTAINER_PENDING.include?(klass.name)
+
+    OPENNEBULA_CONTAINER_PENDING.delete(klass.name)
+    OPENNEBULA_CONTAINER_HOOKS[klass.name].call(klass)
+    OPENNEBULA_CONTAINER_TRACE.disable if OPENNEBULA_CONTAINER_PENDING.empty?
+end
+OPENNEBULA_CONTAINER_TRACE.enable
 
 # The container's answer to the systemd units the collector names.
 class OpenNebulaServerCollector
@@ -46,6 +68,16 @@ class OpenNebulaServerCollector
 
     ENTRYPOINT = ENV.fetch('OPENNEBULA_ENTRYPOINT', '/usr/local/bin/opennebula-entrypoint')
     CHECK_TIMEOUT = 10
+
+    # As OpenNebula's collect, with the services checked side by side (each check is a process).
+    def collect
+        checks = SERVER_METRICS.map do |name, conf|
+            [name, Thread.new { is_active(conf[:systemd]) }]
+        end
+        checks.each do |name, check|
+            @metrics[name].set(check.value, :labels => { :one_server_fqdn => FQDN })
+        end
+    end
 
     private
 
