@@ -24,16 +24,20 @@ module OpenNebulaContainerListen
 
 end
 
-# One request at a time through the exporter's collector middleware. It renders the registry before it
-# refills it (clear, then every collector) outside its own lock, so a request arriving during another's
-# collection got a half-empty registry (missing series, e.g. every service state: the checks below take a
-# moment); OpenNebula's code says concurrent scrapes are not supported, and Prometheus HA pairs make them.
+# The exporter's collector middleware answers each request with the registry as the previous request
+# left it, then refills it (clear, then every collector) outside its own lock: the first scrape had no
+# series, every answer was one scrape old, and a request arriving during another's collection got a
+# half-empty registry (concurrent scrapes, e.g. a Prometheus HA pair, are "not supported" there). Here one
+# request at a time refills the registry, then renders it.
 module OpenNebulaContainerSerialize
 
     REQUESTS = Mutex.new
 
     def call(env)
-        REQUESTS.synchronize { super }
+        REQUESTS.synchronize do
+            collect(env) { nil }
+            @app.call(env)
+        end
     end
 
 end
