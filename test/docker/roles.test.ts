@@ -74,7 +74,9 @@ describe('dispatch', () => {
     const run = await runEntrypoint(['sunstone'], { ONE_ROOT: root, ONE_VERSION: '7.4.0' });
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/unknown role "sunstone"/);
-    expect(run.stderr).toMatch(/roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd exporter init all/);
+    expect(run.stderr).toMatch(
+      /roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd exporter init all/,
+    );
   });
 
   it('prints usage without arguments', async () => {
