@@ -143,6 +143,15 @@ describe.skipIf(missing !== undefined)(
       expect(sample(states, 'opennebula_fireedge_state')).toBe(0);
       const probe = await role('exporter').exec(['probe', 'exporter']);
       expect(probe.code, probe.output).toBe(0);
+      // Where the processes are visible (the all role's one PID namespace): oned's scheduler driver, and hem
+      // by its probe.
+      for (const [container, service] of [
+        ['oned', 'scheduler'],
+        ['hem', 'hem'],
+      ] as const) {
+        const seen = await role(container).exec(['service-state', service]);
+        expect(seen.code, `${service} in ${container}'s container: ${seen.output}`).toBe(0);
+      }
       const closed = await role('exporter').exec(['probe', 'exporter', '127.0.0.1', '9']);
       expect(closed.code).not.toBe(0);
       expect(closed.stderr).toContain('probe exporter: nothing listens on 127.0.0.1:9');
