@@ -93,13 +93,22 @@ describe.skipIf(missing !== undefined)(
       for (const ds of [0, 1]) await call('one.datastore.update', ds, 'TM_MAD="dummy"', 1);
       const host = Number(await call('one.host.allocate', 'dummy-host', 'dummy', 'dummy', -1));
       vm = Number(await call('one.vm.allocate', 'NAME="t"\nCPU="0.1"\nMEMORY="64"', false));
+      let info = '';
       await eventually(
         async () => {
-          const info = await call('one.vm.info', vm, false);
+          info = await call('one.vm.info', vm, false);
           return /<STATE>3<\/STATE>/.test(info) && /<LCM_STATE>3<\/LCM_STATE>/.test(info);
         },
         240_000,
-        () => `VM ${vm} RUNNING:\n${role('oned').output().slice(-3000)}`,
+        () =>
+          `VM ${vm} RUNNING (${/<STATE>\d+<\/STATE>/.exec(info)?.[0]} ${/<LCM_STATE>\d+<\/LCM_STATE>/.exec(info)?.[0]}):\n${role(
+            'oned',
+          )
+            .output()
+            .split('\n')
+            .filter((line) => /\[E\]|LCM|DiM|VMM/.test(line))
+            .slice(-30)
+            .join('\n')}`,
       );
       const metrics = await eventually(
         async () => {
