@@ -58,6 +58,11 @@ const SAMPLE_LISTS: Record<string, Json[]> = {
   onegate: [{ ipBlock: { cidr: '10.3.0.0/16' } }],
   hypervisors: [{ ipBlock: { cidr: '10.4.0.0/16' } }],
   extra: [{ ports: [{ port: 443, protocol: 'TCP' }] }],
+  // Metrics: relabel configs, extra alerting rules, scrapers' peers.
+  relabelings: [{ action: 'replace', targetLabel: 'node', replacement: 'x' }],
+  metricRelabelings: [{ action: 'drop', sourceLabels: ['__name__'], regex: 'x' }],
+  rules: [{ alert: 'Mine', expr: 'vector(1)' }],
+  sources: [{ ipBlock: { cidr: '10.5.0.0/16' } }],
 };
 
 const SAMPLE_STRINGS: Record<string, string> = {
@@ -77,6 +82,9 @@ const SAMPLE_STRINGS: Record<string, string> = {
   endpoint: 'http://onegate.example.org:5030',
   loadBalancerIP: '192.0.2.9',
   timezone: 'Europe/Madrid',
+  interval: '2m',
+  scrapeTimeout: '20s',
+  serviceDownFor: '5m',
 };
 
 function mutate(path: string[], value: Json): Json {
@@ -101,8 +109,8 @@ const ALL_ON = {
   networkPolicy: { enabled: true, egress: { enabled: true } },
   podDisruptionBudget: { enabled: true },
   opennebula: { tproxy: { enabled: true, remoteAddress: '192.0.2.1' } },
-  services: { onegate: { ingress: { enabled: true, host: 'onegate.example.org' } } },
   hypervisors: { exposure: 'LoadBalancer', loadBalancerAllowAllSources: true, nodePorts: { monitord: 30124, ssh: 30022 } },
+  metrics: { enabled: true, serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboards: { enabled: true }, mysqldExporter: { enabled: true } },
 };
 const EXTERNAL_DB = {
   ...ALL_ON,

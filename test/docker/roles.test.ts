@@ -83,7 +83,7 @@ describe('dispatch', () => {
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/unknown role "sunstone"/);
     expect(run.stderr).toMatch(
-      /roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd showback init all/,
+      /roles: oned fireedge guacd oneflow onegate oneform oneks hem sshd showback exporter init all/,
     );
   });
 

@@ -19,6 +19,8 @@ COSIGN_VERSION=v3.1.3            # github.com/sigstore/cosign/v3 (install.d/cosi
 KUBERNETES_SCHEMA_VERSIONS="v1.29.15 v1.36.3"
 # Gateway API CRDs (HTTPRoute), schemas generated from the CRDs in the sigs.k8s.io/gateway-api module.
 GATEWAY_API_VERSION=v1.6.3
+# Prometheus Operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule), schemas generated the same way.
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 
 # The test control plane (issue: chart tests on a real API server): Kubernetes components built from
 # k8s.io/kubernetes (pinned in kubernetes/go.mod), etcd (etcd/go.mod), kwok and kwokctl.
