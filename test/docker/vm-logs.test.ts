@@ -65,7 +65,13 @@ describe(`OpenNebula ${VERSION}: each VM's log in a file, oned's on the containe
     // init asks onedb, which reads the DB block of oned.conf through Augeas: the password must survive it.
     const init = await rig.run(['init'], { env });
     expect(init.code, init.output).toBe(0);
-    oned = rig.start(['oned'], { env });
+    // The rig's oned listens on the host's ports (2633, its hook manager's 2101 and 2102): a start can lose
+    // them to another rig on the same host, and oned then exits at once. Such a start is tried again.
+    for (let attempt = 1; ; attempt++) {
+      oned = rig.start(['oned'], { env });
+      const exited = await Promise.race([oned.exited.then(() => true), sleep(30_000).then(() => false)]);
+      if (!exited || attempt === 3) break;
+    }
     await eventually(
       async () => (await xmlrpc(2633, 'one.user.info', [session, -1]).catch(() => undefined))?.ok,
       120_000,
@@ -113,6 +119,8 @@ describe(`OpenNebula ${VERSION}: each VM's log in a file, oned's on the containe
     await oned!.waitFor(/DEFAULT_UMASK\W+117/, 30_000);
   });
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** oned.log in oned's container, seen through its root (for failure messages). */
 function onedLog(handle: Running): string {
