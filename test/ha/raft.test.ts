@@ -79,6 +79,8 @@ beforeAll(async () => {
     env: { HA_LOG_RETENTION: String(LOG_RETENTION), HA_LOG_PURGE_TIMEOUT: '2' },
   });
   const cluster = startCluster({ nodes: 1 });
+  // Awaited after the members start; a failure is reported there, not as an unhandled rejection.
+  cluster.catch(() => undefined);
   await ha.start((what) => console.log(what));
   label = await startLabelRig(ha, await cluster);
 }, 900_000);
@@ -99,7 +101,16 @@ describe('OpenNebula 7.4 Raft across three members', () => {
     const records = ha.pods.map((pod) => pod.hookRecord()?.split(' ')[0]);
     expect(records.filter((r) => r === 'leader')).toHaveLength(1);
     expect(records.filter((r) => r === 'follower')).toHaveLength(2);
-    await labelFollows((await ha.leaders())[0]!);
+    const leader = (await ha.leaders())[0]!;
+    await labelFollows(leader);
+    // Readiness: the probe inside each member's container reads its own oned's Raft state.
+    for (const pod of ha.pods) {
+      const probe = await pod.oned!.exec(['probe', 'raft']);
+      expect(probe.code, probe.output).toBe(0);
+      expect(probe.stdout).toMatch(
+        pod === leader ? /^raft: leader \(term \d+\)/ : /^raft: follower \(term \d+\)/,
+      );
+    }
   });
 
   it("the label loop's ServiceAccount patches only the raft-role label of the set's pods, and a wrong label is corrected", async () => {

@@ -234,7 +234,7 @@ function memberEnv(name: string, peers: string, options: HaRigOptions): Record<s
     DB_PASSWORD,
     DB_WAIT_TIMEOUT: '60',
     ONEADMIN_PASSWORD,
-    ...(options.solo ? {} : { HA_PEERS: peers, HA_SERVER_NAME: name, HA_JOIN_TIMEOUT: '400' }),
+    ...(options.solo ? {} : { HA_PEERS: peers, HA_SERVER_NAME: name, HA_JOIN_TIMEOUT: '600' }),
     ...options.env,
   };
 }

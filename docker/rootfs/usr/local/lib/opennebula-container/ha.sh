@@ -75,7 +75,7 @@ ha_rpc() {
 		"$host" "$(LC_ALL=C && printf '%s' "${#body}")" "$body")
 	# A stopped or unreachable member must not hang the caller: the whole exchange is bounded.
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	response=$(timeout "${HA_RPC_TIMEOUT:-5}" bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "%s" "$2" >&3 && cat <&3' \
+	response=$(timeout "${HA_RPC_TIMEOUT:-10}" bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "%s" "$2" >&3 && cat <&3' \
 		"$host" "$HA_PORT" "$request" 2>/dev/null) || [ -n "$response" ] || return 1
 	[[ $response == *"<boolean>1</boolean>"* ]] || return 1
 	response=${response#*<boolean>1</boolean>}
@@ -151,10 +151,14 @@ ha_own_zone() { ha_sql 'SELECT body FROM zone_pool WHERE oid = 0'; }
 ha_members_ready() {
 	local zone=$1 upto=$2 commit name raft
 	commit=$(ha_tag COMMIT "$HA_LEADER_RAFT")
+	HA_NOT_READY=''
 	for name in "${HA_NAMES[@]}"; do
 		[ "$name" != "$upto" ] || return 0
+		HA_NOT_READY="$name is not in the zone"
 		ha_id_of "$name" "$zone" >/dev/null || return 1
+		HA_NOT_READY="$name does not answer"
 		raft=$(ha_rpc "${HA_HOSTS[$name]}" one.zone.raftstatus) || return 1
+		HA_NOT_READY="$name is in state $(ha_tag STATE "$raft") at log index $(ha_tag LOG_INDEX "$raft") (leader's commit $commit)"
 		case $(ha_tag STATE "$raft") in 2 | 3) ;; *) return 1 ;; esac
 		[ "$(ha_tag LOG_INDEX "$raft")" -ge "$commit" ] || return 1
 	done
@@ -190,7 +194,7 @@ ha_before_init() {
 					ha_log "joined the zone through the leader $HA_LEADER"
 					return 0
 				fi
-				ha_log_once "waiting for the members before $HA_NAME to be in the zone and in sync"
+				ha_log_once "waiting for the members before $HA_NAME to be in the zone and in sync: $HA_NOT_READY"
 			else
 				last=$(ha_sql 'SELECT COALESCE(MAX(log_index), -1) FROM logdb') || last=-1
 				gap=$(($(ha_tag LOG_INDEX "$HA_LEADER_RAFT") - last))
@@ -336,4 +340,19 @@ ha_catch_up() {
 ha_wrap_oned() {
 	ha_enabled || return 0
 	ROLE_COMMAND=("${LIB:-/usr/local/lib/opennebula-container}/ha-oned" "${ROLE_COMMAND[@]}")
+}
+
+# Readiness of an HA member (`opennebula-entrypoint probe raft`): ready when the local oned follows or leads
+# (solo passes too); a candidate, or an oned that does not answer, is not ready.
+ha_probe() {
+	local raft state
+	HA_PORT=${HA_RPC_PORT:-2633}
+	raft=$(ha_rpc 127.0.0.1 one.zone.raftstatus) || one_die "probe raft: oned does not answer on 127.0.0.1:$HA_PORT"
+	state=$(ha_tag STATE "$raft")
+	case $state in
+	0) printf 'raft: solo\n' ;;
+	2) printf 'raft: follower (term %s)\n' "$(ha_tag TERM "$raft")" ;;
+	3) printf 'raft: leader (term %s)\n' "$(ha_tag TERM "$raft")" ;;
+	*) one_die "probe raft: state $state (candidate): not ready" ;;
+	esac
 }
