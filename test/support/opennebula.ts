@@ -250,7 +250,11 @@ export function createRig(
   options: {
     /** An existing volume (another rig's), for upgrades. */
     volume?: string;
-    /** Edits the image's /etc/one before any container starts (an operator's configuration). */
+    /**
+     * Edits the image's /etc/one before any container starts, as an image whose OpenNebula ships those files
+     * would have them: the pristine copy the config step rebuilds /etc/one from, and /etc/one itself. (An
+     * operator's configuration goes through ONE_OVERRIDES_DIR instead.)
+     */
     editEtc?: (etcOne: string) => void;
     /** Adds files to the image's layer (a program this build lacks), given the layer's root. */
     editImage?: (layer: string) => void;
@@ -261,6 +265,7 @@ export function createRig(
   const dir = mkdtempSync(join(tmpdir(), `one-rig-${version}-`));
   const layer = join(dir, 'layer');
   imageLayer(layer, build, version);
+  options.editEtc?.(join(layer, 'usr/share/opennebula-container/etc-one'));
   options.editEtc?.(join(layer, 'etc/one'));
   options.editImage?.(layer);
   const volume = options.volume ?? join(dir, 'volume');

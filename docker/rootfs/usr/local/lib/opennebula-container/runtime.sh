@@ -101,7 +101,9 @@ log_to_streams() {
 	local dir=$ONE_ROOT/var/log/one
 	case $1 in
 	oned)
-		# monitord and the scheduler (OpenNebula 7.4's rank driver; sched.log before) log to files.
+		# oned (LOG SYSTEM "file", so that each VM has its own vm.log: see configure.sh), monitord and the
+		# scheduler (OpenNebula 7.4's rank driver; sched.log before) log to files.
+		stream_log "$dir/oned.log"
 		stream_log "$dir/monitor.log"
 		if version_ge "$(one_version)" 7.4.0; then stream_log "$dir/rank_sched.log"; else stream_log "$dir/sched.log"; fi
 		;;
