@@ -293,7 +293,8 @@ describe.each(['helm', 'helm3'])('%s', (helm) => {
       (c) => c.image,
     );
     expect(new Set(images)).toEqual(new Set(['docker.io/pablodelarco/opennebula:7.4.1']));
-    expect(images).toHaveLength(8);
+    // init and prune-upgrade-dumps; oned, FireEdge, guacd, OneFlow, OneGate, hem, sshd, OneForm, OneKS.
+    expect(images).toHaveLength(11);
   });
 
   it('uninstalls leaving only the claims and the kept Secrets, and a re-install reuses them', async () => {

@@ -97,15 +97,16 @@ describe('restore Job', () => {
 
   it('goes on once the front-end pod is gone', async () => {
     await frontEndPod(ns);
+    // Deleted well after the script started (its ServiceAccount's token and RBAC take a few kubectl calls).
     const deleting = (async () => {
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
       await cluster.must('kubectl', ['-n', ns, 'delete', 'pod', 'one-opennebula-0', '--wait=true']);
     })();
-    const run = await restore({ RESTORE_WAIT_SECONDS: '60' });
+    const run = await restore({ RESTORE_WAIT_SECONDS: '120' });
     await deleting;
     expect(run.stdout).toMatch(/waiting for front-end pod\(s\) one-opennebula-0 to stop/);
     expect(run.stderr).toMatch(/restore FAILED: cannot reach database opennebula on 127\.0\.0\.1:\d+/);
-  }, 90_000);
+  }, 150_000);
 
   it("may only list pods: the Job's Role", async () => {
     const can = async (verb: string, resource: string) =>
