@@ -257,7 +257,7 @@ naming the value.
 {{- define "opennebula.configEdits" -}}
 {{- $edits := dict -}}
 {{- /* FireEdge keeps an upload whole in /var/tmp (the uploads volume): its largest upload is that volume's size. */ -}}
-{{- $_ := set $edits "sunstone-server.conf" (dict "max_upload_file_size" (include "opennebula.uploadBytes" .)) -}}
+{{- $_ := set $edits "fireedge/sunstone/sunstone-server.conf" (dict "max_upload_file_size" (include "opennebula.uploadBytes" .)) -}}
 {{- if .Values.opennebula.monitord.encryption.enabled -}}
 {{- $_ := set $edits "monitord.conf" (dict "NETWORK/PUBKEY" "\"/run/secrets/opennebula-monitord/pubkey.pem\"" "NETWORK/PRIKEY" "\"/run/secrets/opennebula-monitord/prikey.pem\"") -}}
 {{- end -}}
