@@ -20,7 +20,7 @@ let namespaces = 0;
 const timings: Record<string, number> = {};
 
 type Pod = {
-  metadata: { name: string };
+  metadata: { name: string; ownerReferences?: { kind: string }[] };
   status: {
     phase: string;
     containerStatuses?: { name: string; ready: boolean; restartCount: number }[];
@@ -63,22 +63,18 @@ describe.skipIf(unavailable)('the chart on a real node', { timeout: 900_000 }, (
     return name;
   }
 
-  /** Every container of every pod in `ns` ready (Jobs' pods excepted), with the node's logs if not. */
+  /** Every container of the StatefulSets' pods in `ns` ready, with the node's logs if not. */
   async function expectAllReady(ns: string) {
-    const pods = await json<{ items: Pod[] }>([
-      '-n',
-      ns,
-      'get',
-      'pods',
-      '--field-selector=status.phase!=Succeeded',
-    ]);
-    const notReady = pods.items.flatMap((pod) =>
+    const pods = (await json<{ items: Pod[] }>(['-n', ns, 'get', 'pods'])).items.filter((pod) =>
+      pod.metadata.ownerReferences?.some((owner) => owner.kind === 'StatefulSet'),
+    );
+    const notReady = pods.flatMap((pod) =>
       (pod.status.containerStatuses ?? [])
         .filter((c) => !c.ready)
         .map((c) => `${pod.metadata.name}/${c.name}`),
     );
     expect(notReady, node.logs(5)).toEqual([]);
-    return pods.items;
+    return pods;
   }
 
   async function install(ns: string, args: string[] = []) {
@@ -108,9 +104,12 @@ describe.skipIf(unavailable)('the chart on a real node', { timeout: 900_000 }, (
   const one = (ns: string, args: string[]) =>
     cluster.run('kubectl', ['-n', ns, 'exec', 'one-opennebula-0', '-c', 'oned', '--', ...args]);
 
-  it('a broken upgrade (image tag that cannot be pulled) is rolled back with helm rollback alone', async () => {
+  it.each([
+    ['an image tag that cannot be pulled', 'image.tag=7.4.0-does-not-exist'],
+    ['a front-end pod that cannot be scheduled', 'resources.oned.requests.memory=100000Gi'],
+  ])('a broken upgrade (%s) is undone by helm rollback alone', async (what, value) => {
     const ns = 'real-1';
-    const broken = await timed('broken helm upgrade', () =>
+    const broken = await timed(`broken helm upgrade (${what})`, () =>
       helm([
         'upgrade',
         'one',
@@ -119,20 +118,20 @@ describe.skipIf(unavailable)('the chart on a real node', { timeout: 900_000 }, (
         ns,
         '--reuse-values',
         '--set',
-        'image.tag=7.4.0-does-not-exist',
+        value,
         '--wait',
         '--timeout',
         '60s',
       ]),
     );
-    expect(broken.code, 'the upgrade to an image that cannot be pulled must fail').not.toBe(0);
-    const rolledBack = await timed('helm rollback --wait', () =>
+    expect(broken.code, 'the broken upgrade must fail').not.toBe(0);
+    const rolledBack = await timed(`helm rollback --wait (${what})`, () =>
       helm(['rollback', 'one', '-n', ns, '--wait', '--timeout', '300s']),
     );
     expect(rolledBack.code, `${rolledBack.stdout}${rolledBack.stderr}\n${node.logs(10)}`).toBe(0);
     await expectAllReady(ns);
-    const version = await one(ns, ['onezone', 'list']);
-    expect(version.code, version.stderr).toBe(0);
+    const zones = await one(ns, ['onezone', 'list']);
+    expect(zones.code, zones.stderr).toBe(0);
   });
 
   it('a pod restart keeps the credentials and the database', async () => {
@@ -198,7 +197,8 @@ describe.skipIf(unavailable)('the chart on a real node', { timeout: 900_000 }, (
     await timed('restore (restore mode, Job, front-end back)', async () => {
       const restoring = await upgrade(['--set', 'restore.enabled=true', '--set', `restore.backup=${backup}`]);
       expect(restoring.code, restoring.stderr).toBe(0);
-      const job = `job/one-opennebula-restore-${backup!.toLowerCase()}`;
+      // The chart names the Job after the backup, without its `opennebula-` prefix.
+      const job = `job/one-opennebula-restore-${backup!.replace(/^opennebula-/, '').toLowerCase()}`;
       const done = await cluster.run('kubectl', [
         '-n',
         ns,
@@ -207,7 +207,8 @@ describe.skipIf(unavailable)('the chart on a real node', { timeout: 900_000 }, (
         job,
         '--timeout=300s',
       ]);
-      expect(done.code, (await cluster.run('kubectl', ['-n', ns, 'logs', job])).stdout).toBe(0);
+      const logs = await cluster.run('kubectl', ['-n', ns, 'logs', job]);
+      expect(done.code, `${done.stderr}${logs.stdout}${logs.stderr}`).toBe(0);
       const back = await upgrade(['--set', 'restore.enabled=false']);
       expect(back.code, back.stderr).toBe(0);
     });

@@ -192,7 +192,8 @@ export function corefile(layout: Layout): string {
 
 /**
  * Local PersistentVolumes (the hostPath provisioner would ignore fsGroup, and the chart's volumes need
- * it) with a no-provisioner StorageClass made the default, bound when a pod is scheduled.
+ * it) with a no-provisioner StorageClass made the default, bound at once (one node: a claim no pod uses
+ * yet, as the backup claim until its first Job, must be Bound for `helm --wait`).
  */
 export function storageManifests(layout: Layout, count: number): string {
   const docs = [
@@ -202,7 +203,7 @@ metadata:
   name: local
   annotations: {storageclass.kubernetes.io/is-default-class: "true"}
 provisioner: kubernetes.io/no-provisioner
-volumeBindingMode: WaitForFirstConsumer
+volumeBindingMode: Immediate
 reclaimPolicy: Retain`,
   ];
   for (let i = 0; i < count; i += 1) {

@@ -6,15 +6,7 @@
 // root. One node at a time per machine (the bridge, kube-proxy's iptables rules and the node name are
 // the machine's); stop() undoes every change and reports any it could not.
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,23 +135,8 @@ async function prepare(cluster: Cluster): Promise<State> {
 /** Stops the node and undoes its changes; returns what it could not undo (empty: nothing left). */
 async function teardown(s: State): Promise<string[]> {
   const problems: string[] = [];
-  // Pods first, so the kubelet tears their sandboxes down (CNI DEL releases addresses and rules).
-  if (s.daemons.some((d) => d.name === 'kubelet' && !d.exited())) {
-    await s.cluster.run('kubectl', [
-      'delete',
-      'pods',
-      '--all',
-      '--all-namespaces',
-      '--grace-period=1',
-      '--timeout=60s',
-    ]);
-    // host-local keeps one file per allocated address.
-    const ipam = join(s.p.cniIpamDir, config.NODE.network);
-    const released = () => !existsSync(ipam) || !readdirSync(ipam).some((f) => /^\d/.test(f));
-    await waitFor('pod networks torn down', released, 60_000, s.logs).catch((error: Error) =>
-      problems.push(error.message.split('\n')[0]!),
-    );
-  }
+  // No pod deletion first: controllers would recreate them. The tasks are killed (./stopTasks); the pods'
+  // network namespaces are mounts under the node's directory, their CNI chains are removed below.
   for (const daemon of [...s.daemons].reverse()) {
     if (daemon.name === 'containerd' && !daemon.exited()) await stopTasks(s);
     await host.stopDaemon(daemon);

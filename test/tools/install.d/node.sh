@@ -42,3 +42,17 @@ install_step kubelet "$KUBERNETES_VERSION $(cat "$here/kubernetes/go.sum" "$here
 install_step coredns "$COREDNS_VERSION" install_coredns
 install_step pause-image "$KUBERNETES_VERSION $(sha256sum "$here/install.d/node.sh" | cut -c1-16)" install_pause_image \
 	"$tools_dir/node/pause.tar"
+
+# The images the node runs (test/tools/node/image.sh, cached outside the clone by the hash of their inputs;
+# the stamp is that cache entry, so a change to docker/rootfs, a stand-in or image.sh rebuilds). The
+# front-end image needs the OpenNebula 7.4.0 source build (opennebula.sh's step; build.sh is idempotent).
+install_node_image_mariadb() { bash "$here/node/image.sh" mariadb >/dev/null; }
+install_node_image_opennebula() {
+	bash "$here/opennebula/build.sh" 7.4.0 >/dev/null
+	bash "$here/node/image.sh" opennebula >/dev/null
+}
+for _image in mariadb opennebula; do
+	_archive=$(bash "$here/node/image.sh" --path "$_image")
+	install_step "node-image-$_image" "$(basename "$(dirname "$_archive")")" "install_node_image_$_image" "$_archive"
+done
+unset _image _archive

@@ -57,6 +57,7 @@ setup_opennebula() {
 	tar -C "$one_root" --exclude=./var/run --exclude=./var/lock -cf - . | tar -C "$rootfs" -xf -
 	chown -R 9869:9869 "$rootfs/var/lib/one" "$rootfs/etc/one"
 	install -D -m 0644 "$here/stand-ins/fireedge-index.js" "$rootfs/usr/lib/one/fireedge/dist/index.js"
+	printf '{"type": "module"}\n' >"$rootfs/usr/lib/one/fireedge/dist/package.json"
 	install -D -m 0755 "$here/stand-ins/guacd" "$rootfs/usr/share/one/guacd/sbin/guacd"
 	install -d -m 0755 "$rootfs/usr/share/one/image" "$rootfs/usr/share/opennebula-container"
 	: >"$rootfs/usr/share/opennebula-container/packaged-secrets.sha256"

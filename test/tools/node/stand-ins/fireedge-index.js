@@ -3,9 +3,9 @@
 // (host and port of /etc/one/fireedge-server.conf) and answers every request with 200 and a body saying
 // what it is, so the entrypoint's fireedge role, its probe and the chart's `helm test` FireEdge pod run
 // against a live HTTP server. It does not log in to oned, serve Sunstone or proxy guacd.
-'use strict';
-const fs = require('node:fs');
-const http = require('node:http');
+// An ES module: image.sh puts a package.json with "type": "module" beside it.
+import fs from 'node:fs';
+import http from 'node:http';
 
 const conf = fs.readFileSync(process.env.FIREEDGE_CONF || '/etc/one/fireedge-server.conf', 'utf8');
 const value = (key, fallback) => {
