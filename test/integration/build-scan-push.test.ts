@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, parseImageReference } from '../../actions/shared/src/registry.js';
-import { runAction, type ActionRun } from '../support/action-runner.js';
+import type { ActionRun } from '../support/action-runner.js';
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
 import { startThrottledProxy } from '../support/throttled-proxy.js';
 import { REPO_ROOT } from '../support/tools.js';
-import { TRIVY_TEST_VERSION, publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
+import { runBuildScanPush } from '../support/build-scan-push-run.js';
+import { publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
 import { validateSarifUpload } from '../support/code-scanning.js';
 import { fakeDocker } from '../support/docker-cli.js';
 
@@ -25,7 +26,6 @@ let registry: LocalRegistry;
 let dbRef: string;
 let downloads: string;
 let work: string;
-let toolCache: string;
 let trivyCache: string;
 
 beforeAll(async () => {
@@ -34,7 +34,6 @@ beforeAll(async () => {
   registry = await startRegistry();
   dbRef = await publishTrivyDb(registry);
   work = mkdtempSync(join(tmpdir(), 'build-scan-push-test-'));
-  toolCache = join(work, 'tool-cache');
   trivyCache = join(work, 'trivy-cache');
 }, 120_000);
 afterAll(async () => {
@@ -43,44 +42,12 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-let runs = 0;
-async function buildScanPush(
+const buildScanPush = (
   context: string,
   image: string,
   inputs: Record<string, string> = {},
   env: Record<string, string> = {},
-): Promise<ActionRun & { sarif: string; sbom: string }> {
-  runs += 1;
-  const sarif = join(work, `run-${runs}.sarif`);
-  const sbom = join(work, `run-${runs}.cdx.json`);
-  const run = await runAction(
-    'build-scan-push',
-    {
-      context: join(FIXTURES, context),
-      images: image,
-      tags: '1.0.0\n1.0\nlatest',
-      version: '1.0.0',
-      builder: 'buildah',
-      'trivy-version': `v${TRIVY_TEST_VERSION}`,
-      'trivy-download-url': downloads,
-      'trivy-db-repositories': dbRef,
-      'sarif-file': sarif,
-      'sbom-file': sbom,
-      ...inputs,
-    },
-    {
-      BUILDAH_ISOLATION: 'chroot',
-      STORAGE_DRIVER: 'vfs',
-      RUNNER_TOOL_CACHE: toolCache,
-      TRIVY_CACHE_DIR: trivyCache,
-      SOURCE_DATE_EPOCH: '1767225600',
-      GITHUB_REPOSITORY: 'example/opennebula-kubernetes',
-      GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
-      ...env,
-    },
-  );
-  return { ...run, sarif, sbom };
-}
+) => runBuildScanPush({ work, trivyDownloadUrl: downloads, trivyDb: dbRef }, context, image, inputs, env);
 
 const ok = (run: ActionRun) => expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 

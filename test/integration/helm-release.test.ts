@@ -859,12 +859,13 @@ describe('helm-release: signed charts', () => {
     const server = await setup.remote.serve();
     try {
       const repo = projectRepo();
-      const run = await publish(setup, repo, {
+      const signed = {
         'pages-url': server.url,
         'gpg-private-key': gpg.armoredSecret,
         'gpg-key-name': 'charts@example.org',
         'gpg-passphrase': gpg.passphrase,
-      });
+      };
+      const run = await publish(setup, repo, signed);
       expectSuccess(run);
       expect(run.outputs['provenance-file']).toMatch(/demo-0\.1\.1\.tgz\.prov$/);
       const assets = setup.github.releases
@@ -876,45 +877,31 @@ describe('helm-release: signed charts', () => {
       const home = mkdtempSync(join(scratch, 'helm-verify-'));
       const helm = helmIn(home);
       await helm('repo', 'add', 'signed', server.url);
-      const verified = await helm(
-        'pull',
-        'signed/demo',
-        '--version',
-        '0.1.1',
-        '--verify',
-        '--keyring',
-        gpg.publicKeyring,
-        '--destination',
-        home,
-      );
+      const pullVerified = (keyring: string) =>
+        helm(
+          'pull',
+          'signed/demo',
+          '--version',
+          '0.1.1',
+          '--verify',
+          '--keyring',
+          keyring,
+          '--destination',
+          mkdtempSync(join(scratch, 'helm-verify-')),
+        );
+      const verified = await pullVerified(gpg.publicKeyring);
       expect(verified).toMatch(/Signed by: Chart Signer <charts@example\.org>/);
       // Another key does not verify it.
       const stranger = generateGpgKey();
       try {
-        await expect(
-          helm(
-            'pull',
-            'signed/demo',
-            '--version',
-            '0.1.1',
-            '--verify',
-            '--keyring',
-            stranger.publicKeyring,
-            '--destination',
-            mkdtempSync(join(scratch, 'helm-verify-')),
-          ),
-        ).rejects.toThrow(/openpgp: signature made by unknown entity|no signature|unknown entity/);
+        await expect(pullVerified(stranger.publicKeyring)).rejects.toThrow(
+          /openpgp: signature made by unknown entity|no signature|unknown entity/,
+        );
       } finally {
         stranger.remove();
       }
       // A re-run publishes nothing and adds no second .prov.
-      const again = await publish(setup, freshClone(repo), {
-        'pages-url': server.url,
-        'chart-version': '0.1.1',
-        'gpg-private-key': gpg.armoredSecret,
-        'gpg-key-name': 'charts@example.org',
-        'gpg-passphrase': gpg.passphrase,
-      });
+      const again = await publish(setup, freshClone(repo), { ...signed, 'chart-version': '0.1.1' });
       expectSuccess(again);
       expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.1.1')!.assets).toHaveLength(2);
     } finally {

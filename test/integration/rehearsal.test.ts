@@ -111,6 +111,13 @@ rehearsed('npm run main: the offline rehearsal', () => {
     expect(report).toMatch(/helm search repo: rehearsal\/opennebula 0\.1\.1 \(app 7\.4\.0\)/);
     expect(report).toMatch(/helm template .*: 127\.0\.0\.1:\d+\/rehearsal\/opennebula:7\.4\.0\n/);
     expect(report).toMatch(/in the registry: the pushed image/);
+    // The user verifies before installing, with the keys made for the run: the chart's .prov, the image's
+    // signature and its SBOM attestation.
+    expect(report).toMatch(/helm pull --verify \(the \.prov, GPG key .*\): verified, signed by Chart Signer/);
+    expect(report).toMatch(/cosign verify \S+@sha256:[0-9a-f]{64}: signature verified/);
+    expect(report).toMatch(
+      /cosign verify-attestation --type cyclonedx \S+@sha256:[0-9a-f]{64}: SBOM attestation verified/,
+    );
     expect(report).toMatch(
       /stages: prepare [\d.]+s, stand-ins [\d.]+s, run-1 [\d.]+s, user check [\d.]+s, run-2 [\d.]+s, fork: release v1 [\d.]+s, fork: stand-ins [\d.]+s, fork-run-1/,
     );
@@ -126,7 +133,9 @@ rehearsed('npm run main: the offline rehearsal', () => {
       /^ {2}registry {3}127\.0\.0\.1:\d+\/rehearsal\/opennebula \(private "Docker Hub"/m,
     );
     expect(report).toMatch(/^ {2}registry {3}127\.0\.0\.1:\d+\/rehearsal\/opennebula \("GHCR"/m);
-    expect(report).toMatch(/^ {2}secrets {4}GITHUB_TOKEN, REGISTRY_PASSWORD/m);
+    expect(report).toMatch(
+      /^ {2}secrets {4}GITHUB_TOKEN, REGISTRY_PASSWORD, COSIGN_PRIVATE_KEY, COSIGN_PASSWORD, CHART_GPG_PRIVATE_KEY/m,
+    );
     expect(report).toMatch(/^ {2}logins {5}.*publish\/image › Log in to the registries \(docker login ×2\)/m);
     expect(report).toMatch(/^ {2}platforms {2}\S+:7\.4\.0: linux\/amd64, linux\/arm64$/m);
     // A fork with only docker/, chart/ and the starter workflow, calling the reusable workflows @v1 of this

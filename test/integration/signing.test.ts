@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, parseImageReference } from '../../actions/shared/src/registry.js';
-import { runAction, type ActionRun } from '../support/action-runner.js';
+import type { ActionRun } from '../support/action-runner.js';
 import {
   COSIGN_TEST_VERSION,
   generateKeyPair,
@@ -24,10 +24,9 @@ import {
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
 import { GITHUB_OIDC_ISSUER, serveIdTokens } from '../support/oidc-token.js';
 import { startRegistry, type LocalRegistry } from '../support/oci-registry.js';
-import { REPO_ROOT } from '../support/tools.js';
-import { TRIVY_TEST_VERSION, publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
+import { runBuildScanPush } from '../support/build-scan-push-run.js';
+import { publishTrivyDb, serveTrivyDownloads } from '../support/trivy.js';
 
-const FIXTURES = join(REPO_ROOT, 'test/fixtures/build-scan-push');
 let site: StandIn;
 let registry: LocalRegistry;
 let keys: KeyPair;
@@ -58,47 +57,26 @@ const keyed = () => ({
   'transparency-log': 'false',
 });
 
-let runs = 0;
-async function buildScanPush(
+/** A run with the cosign download site and a GitHub runner's workflow variables (for the provenance). */
+const buildScanPush = (
   context: string,
   image: string,
   inputs: Record<string, string> = {},
   env: Record<string, string> = {},
-): Promise<ActionRun> {
-  runs += 1;
-  return runAction(
-    'build-scan-push',
+) =>
+  runBuildScanPush(
+    { work, trivyDownloadUrl: downloads.trivy, trivyDb: dbRef },
+    context,
+    image,
+    { 'cosign-version': COSIGN_TEST_VERSION, 'cosign-download-url': downloads.cosign, ...inputs },
     {
-      context: join(FIXTURES, context),
-      images: image,
-      tags: '1.0.0\n1.0\nlatest',
-      version: '1.0.0',
-      builder: 'buildah',
-      'trivy-version': `v${TRIVY_TEST_VERSION}`,
-      'trivy-download-url': downloads.trivy,
-      'trivy-db-repositories': dbRef,
-      'cosign-version': COSIGN_TEST_VERSION,
-      'cosign-download-url': downloads.cosign,
-      'sarif-file': join(work, `run-${runs}.sarif`),
-      'sbom-file': join(work, `run-${runs}.cdx.json`),
-      ...inputs,
-    },
-    {
-      BUILDAH_ISOLATION: 'chroot',
-      STORAGE_DRIVER: 'vfs',
-      RUNNER_TOOL_CACHE: join(work, 'tool-cache'),
-      TRIVY_CACHE_DIR: join(work, 'trivy-cache'),
-      SOURCE_DATE_EPOCH: '1767225600',
       GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_REPOSITORY: 'example/opennebula-kubernetes',
-      GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
       GITHUB_REF: 'refs/heads/main',
       GITHUB_WORKFLOW_REF: 'example/opennebula-kubernetes/.github/workflows/release.yml@refs/heads/main',
       GITHUB_RUN_ID: '42',
       ...env,
     },
   );
-}
 
 const ok = (run: ActionRun) => expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 
