@@ -196,6 +196,9 @@ describe('docker/README.md', () => {
     'PATH',
     'OPTS',
     'ONE_CONFIGURED',
+    'LIB',
+    // The socket of the image's own supervisord under `all` (the Raft hook's supervisorctl).
+    'SUPERVISOR_SOCKET',
   ]);
   const settings = new Set(
     [...scripts.matchAll(/\$\{([A-Z][A-Z0-9_]+):-/g), ...scripts.matchAll(/^\s*file_env ([A-Z][A-Z0-9_]+)/gm)]
