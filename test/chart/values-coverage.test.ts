@@ -109,6 +109,7 @@ const ALL_ON = {
   networkPolicy: { enabled: true, egress: { enabled: true } },
   podDisruptionBudget: { enabled: true },
   opennebula: { tproxy: { enabled: true, remoteAddress: '192.0.2.1' } },
+  services: { onegate: { ingress: { enabled: true, host: 'onegate.example.org' } } },
   hypervisors: { exposure: 'LoadBalancer', loadBalancerAllowAllSources: true, nodePorts: { monitord: 30124, ssh: 30022 } },
   metrics: { enabled: true, serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboards: { enabled: true }, mysqldExporter: { enabled: true } },
 };
