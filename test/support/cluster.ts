@@ -132,6 +132,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   await must('kubectl', ['apply', '-f', join(TOOLS_DIR, 'kwok-stages', 'storage-class.yaml')]);
   // Gateway API CRDs (from the sigs.k8s.io/gateway-api module), so HTTPRoutes can be created.
   await must('kubectl', ['apply', '--server-side', '-f', join(TOOLS_DIR, 'gateway-api-crds')]);
+  // The Prometheus Operator's ServiceMonitor, PodMonitor and PrometheusRule CRDs (from its module), as a
+  // cluster running kube-prometheus-stack has them, for the chart's metrics scenario.
+  await must('kubectl', ['apply', '--server-side', '-f', join(TOOLS_DIR, 'monitoring-crds')]);
   if (nodes > 0) await must('kubectl', ['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
   return { name, kubeconfig, startMs: Date.now() - started, run, must, stop };
 }

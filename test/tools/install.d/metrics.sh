@@ -15,8 +15,13 @@ install_monitoring_schemas() {
 		node "$here/k8s-schemas.mjs" --crd "$out/$version-standalone-strict" --strict "${crds[@]}"
 		node "$here/k8s-schemas.mjs" --crd "$out/$version-standalone" "${crds[@]}"
 	done
+	# The CRDs themselves, for the test clusters (test/support/cluster.ts).
+	rm -rf "$tools_dir/monitoring-crds"
+	mkdir -p "$tools_dir/monitoring-crds"
+	cp "${crds[@]}" "$tools_dir/monitoring-crds/"
+	chmod -R u+w "$tools_dir/monitoring-crds"
 }
 _monitoring_probe=$tools_dir/kubernetes-json-schema/${KUBERNETES_SCHEMA_VERSIONS##* }-standalone-strict/prometheusrule-monitoring-v1.json
-install_step monitoring-schemas "$PROMETHEUS_OPERATOR_VERSION $KUBERNETES_SCHEMA_VERSIONS $(sha256sum "$here/k8s-schemas.mjs" | cut -c1-16)" \
+install_step monitoring-schemas "$PROMETHEUS_OPERATOR_VERSION $KUBERNETES_SCHEMA_VERSIONS $(sha256sum "$here/k8s-schemas.mjs" "$here/install.d/metrics.sh" | sha256sum | cut -c1-16)" \
 	install_monitoring_schemas "$_monitoring_probe"
 unset _monitoring_probe
