@@ -194,7 +194,7 @@ rehearsed('rehearsals of what goes wrong, and of what comes next', () => {
   it('a failed gate publishes no image and no chart', async () => {
     const run = await runPipeline(session, 'gate-failure', { context: join(FIXTURES, 'vulnerable') });
     expect(run.record.result).toBe('failure');
-    const build = actionSteps(run.record, 'build-scan-push')[0]!;
+    const build = actionSteps(run.record, 'build-scan-push').find((step) => step.id === 'build')!;
     expect(build.outcome).toBe('failure');
     expect(build.outputs.gate).toBe('failed');
     expect(runFacts('gate', run.record).image?.vulnerabilities.HIGH?.fixable).toBeGreaterThan(0);

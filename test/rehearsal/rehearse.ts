@@ -307,20 +307,35 @@ export async function publishedTags(
 }
 
 /** The platforms of what a tag points at, read from the registry: an index's entries, or one image. */
+/** The platform manifests (os/arch[/variant] → digest) of an image index; empty for a single image. */
+export async function platformManifests(
+  image: string,
+  reference: string,
+  credentials?: { username: string; password: string },
+): Promise<Record<string, string> | undefined> {
+  const client = new RegistryClient(parseImageReference(image), credentials ? { credentials } : {});
+  const manifest = await client.getManifest(reference);
+  if (!manifest) return undefined;
+  const body = JSON.parse(manifest.body.toString('utf8')) as {
+    manifests?: Array<{ digest: string; platform?: { os: string; architecture: string; variant?: string } }>;
+  };
+  const platforms: Record<string, string> = {};
+  for (const entry of body.manifests ?? []) {
+    const platform = entry.platform;
+    if (!platform || platform.os === 'unknown') continue; // attestation manifests
+    platforms[[platform.os, platform.architecture, platform.variant].filter(Boolean).join('/')] =
+      entry.digest;
+  }
+  return platforms;
+}
+
 export async function publishedPlatforms(
   image: string,
   tag: string,
   credentials?: { username: string; password: string },
 ): Promise<string[]> {
-  const client = new RegistryClient(parseImageReference(image), credentials ? { credentials } : {});
-  const manifest = await client.getManifest(tag);
-  if (!manifest) return [];
-  const body = JSON.parse(manifest.body.toString('utf8')) as {
-    manifests?: Array<{ platform?: { os: string; architecture: string; variant?: string } }>;
-  };
-  if (!body.manifests) return ['(one image, no index)'];
-  return body.manifests
-    .map((entry) => entry.platform)
-    .filter((platform) => platform && platform.os !== 'unknown')
-    .map((platform) => [platform!.os, platform!.architecture, platform!.variant].filter(Boolean).join('/'));
+  const platforms = await platformManifests(image, tag, credentials);
+  if (!platforms) return [];
+  const names = Object.keys(platforms);
+  return names.length === 0 ? ['(one image, no index)'] : names;
 }

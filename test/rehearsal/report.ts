@@ -36,7 +36,10 @@ export function runFacts(label: string, record: RunRecord): RunFacts {
   // The version decided on is built by the publish job; other-series legs build the other series' versions.
   const publish = { ...record, jobs: record.jobs.filter((job) => !job.id.startsWith('other-series')) };
   for (const job of record.jobs.filter((candidate) => candidate.id.startsWith('other-series'))) {
-    for (const step of actionSteps({ ...record, jobs: [job] }, 'build-scan-push')) {
+    // The job's build, or its sign-only re-run path when that ran instead (one of the two is skipped).
+    const steps = actionSteps({ ...record, jobs: [job] }, 'build-scan-push');
+    const ran = steps.filter((step) => step.outcome !== 'skipped');
+    for (const step of ran.length > 0 ? ran : steps.slice(0, 1)) {
       facts.others.push({
         job: job.id,
         outcome: step.outcome,

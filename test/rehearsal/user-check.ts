@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { requireTool, runCommand } from '../support/tools.js';
 import type { RunFacts } from './report.js';
-import type { Session } from './rehearse.js';
+import { platformManifests, type Session } from './rehearse.js';
 
 export interface UserCheck {
   lines: string[];
@@ -36,13 +36,27 @@ export function renderedImages(manifests: string): string[] {
   return [...images].sort();
 }
 
-/** cosign verify and verify-attestation (SBOM) of the pushed digest, offline (no transparency log). */
-async function verifyImage(reference: string, publicKey: string, problems: string[]): Promise<string[]> {
+/**
+ * cosign verify of the pushed digest and verify-attestation of its SBOM, offline (no transparency log): the
+ * signature and provenance are on the index, each platform's SBOM and vulnerability report on its manifest.
+ */
+async function verifyImage(
+  image: string,
+  digest: string,
+  publicKey: string,
+  problems: string[],
+): Promise<string[]> {
   const lines: string[] = [];
-  for (const [what, args] of [
-    ['signature', ['verify']],
-    ['SBOM attestation', ['verify-attestation', '--type', 'cyclonedx']],
-  ] as const) {
+  const platforms = Object.values((await platformManifests(image, digest)) ?? {});
+  const checks: Array<readonly [string, readonly string[], string]> = [
+    ['signature', ['verify'], `${image}@${digest}`],
+    ['provenance attestation', ['verify-attestation', '--type', 'slsaprovenance1'], `${image}@${digest}`],
+    ...(platforms.length > 0 ? platforms : [digest]).map(
+      (platform) =>
+        ['SBOM attestation', ['verify-attestation', '--type', 'cyclonedx'], `${image}@${platform}`] as const,
+    ),
+  ];
+  for (const [what, args, reference] of checks) {
     const result = await runCommand(requireTool('cosign'), [
       ...args,
       '--key',
@@ -131,11 +145,7 @@ export async function checkAsUser(
       `             helm pull --verify (the .prov, GPG key ${keys.gpg.name}): verified, signed by ${signedBy}`,
     );
     lines.push(
-      ...(await verifyImage(
-        `${target.image}@${target.facts.image?.digest ?? ''}`,
-        keys.cosign.publicKey,
-        problems,
-      )),
+      ...(await verifyImage(target.image, target.facts.image?.digest ?? '', keys.cosign.publicKey, problems)),
     );
   }
   const archive = join(

@@ -236,7 +236,9 @@ export async function startTokenRegistry(options: TokenRegistryOptions): Promise
 
   const registry = await startRegistry({
     token: {
-      realm: `${tokenUrl}/token`,
+      // By name, as real registries name their token service (auth.docker.io, ghcr.io): go-containerregistry
+      // (cosign, crane) refuses a realm at a private or loopback IP literal other than the registry's own.
+      realm: `${tokenUrl.replace('//127.0.0.1:', '//localhost:')}/token`,
       service: SERVICE,
       issuer: ISSUER,
       rootCertBundle: certPath,
