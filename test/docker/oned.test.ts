@@ -755,7 +755,8 @@ describe(`OpenNebula ${VERSION}: FireEdge's log past winston's rollover`, () => 
     writeFileSync(join(rig.volume, '.one/sunstone_auth'), 'serveradmin:secret\n');
     chownSync(join(rig.volume, '.one'), ONEADMIN_UID, ONEADMIN_UID);
     chownSync(join(rig.volume, '.one/sunstone_auth'), ONEADMIN_UID, ONEADMIN_UID);
-    fireedge = rig.start(['fireedge'], { env });
+    // The log keeper prunes what was streamed every LOG_CHECK_INTERVAL seconds (60 by default).
+    fireedge = rig.start(['fireedge'], { env: { ...env, LOG_CHECK_INTERVAL: '10' } });
     await fireedge.waitFor(new RegExp(`fireedge-line-${FIREEDGE_LINES} `), 120_000);
     const [pid] = fireedge.pids('/usr/bin/node');
     expect(pid, fireedge.output().slice(-3000)).toBeDefined();

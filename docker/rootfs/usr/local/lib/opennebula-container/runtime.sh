@@ -87,10 +87,12 @@ start_log_keeper() {
 	oneadmin_prefix
 	# shellcheck disable=SC2016 # expanded by the keeper's own shell
 	"${AS_ONEADMIN[@]}" bash -c "$(declare -f cap_log prune_rolled_log)"'
-		pid=$1 interval=$2 max=$3 files=$4
+		pid=$1 interval=$2 max=$3 files=$4 waited=0
 		shift 4
-		while [ -d "/proc/$pid" ]; do
-			sleep "$interval"
+		# Looks for the daemon every second, so that a restarted role leaves no keeper of its last run.
+		while sleep 1 && [ -d "/proc/$pid" ]; do
+			[ $((waited += 1)) -ge "$interval" ] || continue
+			waited=0
 			for file in "${@:1:files}"; do cap_log "$file" "$max"; done
 			for stem in "${@:files+1}"; do prune_rolled_log "$stem"; done
 		done' log-keeper "$$" "$interval" "$max" "${#LOG_FILES[@]}" "${LOG_FILES[@]}" "${ROLLED_LOGS[@]}" \
@@ -140,7 +142,10 @@ start_socks_cleaner() {
 	[ -x /usr/lib/one/sh/ssh-socks-cleaner ] || return 0
 	oneadmin_prefix
 	# shellcheck disable=SC2016 # expanded by the cleaner's own shell
-	"${AS_ONEADMIN[@]}" bash -c 'while sleep 30 && [ -d "/proc/$1" ]; do
+	# Every 30 s while the daemon runs, looking for it every second (a restarted role leaves none behind).
+	"${AS_ONEADMIN[@]}" bash -c 'waited=0; while sleep 1 && [ -d "/proc/$1" ]; do
+		[ $((waited += 1)) -ge 30 ] || continue
+		waited=0
 		/usr/lib/one/sh/ssh-socks-cleaner >/dev/null 2>&1 || true
 	done' socks-cleaner "$$" >/dev/null 2>&1 &
 }
