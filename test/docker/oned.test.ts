@@ -641,9 +641,7 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
     // they follow; after these restarts two fewer tails than before were seen once, an open question kept
     // in issue 21, so they are not counted here.)
     const helpers = () =>
-      ['ssh-agent', 'bash -c']
-        .map((prefix) => `${prefix}: ${container.pids(prefix).length}`)
-        .join(', ');
+      ['ssh-agent', 'bash -c'].map((prefix) => `${prefix}: ${container.pids(prefix).length}`).join(', ');
     const before = helpers();
     for (const daemon of ['/usr/bin/oned', '/usr/bin/ruby /usr/lib/one/onehem/onehem-server.rb']) {
       const [pid] = container.pids(daemon);
