@@ -140,8 +140,12 @@ ha_find_leader() {
 
 ha_leader_zone() { ha_rpc "${HA_HOSTS[$HA_LEADER]}" one.zone.info '<i4>0</i4>'; }
 
+# The oned role drops DB_PASSWORD from its environment once configured (no helper may hold it): keep it
+# for ha_sql in a shell variable that is not exported, so no process's environment shows it.
+ha_keep_db_password() { HA_DB_PASSWORD=${DB_PASSWORD:-}; }
+
 ha_sql() { # ha_sql QUERY: on this member's own database
-	MYSQL_PWD=$DB_PASSWORD mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -r "$DB_NAME" -e "$1" 2>/dev/null
+	MYSQL_PWD=${DB_PASSWORD:-${HA_DB_PASSWORD:-}} mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -r "$DB_NAME" -e "$1" 2>/dev/null
 }
 
 ha_own_zone() { ha_sql 'SELECT body FROM zone_pool WHERE oid = 0'; }
