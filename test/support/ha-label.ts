@@ -4,7 +4,7 @@
 // leader Service) applied as rendered, and one reconcile loop (the image's ha-label) per member, run with the
 // ServiceAccount's token against that member's real oned.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from './cluster.js';
 import type { HaRig } from './ha-rig.js';
@@ -38,10 +38,15 @@ export async function startLabelRig(ha: HaRig, cluster?: Cluster): Promise<Label
   const loops: ChildProcess[] = [];
   const kubectl = (args: string[], input?: string) => kube.must('kubectl', [...args, '-n', NAMESPACE], input);
   await kube.must('kubectl', ['create', 'namespace', NAMESPACE]);
+  // The HA templates alone: until the StatefulSet is wired for HA (issue 26) it refuses replicaCount 3, so
+  // they are rendered from a copy of the chart without it.
+  const chart = join(dir, 'chart');
+  cpSync(join(REPO_ROOT, 'chart/opennebula'), chart, { recursive: true });
+  rmSync(join(chart, 'templates/statefulset.yaml'));
   const rendered = await kube.must('helm', [
     'template',
     'one',
-    join(REPO_ROOT, 'chart/opennebula'),
+    chart,
     '-n',
     NAMESPACE,
     ...CHART_SETTINGS,
