@@ -199,6 +199,8 @@ describe('docker/README.md', () => {
     'LIB',
     // The socket of the image's own supervisord under `all` (the Raft hook's supervisorctl).
     'SUPERVISOR_SOCKET',
+    // The oned role's own unexported copy of DB_PASSWORD for the HA queries.
+    'HA_DB_PASSWORD',
   ]);
   const settings = new Set(
     [...scripts.matchAll(/\$\{([A-Z][A-Z0-9_]+):-/g), ...scripts.matchAll(/^\s*file_env ([A-Z][A-Z0-9_]+)/gm)]
