@@ -20,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mariadb from '../support/mariadb.js';
 import { REPO_ROOT } from '../support/tools.js';
 import {
+  addDummyDrivers,
+  oneadminCall,
   createRig,
   eventually,
   xmlrpc,
@@ -277,26 +279,12 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
   let rig: Rig;
   let env: Record<string, string>;
   const running: Running[] = [];
-  const session = `oneadmin:${PASSWORD}`;
-  const call = async (method: string, ...params: (string | number | boolean)[]) => {
-    const answer = await xmlrpc(2633, method, [session, ...params]);
-    if (!answer.ok) throw new Error(`${method} failed: ${answer.body}`);
-    return answer.value;
-  };
+  const call = oneadminCall(PASSWORD);
 
   beforeAll(async () => {
     // The operator's configuration for testing: OpenNebula's dummy drivers, as its packaged files show.
     rig = createRig(VERSION, {
-      editEtc: (etc) => {
-        writeFileSync(
-          join(etc, 'monitord.conf'),
-          `${readFileSync(join(etc, 'monitord.conf'), 'utf8')}\nIM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh", ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]\n`,
-        );
-        writeFileSync(
-          join(etc, 'oned.conf'),
-          `${readFileSync(join(etc, 'oned.conf'), 'utf8')}\nVM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]\n`,
-        );
-      },
+      editEtc: addDummyDrivers,
     });
     // Small log files, checked often: the log keeper's cap shows within the test.
     env = {

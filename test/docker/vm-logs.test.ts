@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeOverrides } from '../support/etc-one.js';
 import * as mariadb from '../support/mariadb.js';
 import {
+  oneadminCall,
+  withDummyDrivers,
   createRig,
   eventually,
   opennebulaBuild,
@@ -28,11 +30,7 @@ describe(`OpenNebula ${VERSION}: each VM's log in a file, oned's on the containe
   let oned: Running | undefined;
   let env: Record<string, string>;
   const session = `oneadmin:${PASSWORD}`;
-  const call = async (method: string, ...params: (string | number | boolean)[]) => {
-    const answer = await xmlrpc(2633, method, [session, ...params]);
-    if (!answer.ok) throw new Error(`${method} failed: ${answer.body}`);
-    return answer.value;
-  };
+  const call = oneadminCall(PASSWORD);
 
   beforeAll(async () => {
     db = await mariadb.start();
@@ -44,8 +42,7 @@ describe(`OpenNebula ${VERSION}: each VM's log in a file, oned's on the containe
     const etc = join(opennebulaBuild(VERSION), 'etc/one');
     const overrides = writeOverrides(join(rig.volume, 'overrides'), {
       files: {
-        'oned.conf': `${readFileSync(join(etc, 'oned.conf'), 'utf8')}\nVM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]\n`,
-        'monitord.conf': `${readFileSync(join(etc, 'monitord.conf'), 'utf8')}\nIM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh", ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]\n`,
+        ...withDummyDrivers(etc),
       },
       edits: { 'oned.conf': 'DEFAULT_UMASK = 117\n' },
     });

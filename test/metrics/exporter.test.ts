@@ -2,11 +2,16 @@
 // monitord, OneFlow, OneGate and hem built from source, a real MariaDB, a dummy host and a VM running on it
 // (see test/support/opennebula.ts); then a real Prometheus (Debian's) scrapes it with the chart's rendered
 // scrape settings and evaluates the chart's rendered rules.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mariadb from '../support/mariadb.js';
-import { createRig, eventually, xmlrpc, type Rig, type Running } from '../support/opennebula.js';
+import {
+  addDummyDrivers,
+  createRig,
+  eventually,
+  xmlrpc,
+  type Rig,
+  type Running,
+} from '../support/opennebula.js';
 import { dashboards, unknownMetrics } from './dashboards.js';
 import { startPrometheus, type Prometheus } from './prometheus.js';
 import { addPrometheusClient, exporterGemMissing, portTaken, sample, scrape } from './rig.js';
@@ -47,16 +52,7 @@ describe.skipIf(missing !== undefined)(
       );
       rig = createRig(VERSION, {
         // OpenNebula's dummy drivers, as its packaged files show them.
-        editEtc: (etc) => {
-          writeFileSync(
-            join(etc, 'monitord.conf'),
-            `${readFileSync(join(etc, 'monitord.conf'), 'utf8')}\nIM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh", ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]\n`,
-          );
-          writeFileSync(
-            join(etc, 'oned.conf'),
-            `${readFileSync(join(etc, 'oned.conf'), 'utf8')}\nVM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]\n`,
-          );
-        },
+        editEtc: addDummyDrivers,
         editImage: addPrometheusClient,
       });
       env = {

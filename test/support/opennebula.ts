@@ -451,6 +451,37 @@ export function createRig(
   };
 }
 
+/** OpenNebula's dummy monitoring and VM drivers, as its packaged files show them (one line each). */
+export const DUMMY_DRIVERS = {
+  'monitord.conf':
+    'IM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh", ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]',
+  'oned.conf':
+    'VM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]',
+} as const;
+
+/** ETC's oned.conf and monitord.conf with the dummy drivers appended: file name → text. */
+export function withDummyDrivers(etc: string): Record<keyof typeof DUMMY_DRIVERS, string> {
+  const files = {} as Record<keyof typeof DUMMY_DRIVERS, string>;
+  for (const [file, line] of Object.entries(DUMMY_DRIVERS) as [keyof typeof DUMMY_DRIVERS, string][]) {
+    files[file] = `${readFileSync(join(etc, file), 'utf8')}\n${line}\n`;
+  }
+  return files;
+}
+
+/** An editEtc for createRig that adds the dummy drivers. */
+export function addDummyDrivers(etc: string): void {
+  for (const [file, text] of Object.entries(withDummyDrivers(etc))) writeFileSync(join(etc, file), text);
+}
+
+/** oned's XML-RPC on the host's port 2633 as oneadmin: the first value of a successful call, else throws. */
+export function oneadminCall(password: string) {
+  return async (method: string, ...params: (string | number | boolean)[]): Promise<string> => {
+    const answer = await xmlrpc(2633, method, [`oneadmin:${password}`, ...params]);
+    if (!answer.ok) throw new Error(`${method} failed: ${answer.body}`);
+    return answer.value;
+  };
+}
+
 /** One XML-RPC call to oned; returns [success, first value as text]. */
 export async function xmlrpc(
   port: number,
