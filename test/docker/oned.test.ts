@@ -21,6 +21,7 @@ import * as mariadb from '../support/mariadb.js';
 import { REPO_ROOT } from '../support/tools.js';
 import {
   addDummyDrivers,
+  vmState,
   oneadminCall,
   createRig,
   eventually,
@@ -324,7 +325,7 @@ describe(`OpenNebula ${VERSION}: a dummy host monitored, a VM scheduled onto it,
       },
       180_000,
       () =>
-        `VM ${vm} RUNNING (${/<STATE>\d+<\/STATE>/.exec(info)?.[0]} ${/<LCM_STATE>\d+<\/LCM_STATE>/.exec(info)?.[0]} ${/<SCHED_MESSAGE>[^<]*/.exec(info)?.[0]}):\n${running[0]!
+        `VM ${vm} RUNNING (${vmState(info)}):\n${running[0]!
           .output()
           .split('\n')
           .filter((line) => /TrM|TM\]|\[E\]|LCM|DiM/.test(line))

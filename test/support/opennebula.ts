@@ -459,11 +459,26 @@ export const DUMMY_DRIVERS = {
     'VM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]',
 } as const;
 
-/** ETC's oned.conf and monitord.conf with the dummy drivers appended: file name → text. */
+// A system datastore switched to the dummy TM_MAD becomes SHARED: oned's scheduler places no VM on a
+// shared system datastore it has not monitored ("No system datastores found to run VMs"), and oned
+// monitors datastores at start and then every MONITORING_INTERVAL_DATASTORE (300 s in the packaged
+// oned.conf): a VM created after the switch waited up to 5 minutes. Every MANAGER_TIMER (15 s) instead.
+const DATASTORE_MONITORING = /^MONITORING_INTERVAL_DATASTORE\s*=.*$/m;
+
+/**
+ * ETC's oned.conf and monitord.conf with the dummy drivers appended (and oned.conf's datastores monitored
+ * every 15 s): file name → text.
+ */
 export function withDummyDrivers(etc: string): Record<keyof typeof DUMMY_DRIVERS, string> {
   const files = {} as Record<keyof typeof DUMMY_DRIVERS, string>;
   for (const [file, line] of Object.entries(DUMMY_DRIVERS) as [keyof typeof DUMMY_DRIVERS, string][]) {
-    files[file] = `${readFileSync(join(etc, file), 'utf8')}\n${line}\n`;
+    let text = readFileSync(join(etc, file), 'utf8');
+    if (file === 'oned.conf') {
+      if (!DATASTORE_MONITORING.test(text))
+        throw new Error(`${etc}/oned.conf: no MONITORING_INTERVAL_DATASTORE`);
+      text = text.replace(DATASTORE_MONITORING, 'MONITORING_INTERVAL_DATASTORE = 15');
+    }
+    files[file] = `${text}\n${line}\n`;
   }
   return files;
 }
@@ -471,6 +486,13 @@ export function withDummyDrivers(etc: string): Record<keyof typeof DUMMY_DRIVERS
 /** An editEtc for createRig that adds the dummy drivers. */
 export function addDummyDrivers(etc: string): void {
   for (const [file, text] of Object.entries(withDummyDrivers(etc))) writeFileSync(join(etc, file), text);
+}
+
+/** A VM's STATE, LCM_STATE and the scheduler's message from its one.vm.info XML (for failure messages). */
+export function vmState(info: string): string {
+  const field = (name: string) =>
+    new RegExp(`<${name}>(?:<!\\[CDATA\\[)?([^<\\]]*)`).exec(info)?.[1] ?? '(none)';
+  return `STATE ${field('STATE')}, LCM_STATE ${field('LCM_STATE')}, SCHED_MESSAGE ${field('SCHED_MESSAGE')}`;
 }
 
 /** oned's XML-RPC on the host's port 2633 as oneadmin: the first value of a successful call, else throws. */
