@@ -77,26 +77,49 @@ cap_log() {
 	[ "$size" -le "$2" ] || : >"$1"
 }
 
+# Each VM's log (/var/lib/one/vms/<id>/vm.log, see configure.sh) is read by FireEdge's VM log tab, not
+# streamed: past MAX bytes its content moves to vm.log.1 (replacing the previous one) and vm.log is emptied
+# in place (copytruncate: oned keeps its descriptor; a line written between the copy and the truncation is
+# lost, as with logrotate).
+VM_LOG_DIRS=()
+rotate_vm_logs() { # rotate_vm_logs DIR MAX
+	local file size
+	for file in "$1"/*/vm.log; do
+		size=$(stat -c %s "$file" 2>/dev/null) || continue
+		[ "$size" -gt "$2" ] || continue
+		cp -- "$file" "$file.1.new" && mv -f -- "$file.1.new" "$file.1" && : >"$file"
+	done
+}
+
 # The log keeper: every LOG_CHECK_INTERVAL seconds while the daemon runs, caps each streamed file at
-# LOG_MAX_BYTES and prunes FireEdge's rolled files. As oneadmin, from a clean environment.
+# LOG_MAX_BYTES, prunes FireEdge's rolled files and rotates the VMs' logs. As oneadmin, from a clean
+# environment. Its arguments name each job: cap:FILE, prune:STEM, vms:DIR.
 start_log_keeper() {
-	[ ${#LOG_FILES[@]} -gt 0 ] || [ ${#ROLLED_LOGS[@]} -gt 0 ] || return 0
+	local jobs=() item
+	for item in "${LOG_FILES[@]}"; do jobs+=("cap:$item"); done
+	for item in "${ROLLED_LOGS[@]}"; do jobs+=("prune:$item"); done
+	for item in "${VM_LOG_DIRS[@]}"; do jobs+=("vms:$item"); done
+	[ ${#jobs[@]} -gt 0 ] || return 0
 	local interval=${LOG_CHECK_INTERVAL:-60} max=${LOG_MAX_BYTES:-104857600}
 	require_uint LOG_CHECK_INTERVAL "$interval"
 	require_uint LOG_MAX_BYTES "$max"
 	oneadmin_prefix
 	# shellcheck disable=SC2016 # expanded by the keeper's own shell
-	"${AS_ONEADMIN[@]}" bash -c "$(declare -f cap_log prune_rolled_log)"'
-		pid=$1 interval=$2 max=$3 files=$4 waited=0
-		shift 4
+	"${AS_ONEADMIN[@]}" bash -c "$(declare -f cap_log prune_rolled_log rotate_vm_logs)"'
+		pid=$1 interval=$2 max=$3 waited=0
+		shift 3
 		# Looks for the daemon every second, so that a restarted role leaves no keeper of its last run.
 		while sleep 1 && [ -d "/proc/$pid" ]; do
 			[ $((waited += 1)) -ge "$interval" ] || continue
 			waited=0
-			for file in "${@:1:files}"; do cap_log "$file" "$max"; done
-			for stem in "${@:files+1}"; do prune_rolled_log "$stem"; done
-		done' log-keeper "$$" "$interval" "$max" "${#LOG_FILES[@]}" "${LOG_FILES[@]}" "${ROLLED_LOGS[@]}" \
-		>/dev/null 2>&1 &
+			for job in "$@"; do
+				case $job in
+				cap:*) cap_log "${job#cap:}" "$max" ;;
+				prune:*) prune_rolled_log "${job#prune:}" ;;
+				vms:*) rotate_vm_logs "${job#vms:}" "$max" ;;
+				esac
+			done
+		done' log-keeper "$$" "$interval" "$max" "${jobs[@]}" >/dev/null 2>&1 &
 }
 
 log_to_streams() {
@@ -108,6 +131,7 @@ log_to_streams() {
 		stream_log "$dir/oned.log"
 		stream_log "$dir/monitor.log"
 		if version_ge "$(one_version)" 7.4.0; then stream_log "$dir/rank_sched.log"; else stream_log "$dir/sched.log"; fi
+		VM_LOG_DIRS+=("$ONE_ROOT/var/lib/one/vms")
 		;;
 	fireedge)
 		stream_rolled_log "$dir/fireedge.log"
