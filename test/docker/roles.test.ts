@@ -143,25 +143,28 @@ describe('dispatch', () => {
     );
   });
 
-  it('seeds OneKS state from the image copy once, as oneadmin, leaving an operator-changed volume as it is', async () => {
-    // The volume as init leaves it: its root belongs to oneadmin.
-    chownSync(join(root, 'var/lib/one'), 9869, 9869);
-    mkdirSync(join(root, 'usr/share/one/image/oneks/extra'), { recursive: true });
-    writeFileSync(join(root, 'usr/share/one/image/oneks/extra/flavour.yaml'), 'packaged\n');
-    const env = { ONE_ROOT: root, ONE_VERSION: '7.4.0', ONE_AUTH_WAIT_TIMEOUT: '1' };
-    const first = await runEntrypoint(['oneks'], env);
-    expect(first.stderr).toContain(`seeded ${root}/var/lib/one/oneks`);
-    const seeded = join(root, 'var/lib/one/oneks/extra/flavour.yaml');
-    expect(readFileSync(seeded, 'utf8')).toBe('packaged\n');
-    // Run as root (the all role), the server (oneadmin) must own what it writes its driver states into.
-    for (const path of ['', 'extra', 'extra/flavour.yaml']) {
-      expect(statSync(join(root, 'var/lib/one/oneks', path)).uid, path).toBe(9869);
-    }
-    writeFileSync(seeded, 'changed\n');
-    const second = await runEntrypoint(['oneks'], env);
-    expect(second.stderr).not.toContain('seeded');
-    expect(readFileSync(seeded, 'utf8')).toBe('changed\n');
-  });
+  it.each(['oneform', 'oneks'])(
+    'seeds %s state from the image copy once, as oneadmin, leaving an operator-changed volume as it is',
+    async (role) => {
+      // The volume as init leaves it: its root belongs to oneadmin.
+      chownSync(join(root, 'var/lib/one'), 9869, 9869);
+      mkdirSync(join(root, `usr/share/one/image/${role}/extra`), { recursive: true });
+      writeFileSync(join(root, `usr/share/one/image/${role}/extra/flavour.yaml`), 'packaged\n');
+      const env = { ONE_ROOT: root, ONE_VERSION: '7.4.0', ONE_AUTH_WAIT_TIMEOUT: '1' };
+      const first = await runEntrypoint([role], env);
+      expect(first.stderr).toContain(`seeded ${root}/var/lib/one/${role}`);
+      const seeded = join(root, `var/lib/one/${role}/extra/flavour.yaml`);
+      expect(readFileSync(seeded, 'utf8')).toBe('packaged\n');
+      // Run as root (the all role), the server (oneadmin) must own what it writes its driver states into.
+      for (const path of ['', 'extra', 'extra/flavour.yaml']) {
+        expect(statSync(join(root, `var/lib/one/${role}`, path)).uid, path).toBe(9869);
+      }
+      writeFileSync(seeded, 'changed\n');
+      const second = await runEntrypoint([role], env);
+      expect(second.stderr).not.toContain('seeded');
+      expect(readFileSync(seeded, 'utf8')).toBe('changed\n');
+    },
+  );
 
   it('refuses to start a role on a bad setting', async () => {
     const run = await runEntrypoint(['oned'], { ONE_ROOT: root, ONE_VERSION: '7.4.0', MONITOR_PORT: 'udp' });
