@@ -654,8 +654,11 @@ describe(`OpenNebula ${VERSION}: the all role under supervisord`, () => {
     }
   }, 600_000);
 
-  it('runs showback as the timer of the packages does', () => {
+  // The program waits for oned, then runs `oneshowback calculate` at once (and daily after): oned's log, in
+  // the container's output, shows the call succeed.
+  it('runs showback as the timer of the packages does', async () => {
     expect(started().output()).toMatch(/success: showback entered RUNNING state/);
+    await started().waitFor(/one\.vmpool\.calculateshowback result SUCCESS/, 120_000);
   });
 
   it('keeps the passwords out of every process: supervisord, each program, each helper', () => {
