@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually } from '../support/opennebula.js';
 import { createHaRig, type HaRig, type Pod } from '../support/ha-rig.js';
+import { oneLeader } from '../support/ha-checks.js';
 
 const KILLS = 3;
 const ALLOCATIONS = 40;
@@ -23,16 +24,7 @@ afterAll(async () => {
   await Promise.all([solo?.close(), ha?.close()]);
 }, 180_000);
 
-async function leader(timeoutMs = 120_000): Promise<Pod> {
-  return eventually(
-    async () => {
-      const leaders = await ha.leaders();
-      return leaders.length === 1 ? leaders[0] : undefined;
-    },
-    timeoutMs,
-    'exactly one leader',
-  );
-}
+const leader = (timeoutMs = 120_000) => oneLeader(ha, timeoutMs);
 
 async function allocationsPerSecond(pod: Pod, label: string): Promise<void> {
   const started = Date.now();

@@ -1,11 +1,13 @@
 // OpenNebula's Raft on the image's roles: three members, each in its own network namespace with its own
-// real MariaDB and real oned 7.4.0 (test/support/ha-rig.ts). Runs alone with `npx vitest run test/ha`.
+// real MariaDB (reached at its HA_DB_HOSTS address) and real oned 7.4.0 (test/support/ha-rig.ts). Runs
+// alone with `npx vitest run test/ha/raft.test.ts`.
 // The members share one cluster for the whole file, in order: bootstrap, a forwarded write, a leader killed
 // with SIGKILL, a minority stopped with SIGSTOP, a follower left behind past LOG_RETENTION.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/opennebula.js';
 import { startCluster } from '../support/cluster.js';
-import { createHaRig, zoneServers, type HaRig, type Pod } from '../support/ha-rig.js';
+import { createHaRig, DB_PASSWORD, zoneServers, type HaRig, type Pod } from '../support/ha-rig.js';
+import * as checks from '../support/ha-checks.js';
 import { startLabelRig, type LabelRig } from '../support/ha-label.js';
 
 // Small on purpose: the last test leaves a follower behind by more records than this.
@@ -14,6 +16,7 @@ const VM = (name: string) => `NAME="${name}"\nCPU="0.1"\nMEMORY="32"`;
 
 let ha: HaRig;
 let label: LabelRig;
+let commandLines: { stop(): string[] };
 
 async function allocate(pod: Pod, name: string): Promise<number> {
   const answer = await pod.rpc('one.vm.allocate', [VM(name), true]);
@@ -21,22 +24,9 @@ async function allocate(pod: Pod, name: string): Promise<number> {
   return Number(answer.value);
 }
 
-async function vmCount(pod: Pod): Promise<number> {
-  const answer = await pod.rpc('one.vmpool.info', [-2, -1, -1, -1]);
-  if (!answer.ok) throw new Error(`${pod.name}: one.vmpool.info failed: ${answer.value}`);
-  return (answer.value.match(/<VM>/g) ?? []).length;
-}
-
-async function oneLeader(timeoutMs: number): Promise<Pod> {
-  return eventually(
-    async () => {
-      const leaders = await ha.leaders();
-      return leaders.length === 1 ? leaders[0] : undefined;
-    },
-    timeoutMs,
-    () => 'exactly one leader',
-  );
-}
+const vmCount = (pod: Pod) => checks.poolCount(pod, 'vmpool', 'VM');
+const inSync = checks.inSync;
+const oneLeader = (timeoutMs: number) => checks.oneLeader(ha, timeoutMs);
 
 /** The label loops label LEADER's pod alone "leader", and the leader Service's endpoints follow. */
 async function labelFollows(leader: Pod): Promise<void> {
@@ -56,36 +46,22 @@ async function labelFollows(leader: Pod): Promise<void> {
   );
 }
 
-/** Every running member is a follower or the leader and has applied the leader's commit index. */
-async function inSync(pods: Pod[], timeoutMs = 120_000): Promise<void> {
-  await eventually(
-    async () => {
-      const states = await Promise.all(pods.map((pod) => pod.raft()));
-      const leader = states.find((s) => s?.state === 3);
-      return (
-        leader &&
-        states.every(
-          (s) => s !== undefined && (s.state === 2 || s.state === 3) && s.logIndex >= leader.commit,
-        )
-      );
-    },
-    timeoutMs,
-    () => `${pods.map((p) => p.name).join(', ')} in sync`,
-  );
-}
-
 beforeAll(async () => {
+  // Each member's database answers at its HA_DB_HOSTS address alone (the chart's MariaDB StatefulSet).
   ha = await createHaRig({
+    dbHosts: true,
     env: { HA_LOG_RETENTION: String(LOG_RETENTION), HA_LOG_PURGE_TIMEOUT: '2' },
   });
   const cluster = startCluster({ nodes: 1 });
   // Awaited after the members start; a failure is reported there, not as an unhandled rejection.
   cluster.catch(() => undefined);
+  commandLines = checks.watchCommandLines(DB_PASSWORD);
   await ha.start((what) => console.log(what));
   label = await startLabelRig(ha, await cluster);
 }, 900_000);
 
 afterAll(async () => {
+  commandLines?.stop();
   await label?.close();
   await label?.cluster.stop();
   await ha?.close();
@@ -101,6 +77,9 @@ describe('OpenNebula 7.4 Raft across three members', () => {
     const records = ha.pods.map((pod) => pod.hookRecord()?.split(' ')[0]);
     expect(records.filter((r) => r === 'leader')).toHaveLength(1);
     expect(records.filter((r) => r === 'follower')).toHaveLength(2);
+    // The joiners copied the leader's database from its HA_DB_HOSTS address, and no process's command line
+    // showed the database password meanwhile (as onedb backup and onedb restore would).
+    expect(commandLines.stop()).toEqual([]);
     const leader = (await ha.leaders())[0]!;
     await labelFollows(leader);
     // Readiness: the probe inside each member's container reads its own oned's Raft state.

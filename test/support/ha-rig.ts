@@ -25,7 +25,7 @@ import {
 } from './opennebula.js';
 
 export const HA_VERSION = '7.4.0';
-const DB_PASSWORD = 'ha-db-Pass';
+export const DB_PASSWORD = 'ha-db-Pass';
 export const ONEADMIN_PASSWORD = 'ha-one-Pass';
 
 function tool(name: string): string {
@@ -46,14 +46,17 @@ export interface Pod {
   readonly name: string;
   readonly address: string;
   readonly volume: string;
-  readonly rig: Rig;
+  /** The image this pod runs (useVersion changes it). */
+  rig: Rig;
   readonly db: mariadb.MariaDb;
   readonly env: Record<string, string>;
   oned: Running | undefined;
-  /** The init role to completion. */
-  init(timeoutMs?: number): Promise<RoleRun>;
+  /** The init role to completion; `env` adds to (or, with '', unsets) the member's environment. */
+  init(timeoutMs?: number, env?: Record<string, string>): Promise<RoleRun>;
   /** Starts the oned role (replacing a finished one). */
-  start(): Running;
+  start(env?: Record<string, string>): Running;
+  /** The pod runs OpenNebula VERSION's image from now on (same volume and database), as a new image tag. */
+  useVersion(version: string): Promise<void>;
   /** One XML-RPC call to this pod's oned as oneadmin: [ok, first value]. */
   rpc(method: string, params?: (string | number | boolean)[]): Promise<{ ok: boolean; value: string }>;
   raft(): Promise<RaftStatus | undefined>;
@@ -141,6 +144,13 @@ export interface HaRigOptions {
   solo?: boolean;
   /** Extra environment of every member (HA_LOG_RETENTION, ...). */
   env?: Record<string, string>;
+  /**
+   * Each member's database answers only at an address of its own (HA_DB_HOSTS, no DB_HOST), not at its
+   * oned's address: the chart's bundled MariaDB StatefulSet. Otherwise at the oned's address and 127.0.0.1.
+   */
+  dbHosts?: boolean;
+  /** OpenNebula version of every member's image (default HA_VERSION). */
+  version?: string;
 }
 
 let rigs = 0;
@@ -181,20 +191,25 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
     ip('link', 'set', bridge, 'up');
     const names = Array.from({ length: count }, (_, i) => `one-${i}`);
     const addresses = names.map((_, i) => `${subnet}.${11 + i}`);
+    const dbAddresses = names.map((_, i) => `${subnet}.${21 + i}`);
     const peers = names.map((name, i) => `${name}=${addresses[i]}`).join(' ');
+    const dbHosts = options.dbHosts
+      ? names.map((name, i) => `${name}=${dbAddresses[i]}`).join(' ')
+      : undefined;
     for (const [i, name] of names.entries()) {
       const ns = `ha${tag4}-${i}`;
       namespaces.push(ns);
       podNetwork(ns, `ha${tag4}`, i, bridge, addresses[i]!);
+      if (dbHosts) ip('-n', ns, 'addr', 'add', `${dbAddresses[i]}/24`, 'dev', 'eth0');
       const podDir = join(dir, name);
       mkdirSync(podDir);
       writeFileSync(join(podDir, 'netns'), ns);
       const db = await mariadb.start();
       databases.push(db);
-      forwarders.push(await podDatabase(ns, db));
+      forwarders.push(await podDatabase(ns, db, dbHosts ? dbAddresses[i] : undefined));
       const volume = join(podDir, 'volume');
-      const rig = createRig(HA_VERSION, { volume });
-      const env = memberEnv(name, peers, options);
+      const rig = createRig(options.version ?? HA_VERSION, { volume });
+      const env = memberEnv(name, peers, dbHosts, options);
       pods.push(makePod(name, addresses[i]!, volume, rig, db, env));
     }
   } catch (error) {
@@ -224,10 +239,15 @@ export async function createHaRig(options: HaRigOptions = {}): Promise<HaRig> {
 }
 
 /** A member's environment, as the chart sets it. */
-function memberEnv(name: string, peers: string, options: HaRigOptions): Record<string, string> {
+function memberEnv(
+  name: string,
+  peers: string,
+  dbHosts: string | undefined,
+  options: HaRigOptions,
+): Record<string, string> {
   return {
     DB_BACKEND: 'mysql',
-    DB_HOST: '127.0.0.1',
+    ...(dbHosts ? { HA_DB_HOSTS: dbHosts } : { DB_HOST: '127.0.0.1' }),
     DB_PORT: '3306',
     DB_NAME: 'opennebula',
     DB_USER: 'oneadmin',
@@ -251,8 +271,11 @@ function podNetwork(ns: string, prefix: string, i: number, bridge: string, addre
   ip('-n', ns, 'link', 'set', 'lo', 'up');
 }
 
-/** The member's database and user (as the chart's MariaDB makes them), served on port 3306 of its namespace. */
-async function podDatabase(ns: string, db: mariadb.MariaDb): Promise<ChildProcess> {
+/**
+ * The member's database and user (as the chart's MariaDB makes them), served on port 3306 of its namespace:
+ * at ADDRESS alone when given, else at every address of the namespace.
+ */
+async function podDatabase(ns: string, db: mariadb.MariaDb, address?: string): Promise<ChildProcess> {
   await db.sql(
     [
       "SET GLOBAL tx_isolation = 'READ-COMMITTED';",
@@ -263,7 +286,14 @@ async function podDatabase(ns: string, db: mariadb.MariaDb): Promise<ChildProces
   );
   return spawn(
     tool('ip'),
-    ['netns', 'exec', ns, tool('socat'), 'TCP-LISTEN:3306,fork,reuseaddr', `UNIX-CONNECT:${db.socket}`],
+    [
+      'netns',
+      'exec',
+      ns,
+      tool('socat'),
+      `TCP-LISTEN:3306,fork,reuseaddr${address ? `,bind=${address}` : ''}`,
+      `UNIX-CONNECT:${db.socket}`,
+    ],
     { stdio: 'ignore' },
   );
 }
@@ -310,10 +340,16 @@ function makePod(
     db,
     env,
     oned: undefined,
-    init: (timeoutMs = 600_000) => rig.run(['init'], { env, timeoutMs }),
-    start() {
-      pod.oned = rig.start(['oned'], { env });
+    init: (timeoutMs = 600_000, extra = {}) =>
+      pod.rig.run(['init'], { env: { ...env, ...extra }, timeoutMs }),
+    start(extra = {}) {
+      pod.oned = pod.rig.start(['oned'], { env: { ...env, ...extra } });
       return pod.oned;
+    },
+    async useVersion(version) {
+      const old = pod.rig;
+      pod.rig = createRig(version, { volume });
+      await old.close();
     },
     rpc: (method, params = []) => rpcTo(address, method, params),
     async raft() {

@@ -21,6 +21,7 @@ load_settings() {
 	*) one_die "DB_BACKEND: \"$DB_BACKEND\" is not a database backend (sqlite or mysql)" ;;
 	esac
 	file_env DB_PASSWORD
+	ha_db_host # HA_DB_HOSTS: this member's DB_HOST (ha.sh)
 	if [ "$DB_BACKEND" = mysql ]; then
 		[ -n "${DB_HOST:-}" ] || one_die "DB_HOST is required when DB_BACKEND=mysql"
 		[ -n "$DB_PASSWORD" ] || one_die "DB_PASSWORD (or DB_PASSWORD_FILE) is required when DB_BACKEND=mysql"

@@ -3,22 +3,32 @@
 # front-end HA guide, done by the roles instead of by hand). Off unless HA_PEERS is set.
 #
 #   HA_PEERS        every member as NAME=HOST, space-separated, in a fixed order ("one-0=10.0.0.1 ..."); the
-#                   first one alone may bootstrap a new cluster. HOST serves oned's XML-RPC on HA_RPC_PORT and
-#                   this member's database on DB_PORT (same DB_NAME, DB_USER and DB_PASSWORD everywhere).
+#                   first one alone may bootstrap a new cluster. HOST serves oned's XML-RPC on HA_RPC_PORT and,
+#                   without HA_DB_HOSTS, this member's database on DB_PORT (same DB_NAME, DB_USER and
+#                   DB_PASSWORD everywhere).
+#   HA_DB_HOSTS     optional: each member's own database host as NAME=DBHOST, the same names: this member's
+#                   DB_HOST defaults to its entry (a different DB_HOST is an error), and a copy of the
+#                   leader's database is read from the leader's DBHOST.
 #   HA_SERVER_NAME  this member's NAME (default: the host name); FEDERATION/SERVER_ID is the id the zone gives
 #                   that NAME, never an ordinal.
 #   HA_LOG_RETENTION, HA_LOG_PURGE_TIMEOUT, HA_ELECTION_TIMEOUT_MS, HA_BROADCAST_TIMEOUT_MS,
 #   HA_XMLRPC_TIMEOUT_MS  the RAFT block (packaged defaults when unset).
 #   HA_JOIN_TIMEOUT seconds a member waits for a leader (or its turn) before failing (default 900).
 #
-# init (before the database checks): a member the zone lacks, or whose database is empty or older than the
-# leader's LOG_RETENTION, restores a copy of the leader's database (onedb backup there, onedb restore here),
-# then is added (server-add, one member at a time: it waits until every member before it in HA_PEERS is in
-# the zone and caught up) or reset (server-reset). Without a leader, only the first member with no cluster
-# anywhere bootstraps: oned solo on its database, server-add of itself, stop (ha_after_init). A member whose
-# own database names it rejoins as a follower and Raft elects. oned: SERVER_ID by name, the RAFT block and
-# the hooks (ha-hook), and oned run under ha-oned, which runs the follower hook when oned ends however it
-# ends (the packaged unit's follower_cleanup).
+# init (before the database checks; ha-init.sh): a member the zone lacks, or whose database is empty, older
+# than the image's schema or further behind the leader than LOG_RETENTION, restores a copy of the leader's
+# database (mariadb-dump there, mariadb here), then is added (server-add, one member at a time: it waits
+# until every member before it in HA_PEERS is in the zone and caught up) or reset (server-reset). A leader
+# at another OpenNebula version is never joined: the member waits, saying to stop every member. Without a
+# leader, only the first member with no cluster anywhere bootstraps: oned solo on its database (an empty one,
+# or a solo front-end's, which keeps its data: 1 -> 3), server-add of itself, stop (ha_after_init). A member
+# whose own database names it rejoins as a follower and Raft elects; if that database is older than the
+# image's schema, the first member upgrades its own (init's usual upgrade) and the others restore a copy of
+# it. oned: SERVER_ID by name, the RAFT block and the hooks (ha-hook), and oned run under ha-oned, which runs
+# the follower hook when oned ends however it ends (the packaged unit's follower_cleanup).
+
+# shellcheck source=docker/rootfs/usr/local/lib/opennebula-container/ha-init.sh
+source "${BASH_SOURCE[0]%/*}/ha-init.sh"
 
 ha_enabled() { [ -n "${HA_PEERS:-}" ]; }
 
@@ -30,18 +40,27 @@ ha_log_once() { # a waiting loop's message, once until it changes
 	HA_LAST_LOG=$*
 }
 
-# Parses HA_PEERS into HA_NAMES (ordered) and HA_HOSTS[name]; checks HA_SERVER_NAME is one of them.
-ha_load() {
-	HA_NAMES=()
-	declare -gA HA_HOSTS=()
-	local entry
-	for entry in $HA_PEERS; do
-		[[ $entry =~ ^([A-Za-z0-9._-]+)=([A-Za-z0-9.:-]+)$ ]] ||
-			one_die "HA_PEERS: \"$entry\" is not NAME=HOST"
-		[ -z "${HA_HOSTS[${BASH_REMATCH[1]}]:-}" ] || one_die "HA_PEERS: ${BASH_REMATCH[1]} is listed twice"
-		HA_NAMES+=("${BASH_REMATCH[1]}")
-		HA_HOSTS[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+# ha_members VAR ARRAY: parses VAR's "NAME=HOST ..." into the associative array ARRAY (and HA_LISTED, the
+# names in order); an entry that is not NAME=HOST, or a name listed twice, is an error naming VAR.
+ha_members() {
+	local var=$1 entry
+	local -n into=$2
+	HA_LISTED=()
+	for entry in ${!var}; do
+		[[ $entry =~ ^([A-Za-z0-9._-]+)=([A-Za-z0-9.:-]+)$ ]] || one_die "$var: \"$entry\" is not NAME=HOST"
+		[ -z "${into[${BASH_REMATCH[1]}]:-}" ] || one_die "$var: ${BASH_REMATCH[1]} is listed twice"
+		HA_LISTED+=("${BASH_REMATCH[1]}")
+		# shellcheck disable=SC2004 # into is associative (a name reference to the caller's array)
+		into[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
 	done
+}
+
+# Parses HA_PEERS into HA_NAMES (ordered) and HA_HOSTS[name], HA_DB_HOSTS into HA_DBS[name] (each member's
+# own database host; its oned's HOST when HA_DB_HOSTS is unset); checks HA_SERVER_NAME is one of them.
+ha_load() {
+	declare -gA HA_HOSTS=() HA_DBS=()
+	ha_members HA_PEERS HA_HOSTS
+	HA_NAMES=("${HA_LISTED[@]}")
 	case ${#HA_NAMES[@]} in
 	3 | 5) ;;
 	*) one_die "HA_PEERS: ${#HA_NAMES[@]} members; Raft needs 3 or 5 (an even number adds no fault tolerance)" ;;
@@ -49,9 +68,34 @@ ha_load() {
 	HA_NAME=${HA_SERVER_NAME:-$(hostname)}
 	[ -n "${HA_HOSTS[$HA_NAME]:-}" ] || one_die "HA_SERVER_NAME: \"$HA_NAME\" is not in HA_PEERS ($HA_PEERS)"
 	[ "$DB_BACKEND" = mysql ] || one_die "HA_PEERS needs DB_BACKEND=mysql: each member copies the leader's database over the network"
+	local name
+	if [ -n "${HA_DB_HOSTS:-}" ]; then
+		ha_members HA_DB_HOSTS HA_DBS
+		for name in "${HA_LISTED[@]}"; do
+			[ -n "${HA_HOSTS[$name]:-}" ] || one_die "HA_DB_HOSTS: $name is not in HA_PEERS ($HA_PEERS)"
+		done
+		for name in "${HA_NAMES[@]}"; do
+			[ -n "${HA_DBS[$name]:-}" ] || one_die "HA_DB_HOSTS: no entry for $name (every member of HA_PEERS needs its database's host)"
+		done
+	else
+		for name in "${HA_NAMES[@]}"; do HA_DBS[$name]=${HA_HOSTS[$name]}; done
+	fi
 	HA_PORT=${HA_RPC_PORT:-2633}
 	require_port HA_RPC_PORT "$HA_PORT"
 	HA_ENDPOINT="http://${HA_HOSTS[$HA_NAME]}:$HA_PORT/RPC2"
+}
+
+# The config step, before it checks DB_HOST: with HA_DB_HOSTS, this member's database is its entry there
+# (DB_HOST may repeat it, never contradict it).
+ha_db_host() {
+	[ -n "${HA_DB_HOSTS:-}" ] || return 0
+	ha_enabled || one_die "HA_DB_HOSTS is set but HA_PEERS is not: it names the databases of an HA cluster's members"
+	ha_load
+	local own=${HA_DBS[$HA_NAME]}
+	if [ -n "${DB_HOST:-}" ] && [ "$DB_HOST" != "$own" ]; then
+		one_die "DB_HOST \"$DB_HOST\" contradicts HA_DB_HOSTS, which gives $HA_NAME=$own: set one of them, or both the same"
+	fi
+	DB_HOST=$own
 }
 
 ha_session() {
@@ -144,157 +188,15 @@ ha_leader_zone() { ha_rpc "${HA_HOSTS[$HA_LEADER]}" one.zone.info '<i4>0</i4>'; 
 # for ha_sql in a shell variable that is not exported, so no process's environment shows it.
 ha_keep_db_password() { HA_DB_PASSWORD=${DB_PASSWORD:-}; }
 
-ha_sql() { # ha_sql QUERY: on this member's own database
-	MYSQL_PWD=${DB_PASSWORD:-${HA_DB_PASSWORD:-}} mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -r "$DB_NAME" -e "$1" 2>/dev/null
+ha_db_password() { printf '%s' "${DB_PASSWORD:-${HA_DB_PASSWORD:-}}"; }
+
+ha_sql() { # ha_sql QUERY [DBHOST]: on this member's own database (or on DBHOST's)
+	MYSQL_PWD=$(ha_db_password) mariadb -h "${2:-$DB_HOST}" -P "$DB_PORT" -u "$DB_USER" -N -B -r "$DB_NAME" -e "$1" 2>/dev/null
 }
 
 ha_own_zone() { ha_sql 'SELECT body FROM zone_pool WHERE oid = 0'; }
 
-# True when NAME and every member listed before it is in the zone, a follower (or the leader) and caught
-# up with the leader's commit index: server-add of the next member waits for this, one member at a time.
-ha_members_ready() {
-	local zone=$1 upto=$2 commit name raft
-	commit=$(ha_tag COMMIT "$HA_LEADER_RAFT")
-	HA_NOT_READY=''
-	for name in "${HA_NAMES[@]}"; do
-		[ "$name" != "$upto" ] || return 0
-		HA_NOT_READY="$name is not in the zone"
-		ha_id_of "$name" "$zone" >/dev/null || return 1
-		HA_NOT_READY="$name does not answer"
-		raft=$(ha_rpc "${HA_HOSTS[$name]}" one.zone.raftstatus) || return 1
-		HA_NOT_READY="$name is in state $(ha_tag STATE "$raft") at log index $(ha_tag LOG_INDEX "$raft") (leader's commit $commit)"
-		case $(ha_tag STATE "$raft") in 2 | 3) ;; *) return 1 ;; esac
-		[ "$(ha_tag LOG_INDEX "$raft")" -ge "$commit" ] || return 1
-	done
-}
-
-# Restores a fresh copy of the leader's database into this member's (onedb backup there, onedb restore here).
-ha_copy_leader_db() {
-	local dump=$ONE_ROOT/var/lib/one/.ha/leader.sql host=${HA_HOSTS[$HA_LEADER]}
-	mkdir -p "${dump%/*}"
-	ha_log "copying the database of the leader $HA_LEADER ($host:$DB_PORT)"
-	onedb backup -f -t mysql -S "$host" -P "$DB_PORT" -u "$DB_USER" -p "$DB_PASSWORD" -d "$DB_NAME" "$dump" >/dev/null ||
-		one_die "ha: onedb backup of the leader's database ($host:$DB_PORT/$DB_NAME) failed"
-	onedb restore -f "$dump" >/dev/null || one_die "ha: onedb restore of the leader's database into $DB_HOST:$DB_PORT/$DB_NAME failed"
-	rm -f "$dump"
-	[ -f "$ONE_ROOT/var/lib/one/.one/one_key" ] ||
-		one_die "ha: $HA_NAME has the leader's database but not its credentials: /var/lib/one/.one (one_key, one_auth, the *_auth files) must be the same on every member (the chart mounts them from a Secret)"
-}
-
-# The decision before init's database checks: join, reset or rejoin with the leader, or wait for one.
-ha_before_init() {
-	ha_enabled || return 0
-	ha_load
-	local deadline=$((SECONDS + ${HA_JOIN_TIMEOUT:-900})) zone id own last gap
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		own=$(ha_own_zone) || own=''
-		if ha_find_leader && zone=$(ha_leader_zone); then
-			if ! id=$(ha_id_of "$HA_NAME" "$zone"); then
-				if ha_members_ready "$zone" "$HA_NAME"; then
-					ha_copy_leader_db
-					ha_rpc "${HA_HOSTS[$HA_LEADER]}" one.zone.addserver '<i4>0</i4>' \
-						"<string>SERVER=[NAME=\"$HA_NAME\",ENDPOINT=\"$HA_ENDPOINT\"]</string>" >/dev/null ||
-						one_die "ha: server-add of $HA_NAME ($HA_ENDPOINT) on the leader $HA_LEADER failed"
-					ha_log "joined the zone through the leader $HA_LEADER"
-					return 0
-				fi
-				ha_log_once "waiting for the members before $HA_NAME to be in the zone and in sync: $HA_NOT_READY"
-			else
-				last=$(ha_sql 'SELECT COALESCE(MAX(log_index), -1) FROM logdb') || last=-1
-				gap=$(($(ha_tag LOG_INDEX "$HA_LEADER_RAFT") - last))
-				if [ -z "$own" ] || [ "$gap" -gt "$(ha_retention)" ]; then
-					if [ -n "$own" ]; then
-						ha_log "server $id is $gap records behind the leader, past LOG_RETENTION ($(ha_retention)): reset"
-					else
-						ha_log "server $id has an empty database: reset"
-					fi
-					ha_copy_leader_db
-					ha_rpc "${HA_HOSTS[$HA_LEADER]}" one.zone.resetserver '<i4>0</i4>' "<i4>$id</i4>" >/dev/null ||
-						one_die "ha: server-reset of $id on the leader $HA_LEADER failed"
-				else
-					ha_log "rejoining as server $id ($gap records behind the leader $HA_LEADER)"
-				fi
-				return 0
-			fi
-		elif [ -n "$own" ] && id=$(ha_id_of "$HA_NAME" "$own"); then
-			ha_log "no leader answers; server $id starts from its own database and Raft elects"
-			return 0
-		elif [ "$HA_NAME" = "${HA_NAMES[0]}" ] && ! ha_cluster_anywhere; then
-			return 0 # ha_after_init bootstraps
-		else
-			ha_log_once "waiting for a leader"
-		fi
-		sleep 2
-	done
-	one_die "ha: $HA_NAME found no leader to join within ${HA_JOIN_TIMEOUT:-900}s (HA_JOIN_TIMEOUT)"
-}
-
 ha_retention() { printf '%s' "${HA_LOG_RETENTION:-250000}"; }
-
-# True when any other member answers with a zone that has servers: a cluster exists, never bootstrap another.
-ha_cluster_anywhere() {
-	local name zone
-	for name in "${HA_NAMES[@]}"; do
-		[ "$name" != "$HA_NAME" ] || continue
-		zone=$(ha_rpc "${HA_HOSTS[$name]}" one.zone.info '<i4>0</i4>') || continue
-		[[ $zone != *"<SERVER>"* ]] || return 0
-	done
-	return 1
-}
-
-# After init: the first member, with no cluster anywhere, runs oned solo once on its database (bootstrapping
-# an empty one, or keeping a single front-end's: 1 -> 3), adds itself to the zone and stops it.
-ha_after_init() {
-	ha_enabled || return 0
-	local own
-	own=$(ha_own_zone) || own=''
-	if [ -n "$own" ] && ha_id_of "$HA_NAME" "$own" >/dev/null; then return 0; fi
-	if ha_find_leader && ha_id_of "$HA_NAME" "$(ha_leader_zone)" >/dev/null; then return 0; fi
-	[ "$HA_NAME" = "${HA_NAMES[0]}" ] || return 0
-	ha_log "bootstrapping the zone with $HA_NAME as its first server"
-	configure_ha_solo
-	local attempt
-	for attempt in 1 2 3; do
-		if ha_bootstrap_once; then break; fi
-		[ "$attempt" -lt 3 ] || one_die "ha: oned (solo, to bootstrap the zone) failed three times"
-		ha_log "oned (solo) failed (attempt $attempt; a loaded node can be slower than oned's driver start): again"
-	done
-	ha_log "zone bootstrapped: $HA_NAME is its first server"
-}
-
-# One solo oned: waits for its XML-RPC, adds this member to the zone, stops it. Fails (with oned's errors)
-# when oned exits first, or does not answer within 300 s.
-ha_bootstrap_once() {
-	local pid waited=0 log oned=(env -u DB_PASSWORD -u ONEADMIN_PASSWORD HOME=/var/lib/one USER=oneadmin /usr/bin/oned -f)
-	# A simple command, not as_oneadmin (a function: its subshell would take the signal, not oned).
-	if [ "$(id -u)" -eq 0 ]; then
-		oned=(setpriv --reuid="$ONEADMIN_UID" --regid="$ONEADMIN_GID" --init-groups -- "${oned[@]}")
-	fi
-	log=$(mktemp)
-	"${oned[@]}" >"$log" 2>&1 &
-	pid=$!
-	until ha_rpc 127.0.0.1 one.zone.info '<i4>0</i4>' >/dev/null; do
-		if ! kill -0 "$pid" 2>/dev/null || [ "$waited" -ge 300 ]; then
-			kill -TERM "$pid" 2>/dev/null && wait "$pid"
-			ha_log "oned (solo) did not come up: $(grep -E '\[E\]|Could not' "$log" | grep -v MKP | tail -n 5)"
-			rm -f "$log"
-			return 1
-		fi
-		sleep 1
-		waited=$((waited + 1))
-	done
-	ha_rpc 127.0.0.1 one.zone.addserver '<i4>0</i4>' \
-		"<string>SERVER=[NAME=\"$HA_NAME\",ENDPOINT=\"$HA_ENDPOINT\"]</string>" >/dev/null ||
-		one_die "ha: server-add of $HA_NAME to its own zone failed"
-	kill -TERM "$pid"
-	wait "$pid" || true
-	rm -f "$log"
-}
-
-# FEDERATION for a solo oned (the bootstrap above).
-configure_ha_solo() {
-	set_template_block "$ONE_ROOT/etc/one/oned.conf" FEDERATION 'FEDERATION = [ MODE = "STANDALONE", ZONE_ID = 0, SERVER_ID = -1, MASTER_ONED = "" ]'
-}
 
 # oned: SERVER_ID resolved by name (the leader's zone, else this member's own database), the RAFT block and
 # the hooks; oned then runs under ha-oned.
