@@ -3,7 +3,7 @@
 // the container's arguments and environment exactly as rendered, oneadmin's password as the Secret's file
 // at the rendered path, the API Service's name resolving to the front-end (the cluster's DNS), and no
 // front-end volume (a fresh one: nothing of oned's). oned's showback table fills from the run.
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -103,7 +103,9 @@ describe(`the chart's showback CronJob against OpenNebula ${VERSION}`, () => {
     const pod = showbackPod(container, password);
     try {
       const renderedEnv = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
-      return await pod.run(container.args, { env: { ...renderedEnv, ONE_AUTH_WAIT_TIMEOUT: '30' } });
+      const result = await pod.run(container.args, { env: { ...renderedEnv, ONE_AUTH_WAIT_TIMEOUT: '30' } });
+      // The pod has no volume at /var/lib/one (oneadmin's home, read-only in the image): nothing goes there.
+      return { ...result, wroteHome: readdirSync(pod.volume) };
     } finally {
       await pod.close();
     }
@@ -122,5 +124,6 @@ describe(`the chart's showback CronJob against OpenNebula ${VERSION}`, () => {
     expect(done.code, done.output).toBe(0);
     expect(records()).toBeGreaterThan(0);
     expect(sql(db, 'SELECT vmid FROM vm_showback', 'showback')).toMatch(/^0$/m);
+    expect(done.wroteHome).toEqual([]);
   }, 120_000);
 });
