@@ -6,6 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const RIGS = [
   'test/docker/oned.test.ts',
   'test/docker/vm-logs.test.ts',
+  'test/docker/showback-chart.test.ts',
   'test/metrics/exporter.test.ts',
   'test/ha/**/*.test.ts',
   'test/cluster/real-node.test.ts',

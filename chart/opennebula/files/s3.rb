@@ -1,10 +1,13 @@
 # The backup and restore scripts' S3 client (ruby, from the front-end image, which has no curl): requests
 # signed with AWS Signature Version 4, path-style URLs, so any S3-compatible server works.
-#   put FILE KEY        upload FILE (one PUT, up to 5 GiB), then check the stored size
+#   put FILE KEY        upload FILE, then check the stored size: one PUT up to S3_MULTIPART_THRESHOLD bytes,
+#                       above it a multipart upload in parts of S3_PART_SIZE bytes (S3 refuses a single PUT
+#                       over 5 GiB, EntityTooLarge), aborted when any part fails (no parts left billed)
 #   get KEY FILE        download KEY into FILE
 #   prune PREFIX KEEP   keep the newest KEEP backups (opennebula-<time>.*) under PREFIX, delete the others
 # Environment: S3_ENDPOINT (https://host[:port]) S3_REGION S3_BUCKET S3_ACCESS_KEY_ID_FILE
-# S3_SECRET_ACCESS_KEY_FILE. Errors name the request and the server's answer; the exit status is 1.
+# S3_SECRET_ACCESS_KEY_FILE S3_MULTIPART_THRESHOLD S3_PART_SIZE. Errors name the request and the server's
+# answer; the exit status is 1.
 require "net/http"
 require "openssl"
 require "time"
@@ -27,6 +30,52 @@ rescue KeyError, SystemCallError => e
   fail!("cannot read the access key: #{e.message}")
 end
 
+# S3's limits (docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html): a single PUT up to 5 GiB; parts
+# of 5 MiB to 5 GiB (the last one may be smaller), at most 10,000 of them.
+MIB = 2**20
+SINGLE_PUT_MAX = 5 * 2**30
+PART_MIN = 5 * MIB
+MAX_PARTS = 10_000
+
+def size_setting(name, default, min, max)
+  value = ENV.fetch(name, "").empty? ? default : Integer(ENV[name], 10)
+  fail!("#{name} must be between #{min} and #{max} bytes (S3's limits), got #{value}") unless value.between?(min, max)
+  value
+rescue ArgumentError
+  fail!("#{name} must be a whole number of bytes, got #{ENV[name].inspect}")
+end
+THRESHOLD = size_setting("S3_MULTIPART_THRESHOLD", 256 * MIB, 1, SINGLE_PUT_MAX)
+PART_SIZE = size_setting("S3_PART_SIZE", 64 * MIB, PART_MIN, SINGLE_PUT_MAX)
+
+# LENGTH bytes of FILE from OFFSET, read as a request body stream (a part, without holding it in memory).
+class Slice
+  attr_reader :size
+
+  def initialize(file, offset, length)
+    @file, @offset, @size, @pos = file, offset, length, 0
+  end
+
+  def read(length = nil, buffer = nil)
+    left = @size - @pos
+    data = left.zero? ? nil : @file.pread(length ? [length, left].min : left, @offset + @pos)
+    @pos += data.bytesize if data
+    return (length ? nil : "".b) unless data
+    buffer ? buffer.replace(data) : data
+  end
+
+  def rewind
+    @pos = 0
+  end
+
+  def sha256
+    digest = OpenSSL::Digest.new("SHA256")
+    rewind
+    while (chunk = read(MIB)) do digest.update(chunk) end
+    rewind
+    digest.hexdigest
+  end
+end
+
 def escape(text)
   text.b.gsub(/[^A-Za-z0-9\-._~]/) { |c| format("%%%02X", c.ord) }
 end
@@ -35,10 +84,14 @@ def hmac(key, data)
   OpenSSL::HMAC.digest("SHA256", key, data)
 end
 
-# One signed request; body is a File (streamed, hashed first) or a String.
+# One signed request; body is a File or a Slice (streamed, hashed first) or a String.
 def request(method, key, query: {}, body: "")
   path = "/#{escape(BUCKET)}" + (key ? "/" + key.split("/", -1).map { |s| escape(s) }.join("/") : "")
-  payload = body.is_a?(File) ? OpenSSL::Digest::SHA256.file(body.path).hexdigest : OpenSSL::Digest::SHA256.hexdigest(body)
+  payload = case body
+            when File then OpenSSL::Digest::SHA256.file(body.path).hexdigest
+            when Slice then body.sha256
+            else OpenSSL::Digest::SHA256.hexdigest(body)
+            end
   now = Time.now.utc
   stamp = now.strftime("%Y%m%dT%H%M%SZ")
   day = now.strftime("%Y%m%d")
@@ -54,7 +107,7 @@ def request(method, key, query: {}, body: "")
   headers["authorization"] = "AWS4-HMAC-SHA256 Credential=#{KEY_ID}/#{scope}, SignedHeaders=#{signed}, Signature=#{signature}"
   uri = URI(ENDPOINT.to_s.chomp("/") + path + (canonical_query.empty? ? "" : "?#{canonical_query}"))
   http_request = Net::HTTPGenericRequest.new(method, method != "HEAD", method != "HEAD", uri.request_uri, headers.reject { |k| k == "host" })
-  if body.is_a?(File)
+  if body.is_a?(File) || body.is_a?(Slice)
     http_request.body_stream = body
     http_request["content-length"] = body.size.to_s
   elsif !body.empty?
@@ -75,10 +128,53 @@ def ok!(response, what)
   fail!("#{what}: HTTP #{response.code} #{code ? "#{code}: #{message}" : body.gsub(/\s+/, " ")[0, 300]}")
 end
 
+def xml_escape(text)
+  text.gsub("&", "&amp;").gsub("<", "&lt;").gsub(">", "&gt;")
+end
+
+# A multipart upload of FILE (S3 CreateMultipartUpload, UploadPart, CompleteMultipartUpload); any failure
+# aborts it (AbortMultipartUpload), so that the bucket keeps no parts of it.
+def put_multipart(file, key)
+  size = File.size(file)
+  part_size = [PART_SIZE, (size + MAX_PARTS - 1) / MAX_PARTS].max
+  where = "s3://#{BUCKET}/#{key}"
+  started = ok!(request("POST", key, query: { "uploads" => "" }), "starting a multipart upload of #{file} to #{where}")
+  upload = started.body.to_s[%r{<UploadId>([^<]*)</UploadId>}, 1] or fail!("starting a multipart upload to #{where}: no UploadId in #{started.body.to_s[0, 300]}")
+  begin
+    parts = File.open(file, "rb") do |io|
+      (0...size).step(part_size).each_with_index.map do |offset, index|
+        slice = Slice.new(io, offset, [part_size, size - offset].min)
+        answer = ok!(request("PUT", key, query: { "partNumber" => index + 1, "uploadId" => upload }, body: slice),
+                     "uploading part #{index + 1} of #{file} to #{where}")
+        "<Part><PartNumber>#{index + 1}</PartNumber><ETag>#{xml_escape(answer["etag"].to_s)}</ETag></Part>"
+      end
+    end
+    done = ok!(request("POST", key, query: { "uploadId" => upload }, body: "<CompleteMultipartUpload>#{parts.join}</CompleteMultipartUpload>"),
+               "completing the multipart upload of #{file} to #{where}")
+    # S3 may answer 200 and still fail the completion, with an error document as the body.
+    if (code = done.body.to_s[%r{<Error>.*?<Code>([^<]*)</Code>}m, 1])
+      fail!("completing the multipart upload of #{file} to #{where}: #{code}: #{done.body.to_s[%r{<Message>([^<]*)</Message>}, 1]}")
+    end
+    puts "uploaded #{file} to #{where} in #{parts.size} parts of #{part_size} bytes"
+  rescue SystemExit
+    begin
+      request("DELETE", key, query: { "uploadId" => upload })
+      warn "S3: aborted the multipart upload #{upload} of #{where}"
+    rescue SystemExit
+      warn "S3: could not abort the multipart upload #{upload} of #{where}: its parts stay in the bucket until a lifecycle rule removes them"
+    end
+    raise
+  end
+end
+
 case ARGV[0]
 when "put"
   file, key = ARGV[1], ARGV[2]
-  File.open(file, "rb") { |io| ok!(request("PUT", key, body: io), "uploading #{file} to s3://#{BUCKET}/#{key}") }
+  if File.size(file) > THRESHOLD
+    put_multipart(file, key)
+  else
+    File.open(file, "rb") { |io| ok!(request("PUT", key, body: io), "uploading #{file} to s3://#{BUCKET}/#{key}") }
+  end
   stored = ok!(request("HEAD", key), "checking s3://#{BUCKET}/#{key}")["content-length"].to_i
   fail!("s3://#{BUCKET}/#{key} holds #{stored} bytes, #{file} has #{File.size(file)}") unless stored == File.size(file)
   puts "copied #{file} to s3://#{BUCKET}/#{key}"

@@ -594,6 +594,19 @@ S3_RB
   value: /run/secrets/opennebula-s3/access-key-id
 - name: S3_SECRET_ACCESS_KEY_FILE
   value: /run/secrets/opennebula-s3/secret-access-key
+{{- /* S3's limits: a single PUT up to 5 GiB, parts of 5 MiB to 5 GiB. */}}
+{{- $threshold := int64 (float64 (include "opennebula.quantityBytes" $s3.multipartThreshold)) }}
+{{- $part := int64 (float64 (include "opennebula.quantityBytes" $s3.partSize)) }}
+{{- if or (lt $threshold 1) (gt $threshold 5368709120) }}
+{{- fail (printf "backup.s3.multipartThreshold: %v is above 5Gi (or 0): S3 refuses a single PUT over 5 GiB (EntityTooLarge)" $s3.multipartThreshold) }}
+{{- end }}
+{{- if or (lt $part 5242880) (gt $part 5368709120) }}
+{{- fail (printf "backup.s3.partSize: %v is outside 5Mi..5Gi, the part sizes S3 accepts (EntityTooSmall below 5 MiB)" $s3.partSize) }}
+{{- end }}
+- name: S3_MULTIPART_THRESHOLD
+  value: {{ $threshold | quote }}
+- name: S3_PART_SIZE
+  value: {{ $part | quote }}
 {{- end }}
 {{- end -}}
 
