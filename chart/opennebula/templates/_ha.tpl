@@ -45,6 +45,9 @@ HA_DB_HOSTS: NAME=DBHOST for each member, in HA_PEERS' order.
 */}}
 {{- define "opennebula.ha.check" -}}
 {{- $n := int (include "opennebula.ha.replicas" .) -}}
+{{- if and (gt $n 1) (semverCompare "<1.30.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "replicaCount=%d needs Kubernetes 1.30 or later (this is %s): the leader label's ServiceAccount may patch the members' pods, and only a ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, 1.30+) narrows that to the one label" $n .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
 {{- $hosts := .Values.externalDatabase.hosts | default list -}}
 {{- if .Values.mariadb.enabled -}}
 {{- if ne (int .Values.mariadb.replicaCount) $n -}}
