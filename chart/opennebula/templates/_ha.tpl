@@ -49,6 +49,9 @@ HA_DB_HOSTS: NAME=DBHOST for each member, in HA_PEERS' order.
 {{- fail (printf "replicaCount=%d needs Kubernetes 1.30 or later (this is %s): the leader label's ServiceAccount may patch the members' pods, and only a ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, 1.30+) narrows that to the one label" $n .Capabilities.KubeVersion.Version) -}}
 {{- end -}}
 {{- $hosts := .Values.externalDatabase.hosts | default list -}}
+{{- if and (gt $n 1) .Values.restore.enabled -}}
+{{- fail (printf "restore.enabled with replicaCount=%d: the restore Job writes one database, and each member has its own (Raft's logs in them would disagree). Go back to one front-end first, restore it, then from one front-end to three again (README \"High availability\", Recovery)" $n) -}}
+{{- end -}}
 {{- if .Values.mariadb.enabled -}}
 {{- if ne (int .Values.mariadb.replicaCount) $n -}}
 {{- fail (printf "mariadb.replicaCount=%d must equal replicaCount=%d: each front-end has its own MariaDB server (front-end N uses server N), so set both to %d" (int .Values.mariadb.replicaCount) $n $n) -}}
