@@ -84,7 +84,7 @@ The HA environment of every OpenNebula container (before HOSTNAME, which names t
 its name (the pod's), the members and their databases. None for a single front-end.
 */}}
 {{- define "opennebula.ha.env" -}}
-{{- if include "opennebula.ha.enabled" . }}
+{{- if include "opennebula.ha.enabled" . -}}
 - name: HA_SERVER_NAME
   valueFrom:
     fieldRef:

@@ -327,7 +327,7 @@ naming the value.
 
 {{/* Environment every OpenNebula container gets (the image's settings, see docker/README.md). */}}
 {{- define "opennebula.env" -}}
-{{- include "opennebula.ha.env" . }}
+{{ include "opennebula.ha.env" . }}{{ if include "opennebula.ha.enabled" . }}{{ "\n" }}{{ end -}}
 - name: HOSTNAME
   value: {{ include "opennebula.hostname" . | quote }}
 - name: DB_BACKEND
