@@ -52,6 +52,9 @@ HA_DB_HOSTS: NAME=DBHOST for each member, in HA_PEERS' order.
 {{- if and (gt $n 1) .Values.restore.enabled -}}
 {{- fail (printf "restore.enabled with replicaCount=%d: the restore Job writes one database, and each member has its own (Raft's logs in them would disagree). Go back to one front-end first, restore it, then from one front-end to three again (README \"High availability\", Recovery)" $n) -}}
 {{- end -}}
+{{- if and (gt $n 1) (eq .Values.hypervisors.exposure "HostNetwork") -}}
+{{- fail (printf "hypervisors.exposure=HostNetwork with replicaCount=%d: each member listens on its own node's address and hypervisors.address names one, so the hypervisors would lose monitord whenever another member leads. Use LoadBalancer or NodePort: the hypervisors Service follows the leader" $n) -}}
+{{- end -}}
 {{- if .Values.mariadb.enabled -}}
 {{- if ne (int .Values.mariadb.replicaCount) $n -}}
 {{- fail (printf "mariadb.replicaCount=%d must equal replicaCount=%d: each front-end has its own MariaDB server (front-end N uses server N), so set both to %d" (int .Values.mariadb.replicaCount) $n $n) -}}
