@@ -24,6 +24,9 @@ beforeAll(() => {
   const manifests = join(work, 'manifests');
   mkdirSync(manifests);
   writeFileSync(join(manifests, 'chart-defaults.yaml'), runTool('helm', ['template', 'one', CHART, '-n', 'cloud']));
+  // High availability (not a ci scenario: its render needs Kubernetes 1.30, the scenarios validate on 1.29).
+  const ha = ['--set', 'replicaCount=3', '--set', 'mariadb.replicaCount=3', '--set', 'networkPolicy.enabled=true'];
+  writeFileSync(join(manifests, 'ha.yaml'), runTool('helm', ['template', 'one', CHART, '-n', 'cloud', ...ha]));
   for (const scenario of SCENARIOS) {
     const rendered = runTool('helm', ['template', 'one', CHART, '-n', 'cloud', '-f', join(CHART, 'ci', scenario)]);
     writeFileSync(join(manifests, scenario.replace('-values.yaml', '.yaml')), rendered);
@@ -49,7 +52,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('trivy config', () => {
   it('scans the defaults and every scenario', () => {
     const targets = (report.Results ?? []).map((r) => r.Target.replace(/^.*\//, '')).sort();
-    expect(targets).toEqual(expect.arrayContaining(['chart-defaults.yaml', ...SCENARIOS.map((s) => s.replace('-values.yaml', '.yaml'))]));
+    expect(targets).toEqual(expect.arrayContaining(['chart-defaults.yaml', 'ha.yaml', ...SCENARIOS.map((s) => s.replace('-values.yaml', '.yaml'))]));
   });
 
   it('finds no HIGH or CRITICAL misconfiguration', () => {

@@ -138,6 +138,9 @@ through the headless Service (reachable in the cluster only).
 {{- define "opennebula.hostname" -}}
 {{- if .Values.hypervisors.address -}}
 {{- .Values.hypervisors.address -}}
+{{- else if include "opennebula.ha.enabled" . -}}
+{{- /* Each member's own pod (HA_SERVER_NAME, set before it). */ -}}
+{{- printf "$(HA_SERVER_NAME).%s.%s.svc.%s" (include "opennebula.headlessName" .) .Release.Namespace .Values.clusterDomain -}}
 {{- else -}}
 {{- printf "%s-0.%s.%s.svc.%s" (include "opennebula.statefulSetName" .) (include "opennebula.headlessName" .) .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
@@ -181,6 +184,9 @@ through the headless Service (reachable in the cluster only).
 {{- define "opennebula.db.host" -}}
 {{- if .Values.mariadb.enabled -}}
 {{- printf "%s.%s.svc.%s" (include "opennebula.mariadb.fullname" .) .Release.Namespace .Values.clusterDomain -}}
+{{- else if .Values.externalDatabase.hosts -}}
+{{- /* HA: the first member's database (the backups and the exporter read one copy). */ -}}
+{{- first .Values.externalDatabase.hosts -}}
 {{- else if .Values.externalDatabase.host -}}
 {{- .Values.externalDatabase.host -}}
 {{- else -}}
@@ -240,6 +246,10 @@ keep them out of Argo CD's and Flux's pruning in every tracking mode.
 {{- end -}}
 {{- if and .Values.opennebula.monitord.encryption.enabled (not .Values.opennebula.monitord.encryption.existingSecret) -}}
 {{- $secrets = append $secrets (dict "name" (include "opennebula.monitord.secretName" .) "keys" (list "pubkey.pem" "prikey.pem") "type" "rsa" "labels" $labels "annotations" $annotations) -}}
+{{- end -}}
+{{- if and (include "opennebula.ha.enabled" .) (not .Values.opennebula.ssh.existingSecret) -}}
+{{- /* HA: one SSH key for every member (the image derives the public key from id_rsa). */ -}}
+{{- $secrets = append $secrets (dict "name" (include "opennebula.ssh.secretName" .) "keys" (list "public.pem" "id_rsa") "type" "rsa" "labels" $labels "annotations" $annotations) -}}
 {{- end -}}
 {{- toJson $secrets -}}
 {{- end -}}
@@ -317,12 +327,16 @@ naming the value.
 
 {{/* Environment every OpenNebula container gets (the image's settings, see docker/README.md). */}}
 {{- define "opennebula.env" -}}
+{{ include "opennebula.ha.env" . }}{{ if include "opennebula.ha.enabled" . }}{{ "\n" }}{{ end -}}
 - name: HOSTNAME
   value: {{ include "opennebula.hostname" . | quote }}
 - name: DB_BACKEND
   value: mysql
+{{- /* In HA each member's database host is its HA_DB_HOSTS entry. */}}
+{{- if not (include "opennebula.ha.enabled" .) }}
 - name: DB_HOST
   value: {{ include "opennebula.db.host" . | quote }}
+{{- end }}
 - name: DB_PORT
   value: {{ include "opennebula.db.port" . | quote }}
 - name: DB_NAME
