@@ -15,12 +15,12 @@ import { parseInputs, type Inputs } from './inputs.js';
 import { repoNameFor } from './landing.js';
 import { highestVersion, nextVersion } from './next-version.js';
 import { ociTarget, publishedLayer, pushChart, type OciTarget } from './oci.js';
-import { pagesFiles, type PagesFacts } from './pages-files.js';
+import { pagesFiles, publicKeyFile, type PagesFacts } from './pages-files.js';
 import { PagesRepository, type BranchState } from '../../shared/src/pages.js';
 import { assetSha256, findRelease, listReleases, publishRelease, releaseTag } from './releases.js';
 import { buildDependencies, sourceDateEpoch, stageChart } from './staging.js';
 import { chooseSigner, guardSecrets } from '../../shared/src/signer.js';
-import { guardGpg, packageSignArgs, signOciChart } from './chart-signing.js';
+import { PUBLIC_KEY_FILE, guardGpg, packageSignArgs, signOciChart } from './chart-signing.js';
 import { summaryBlocks, type SummaryFacts } from './summary.js';
 import { dryRun, foreignPageNote, type Existing } from './dry-run.js';
 
@@ -103,7 +103,9 @@ async function publish(
     repoName: repoNameFor(inputs.repository),
     ociRegistry: inputs.ociRegistry,
     landingPage: inputs.landingPage,
+    publicKey: inputs.gpg?.publicKey,
   };
+  await publicKeyFile(branch, facts.publicKey); // a pubkey.asc that holds no public key: refused, now
   const summary = summaryFacts(inputs, chart, pkg, existing, notes);
   setPackageOutputs(pkg, summary);
   if (inputs.dryRun) return dryRun(inputs, chart.name, pkg, branch, existing, facts, work, summary);
@@ -283,6 +285,11 @@ function summaryFacts(
     indexUrl: `${inputs.pagesUrl}/index.yaml`,
     pagesUrl: inputs.pagesUrl,
     ociRef: existing.oci?.ref,
+    repoName: repoNameFor(inputs.repository),
+    publicKey: inputs.gpg && {
+      url: `${inputs.pagesUrl}/${PUBLIC_KEY_FILE}`,
+      fingerprint: inputs.gpg.publicKey.fingerprint,
+    },
     notes,
   };
 }
@@ -294,6 +301,7 @@ function setPackageOutputs(pkg: Packaged, summary: SummaryFacts): void {
   core.setOutput('digest', pkg.digest);
   core.setOutput('index-url', summary.indexUrl);
   core.setOutput('oci-ref', summary.ociRef ?? '');
+  core.setOutput('public-key-url', summary.publicKey?.url ?? '');
 }
 
 function releaseRequest(inputs: Inputs, chart: Chart, pkg: Packaged) {
