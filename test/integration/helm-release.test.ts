@@ -22,6 +22,7 @@ import {
 } from '../support/cosign.js';
 import { generateGpgKey, type GpgKey } from '../support/gpg.js';
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
+import { serveIdTokens } from '../support/oidc-token.js';
 import { Helm } from '../../actions/helm-release/src/helm.js';
 import { startRegistry } from '../support/oci-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
@@ -1035,6 +1036,7 @@ describe('helm-release: signed charts', () => {
       const verified = await verifySignature(`${registry.host}/charts/demo@${digest}`, cosignKeys.publicKey);
       expect(verified.code, verified.stderr).toBe(0);
       expect(await registry.tags('charts/demo')).toContain(digest.replace(':', '-'));
+      expect(run.summary).toContain(`cosign verify --key cosign.pub ${registry.host}/charts/demo@${digest}`);
       const again = await publish(setup, freshClone(repo), { ...signing, 'chart-version': '0.1.1' });
       expectSuccess(again);
       expect(again.outputs['oci-signature']).toBe(run.outputs['oci-signature']);
@@ -1049,6 +1051,61 @@ describe('helm-release: signed charts', () => {
       setup.remote.close();
       await setup.github.close();
       await registry.close();
+    }
+  });
+
+  // Keyless as far as it goes offline: the runner's token (a stand-in of its endpoint) goes to cosign, which
+  // cannot reach Sigstore here (Fulcio, Rekor, its TUF repository), so the job fails after the push; the
+  // summary still says what to run to verify, naming the reusable workflow that signs (the token's
+  // job_workflow_ref), not the caller's workflow, and GitHub's issuer.
+  it("keyless: the summary's verify command names the signing workflow's identity, even when signing fails", async () => {
+    const registry = await startRegistry();
+    const tokens = await startStandIn();
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    const signer = 'example/opennebula-kubernetes/.github/workflows/publish-opennebula.yml@refs/tags/v1';
+    const endpoint = serveIdTokens(tokens, {
+      repository: 'a-fork/opennebula-kubernetes',
+      repository_owner: 'a-fork',
+      workflow_ref: 'a-fork/opennebula-kubernetes/.github/workflows/release.yml@refs/heads/main',
+      job_workflow_ref: signer,
+    });
+    try {
+      const run = await publish(
+        setup,
+        projectRepo(),
+        {
+          'oci-registry': `oci://${registry.host}/charts`,
+          sign: 'keyless',
+          'cosign-version': COSIGN_TEST_VERSION,
+          'cosign-download-url': serveCosignDownloads(downloads),
+        },
+        {
+          ...endpoint.env,
+          GITHUB_WORKFLOW_REF: 'a-fork/opennebula-kubernetes/.github/workflows/release.yml@refs/heads/main',
+          TUF_ROOT: join(scratch, 'tuf'),
+        },
+      );
+      expect(run.code).not.toBe(0);
+      expect(endpoint.requests()).toHaveLength(1);
+      expect(endpoint.requests()[0]!.url).toMatch(/&audience=sigstore$/);
+      expect(run.errors.join('\n')).toMatch(
+        /signing \S+\/charts\/demo@sha256:[0-9a-f]{64} failed after the push/,
+      );
+      expect(run.summary).toMatch(
+        new RegExp(
+          `cosign verify --certificate-identity https://github\\.com/${signer.replace(/[.]/g, '\\.')} ` +
+            `--certificate-oidc-issuer https://token\\.actions\\.githubusercontent\\.com \\S+/charts/demo@sha256:[0-9a-f]{64}`,
+        ),
+      );
+      expect(run.summary).not.toContain('a-fork/opennebula-kubernetes/.github/workflows/release.yml');
+      expect(run.summary).toContain('Signing failed');
+      // The chart itself was published before: a re-run signs it (see the keyed case above).
+      expect(versionsOf(setup.remote)).toEqual(['0.1.1']);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await registry.close();
+      await tokens.close();
     }
   });
 });

@@ -359,6 +359,10 @@ describe('build-scan-push signs and attests the pushed digest (cosign, referrers
         `cosign verify --certificate-identity https://github.com/${jobWorkflowRef} ` +
           `--certificate-oidc-issuer ${GITHUB_OIDC_ISSUER} ${image}@${digest}`,
       );
+      // Not the caller's workflow (GITHUB_WORKFLOW_REF): the certificate names the one the token was issued to.
+      expect(run.summary).not.toContain(
+        '--certificate-identity https://github.com/example/opennebula-kubernetes/.github/workflows/release.yml',
+      );
       // sign: keyless without a token is an error (a job missing id-token: write), not a silent skip.
       const missing = await buildScanPush('clean', image, { sign: 'keyless' });
       expect(missing.code).not.toBe(0);

@@ -80,18 +80,32 @@ export function packageSignArgs(gpg: GpgInputs, dir: string): { args: string[]; 
   return { args, remove: () => rmSync(keys, { recursive: true, force: true }) };
 }
 
-/** Signs the pushed OCI chart by digest (once: a signature already there is not added again). */
+export interface OciSignature {
+  /** name@digest of the signature; undefined when signing failed. */
+  signature: string | undefined;
+  /** What a user runs to verify the chart (the signer's identity: key, or the signing workflow's). */
+  verify: string[];
+  /** Why signing failed after the push, saying how to sign the same digest again. */
+  error: Error | undefined;
+}
+
+/**
+ * Signs the pushed OCI chart by digest (once: a signature already there is not added again). Never throws once
+ * the digest is known, so the summary can say how to verify and, on failure, how to sign again.
+ */
 export async function signOciChart(
   target: OciTarget,
   version: string,
   signer: Signer,
   cosign: { version: string; downloadUrl: string },
-): Promise<{ signature: string; verify: string[] }> {
+): Promise<OciSignature> {
   const digest = await target.client.manifestDigest(version);
   if (!digest) throw new Error(`${target.ref} is not in the registry after the push`);
   const name = target.ref.slice('oci://'.length).replace(/:[^:/]+$/, '');
-  const executable = await installCosign(cosign.version, cosign.downloadUrl);
+  const identity: Identity = signer.mode === 'keyless' ? signer.identity : { publicKey: 'cosign.pub' };
+  const verify = verifyCommands(`${name}@${digest}`, identity);
   try {
+    const executable = await installCosign(cosign.version, cosign.downloadUrl);
     const result = await core.group(`Sign ${name}@${digest}`, () =>
       signAndAttest({
         cosign: executable,
@@ -101,14 +115,14 @@ export async function signOciChart(
         attestations: [],
       }),
     );
-    const identity: Identity = signer.mode === 'keyless' ? signer.identity : { publicKey: 'cosign.pub' };
-    return { signature: result.signatures[0]!, verify: verifyCommands(`${name}@${digest}`, identity) };
+    return { signature: result.signatures[0]!, verify, error: undefined };
   } catch (error) {
-    throw new Error(
+    const failed = new Error(
       `signing ${name}@${digest} failed after the push: ${(error as Error).message}\nThe chart stays as pushed; ` +
         're-run this job (the same package is not pushed again and is signed once), or by hand:\n' +
         resignCommands(name, [digest], signer).join('\n'),
       { cause: error },
     );
+    return { signature: undefined, verify, error: failed };
   }
 }

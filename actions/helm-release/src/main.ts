@@ -120,25 +120,35 @@ async function publish(
   const commit = await core.group(`Publish index.yaml on ${inputs.pagesBranch}`, () =>
     publishPages(pages, outcome.asset.browser_download_url, facts, `${chart.name} ${pkg.version}`, notes),
   );
-  if (oci) await signChart(inputs, oci, pkg.version, summary.notes);
+  const signError = oci ? await signChart(inputs, oci, pkg.version, summary.notes) : undefined;
   const released = outcome.published || pushed || commit !== undefined;
   core.setOutput('released', released ? 'true' : 'false');
   core.setOutput('release-url', outcome.release.html_url);
   await writeSummary(summaryBlocks({ ...summary, released, releaseUrl: outcome.release.html_url }));
+  if (signError) throw signError; // after the summary, which says how to sign again and verify
 }
 
-/** The cosign signature of the OCI chart, or a note saying why there is none. */
-async function signChart(inputs: Inputs, oci: OciTarget, version: string, notes: string[]): Promise<void> {
+/** The cosign signature of the OCI chart, or a note saying why there is none; a failure is returned. */
+async function signChart(
+  inputs: Inputs,
+  oci: OciTarget,
+  version: string,
+  notes: string[],
+): Promise<Error | undefined> {
+  core.setOutput('oci-signature', '');
   const signer = await chooseSigner(inputs.signing, process.env);
   if (typeof signer === 'string') {
-    core.setOutput('oci-signature', '');
     notes.push(`${oci.ref}: ${signer}.`);
-    return;
+    return undefined;
   }
   const cosign = { version: inputs.signing.cosignVersion, downloadUrl: inputs.signing.cosignDownloadUrl };
-  const { signature, verify } = await signOciChart(oci, version, signer, cosign);
-  core.setOutput('oci-signature', signature);
-  notes.push(`${oci.ref} is signed (${signature}); verify with: ${verify.join('; ')}`);
+  const { signature, verify, error } = await signOciChart(oci, version, signer, cosign);
+  if (signature) core.setOutput('oci-signature', signature);
+  notes.push(
+    error ? `Signing failed: ${error.message}` : `${oci.ref} is signed (${signature}).`,
+    `Verify the OCI chart with: ${verify.join('; ')}`,
+  );
+  return error;
 }
 
 function readChart(inputs: Inputs): Chart {
