@@ -135,15 +135,15 @@ async function signChart(
   version: string,
   notes: string[],
 ): Promise<Error | undefined> {
-  core.setOutput('oci-signature', '');
   const signer = await chooseSigner(inputs.signing, process.env);
   if (typeof signer === 'string') {
+    core.setOutput('oci-signature', '');
     notes.push(`${oci.ref}: ${signer}.`);
     return undefined;
   }
   const cosign = { version: inputs.signing.cosignVersion, downloadUrl: inputs.signing.cosignDownloadUrl };
   const { signature, verify, error } = await signOciChart(oci, version, signer, cosign);
-  if (signature) core.setOutput('oci-signature', signature);
+  core.setOutput('oci-signature', signature ?? '');
   notes.push(
     error ? `Signing failed: ${error.message}` : `${oci.ref} is signed (${signature}).`,
     `Verify the OCI chart with: ${verify.join('; ')}`,
