@@ -916,6 +916,9 @@ describe('helm-release: signed charts', () => {
       expect(run.summary).toContain(`curl -fsSL ${server.url}/pubkey.asc | gpg --dearmor`);
       expect(run.summary).toMatch(/helm pull \S+\/demo --version 0\.1\.1 --verify --keyring /);
       expect(run.summary).toContain(gpg.fingerprint);
+      // So does the landing page, which links the key.
+      expect(setup.remote.read('index.html')).toContain(`<a href="pubkey.asc">pubkey.asc</a>`);
+      expect(setup.remote.read('index.html')).toContain(gpg.fingerprint);
       // Another key does not verify it.
       const stranger = generateGpgKey();
       try {

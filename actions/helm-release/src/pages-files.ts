@@ -87,6 +87,7 @@ export async function pagesFiles(state: BranchState, url: string, facts: PagesFa
     repoName: facts.repoName,
     primaryChart: facts.chart,
     ociRegistry: facts.ociRegistry,
+    publicKey: facts.publicKey?.fingerprint,
   });
   const existingHtml = await state.read('index.html');
   const landing = landingPageToWrite(existingHtml, html, facts.landingPage);
