@@ -90,6 +90,19 @@ describe('the public half of the chart-signing key', () => {
     expect(() => publicKeyOf(readFileSync(rsa.publicKeyring), 'charts@example.org')).toThrow(
       /^gpg-key-name: no key of gpg-private-key has a user ID containing .*\(user IDs: none\)/,
     );
+    // Cut short: the header, or the key material.
+    expect(() => publicKeyOf(Buffer.from([0xc5, 0xff, 0x00]), 'x')).toThrow(
+      'gpg-private-key: not OpenPGP packets (a truncated header)',
+    );
+    const fields = readPackets(secretOf(rsa), 'test')[0]!.body.subarray(0, 8); // version … the first MPI's size
+    const userId = Buffer.from('Chart Signer <charts@example.org>');
+    const truncated = Buffer.concat([
+      Buffer.from([0xc5, 8]),
+      fields,
+      Buffer.from([0xcd, userId.length]),
+      userId,
+    ]);
+    expect(() => publicKeyOf(truncated, 'charts')).toThrow('gpg-private-key: a truncated OpenPGP key packet');
     expect(() => publicKeyOf(Buffer.from('not a key'), 'x')).toThrow(
       /^gpg-private-key: not OpenPGP packets \(no packet header at byte 0\)/,
     );

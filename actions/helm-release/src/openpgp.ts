@@ -19,6 +19,16 @@ const KEPT = new Set([2, USER_ID, 17]);
 
 /** Splits OpenPGP packets (old and new header formats; key packets never use partial lengths). */
 export function readPackets(data: Buffer, input: string): Packet[] {
+  try {
+    return splitPackets(data, input);
+  } catch (error) {
+    if (error instanceof RangeError)
+      throw new Error(`${input}: not OpenPGP packets (a truncated header)`, { cause: error });
+    throw error;
+  }
+}
+
+function splitPackets(data: Buffer, input: string): Packet[] {
   const packets: Packet[] = [];
   let at = 0;
   const fail = (why: string) => new Error(`${input}: not OpenPGP packets (${why} at byte ${at})`);
@@ -85,7 +95,8 @@ export function publicLength(body: Buffer, input: string): number {
   if (!fields) throw new Error(`${input}: OpenPGP public key algorithm ${algorithm} is not supported`);
   let at = 6;
   for (const field of fields) {
-    if (field === 'mpi') at += 2 + Math.ceil(body.readUInt16BE(at) / 8);
+    if (at >= body.length - (field === 'mpi' ? 1 : 0)) at = Infinity;
+    else if (field === 'mpi') at += 2 + Math.ceil(body.readUInt16BE(at) / 8);
     else at += 1 + body[at]!;
   }
   if (at > body.length) throw new Error(`${input}: a truncated OpenPGP key packet`);
