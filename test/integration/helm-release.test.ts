@@ -22,6 +22,7 @@ import {
 } from '../support/cosign.js';
 import { generateGpgKey, type GpgKey } from '../support/gpg.js';
 import { startStandIn, type StandIn } from '../support/http-stand-in.js';
+import { serveIdTokens } from '../support/oidc-token.js';
 import { Helm } from '../../actions/helm-release/src/helm.js';
 import { startRegistry } from '../support/oci-registry.js';
 import { createPagesRemote, type PagesRemote, type PagesServer } from '../support/pages-remote.js';
@@ -889,8 +890,35 @@ describe('helm-release: signed charts', () => {
           '--destination',
           mkdtempSync(join(scratch, 'helm-verify-')),
         );
-      const verified = await pullVerified(gpg.publicKeyring);
+      // The public key is on the Pages site beside index.yaml, as the user fetches it: armored, public only.
+      expect(run.outputs['public-key-url']).toBe(`${server.url}/pubkey.asc`);
+      const published = await fetch(`${server.url}/pubkey.asc`);
+      expect(published.status).toBe(200);
+      const armored = await published.text();
+      expect(armored).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----\n/);
+      expect(armored).not.toContain('PRIVATE KEY');
+      const keyring = join(mkdtempSync(join(scratch, 'pages-key-')), 'opennebula-charts.gpg');
+      const gpgHome = mkdtempSync(join(scratch, 'gnupg-'));
+      execFileSync('gpg', ['--batch', '--dearmor', '--output', keyring], {
+        input: armored,
+        env: { ...process.env, GNUPGHOME: gpgHome },
+      });
+      const shown = execFileSync('gpg', ['--batch', '--show-keys', '--with-colons', keyring], {
+        env: { ...process.env, GNUPGHOME: gpgHome },
+        encoding: 'utf8',
+      });
+      expect(shown).toMatch(new RegExp(`^fpr:+${gpg.fingerprint}:`, 'm'));
+      expect(shown).not.toMatch(/^sec:/m);
+      const verified = await pullVerified(keyring);
       expect(verified).toMatch(/Signed by: Chart Signer <charts@example\.org>/);
+      expect((await pullVerified(gpg.publicKeyring)).length).toBeGreaterThan(0);
+      // The summary says how to verify, with the key's fingerprint to compare.
+      expect(run.summary).toContain(`curl -fsSL ${server.url}/pubkey.asc | gpg --dearmor`);
+      expect(run.summary).toMatch(/helm pull \S+\/demo --version 0\.1\.1 --verify --keyring /);
+      expect(run.summary).toContain(gpg.fingerprint);
+      // So does the landing page, which links the key.
+      expect(setup.remote.read('index.html')).toContain(`<a href="pubkey.asc">pubkey.asc</a>`);
+      expect(setup.remote.read('index.html')).toContain(gpg.fingerprint);
       // Another key does not verify it.
       const stranger = generateGpgKey();
       try {
@@ -900,10 +928,13 @@ describe('helm-release: signed charts', () => {
       } finally {
         stranger.remove();
       }
-      // A re-run publishes nothing and adds no second .prov.
+      // A re-run publishes nothing and adds no second .prov; pubkey.asc stays as it is.
+      const commits = setup.remote.log();
       const again = await publish(setup, freshClone(repo), { ...signed, 'chart-version': '0.1.1' });
       expectSuccess(again);
       expect(setup.github.releases.find((r) => r.tag_name === 'demo-0.1.1')!.assets).toHaveLength(2);
+      expect(setup.remote.log()).toEqual(commits);
+      expect(setup.remote.read('pubkey.asc')).toBe(armored);
     } finally {
       await server.close();
       setup.remote.close();
@@ -926,10 +957,60 @@ describe('helm-release: signed charts', () => {
         'gpg-passphrase': 'not the passphrase',
       });
       expect(wrong.code).not.toBe(0);
+      const nameless = await publish(setup, repo, {
+        'gpg-private-key': gpg.armoredSecret,
+        'gpg-key-name': 'nobody@example.org',
+      });
+      expect(nameless.code).not.toBe(0);
+      expect(nameless.errors.join('\n')).toContain(
+        'gpg-key-name: no key of gpg-private-key has a user ID containing "nobody@example.org"',
+      );
+      // A public key where the secret key belongs: nothing to sign with, nothing published.
+      const publicOnly = await publish(setup, repo, {
+        'gpg-private-key': gpg.armoredPublic,
+        'gpg-key-name': 'charts@example.org',
+      });
+      expect(publicOnly.errors.join('\n')).toContain('gpg-private-key: not an armored PGP private key block');
       expect(setup.github.releases).toEqual([]);
+      expect(setup.remote.log()).toEqual([]);
     } finally {
       setup.remote.close();
       await setup.github.close();
+    }
+  });
+
+  it('keeps the keys pubkey.asc already holds, and refuses a pubkey.asc that is no public key', async () => {
+    const previous = generateGpgKey('previous', { name: 'Old Signer <old@example.org>' });
+    const foreign = { remote: createPagesRemote({ files: { 'pubkey.asc': 'see keys.openpgp.org\n' } }) };
+    const rotated = { remote: createPagesRemote({ files: { 'pubkey.asc': previous.armoredPublic } }) };
+    const signed = {
+      'gpg-private-key': gpg.armoredSecret,
+      'gpg-key-name': 'charts@example.org',
+      'gpg-passphrase': gpg.passphrase,
+    };
+    const github = await startGitHubApi();
+    try {
+      const refused = await publish({ ...foreign, github, site }, projectRepo(), signed);
+      expect(refused.code).not.toBe(0);
+      expect(refused.errors.join('\n')).toContain('pubkey.asc is not an armored OpenPGP public key block');
+      expect(github.releases).toEqual([]);
+      expect(foreign.remote.log()).toEqual(['Seed Pages site']);
+      const run = await publish({ ...rotated, github, site }, projectRepo(), signed);
+      expectSuccess(run);
+      const shown = execFileSync('gpg', ['--batch', '--show-keys', '--with-colons'], {
+        input: rotated.remote.read('pubkey.asc'),
+        env: { ...process.env, GNUPGHOME: mkdtempSync(join(scratch, 'gnupg-')) },
+        encoding: 'utf8',
+      });
+      expect([...shown.matchAll(/^fpr:+([0-9A-F]{40}):/gm)].map((m) => m[1])).toEqual([
+        previous.fingerprint,
+        gpg.fingerprint,
+      ]);
+    } finally {
+      previous.remove();
+      foreign.remote.close();
+      rotated.remote.close();
+      await github.close();
     }
   });
 
@@ -958,6 +1039,7 @@ describe('helm-release: signed charts', () => {
       const verified = await verifySignature(`${registry.host}/charts/demo@${digest}`, cosignKeys.publicKey);
       expect(verified.code, verified.stderr).toBe(0);
       expect(await registry.tags('charts/demo')).toContain(digest.replace(':', '-'));
+      expect(run.summary).toContain(`cosign verify --key cosign.pub ${registry.host}/charts/demo@${digest}`);
       const again = await publish(setup, freshClone(repo), { ...signing, 'chart-version': '0.1.1' });
       expectSuccess(again);
       expect(again.outputs['oci-signature']).toBe(run.outputs['oci-signature']);
@@ -972,6 +1054,61 @@ describe('helm-release: signed charts', () => {
       setup.remote.close();
       await setup.github.close();
       await registry.close();
+    }
+  });
+
+  // Keyless as far as it goes offline: the runner's token (a stand-in of its endpoint) goes to cosign, which
+  // cannot reach Sigstore here (Fulcio, Rekor, its TUF repository), so the job fails after the push; the
+  // summary still says what to run to verify, naming the reusable workflow that signs (the token's
+  // job_workflow_ref), not the caller's workflow, and GitHub's issuer.
+  it("keyless: the summary's verify command names the signing workflow's identity, even when signing fails", async () => {
+    const registry = await startRegistry();
+    const tokens = await startStandIn();
+    const setup: Setup = { remote: createPagesRemote(), github: await startGitHubApi(), site };
+    const signer = 'example/opennebula-kubernetes/.github/workflows/publish-opennebula.yml@refs/tags/v1';
+    const endpoint = serveIdTokens(tokens, {
+      repository: 'a-fork/opennebula-kubernetes',
+      repository_owner: 'a-fork',
+      workflow_ref: 'a-fork/opennebula-kubernetes/.github/workflows/release.yml@refs/heads/main',
+      job_workflow_ref: signer,
+    });
+    try {
+      const run = await publish(
+        setup,
+        projectRepo(),
+        {
+          'oci-registry': `oci://${registry.host}/charts`,
+          sign: 'keyless',
+          'cosign-version': COSIGN_TEST_VERSION,
+          'cosign-download-url': serveCosignDownloads(downloads),
+        },
+        {
+          ...endpoint.env,
+          GITHUB_WORKFLOW_REF: 'a-fork/opennebula-kubernetes/.github/workflows/release.yml@refs/heads/main',
+          TUF_ROOT: join(scratch, 'tuf'),
+        },
+      );
+      expect(run.code).not.toBe(0);
+      expect(endpoint.requests()).toHaveLength(1);
+      expect(endpoint.requests()[0]!.url).toMatch(/&audience=sigstore$/);
+      expect(run.errors.join('\n')).toMatch(
+        /signing \S+\/charts\/demo@sha256:[0-9a-f]{64} failed after the push/,
+      );
+      expect(run.summary).toMatch(
+        new RegExp(
+          `cosign verify --certificate-identity https://github\\.com/${signer.replace(/[.]/g, '\\.')} ` +
+            `--certificate-oidc-issuer https://token\\.actions\\.githubusercontent\\.com \\S+/charts/demo@sha256:[0-9a-f]{64}`,
+        ),
+      );
+      expect(run.summary).not.toContain('a-fork/opennebula-kubernetes/.github/workflows/release.yml');
+      expect(run.summary).toContain('Signing failed');
+      // The chart itself was published before: a re-run signs it (see the keyed case above).
+      expect(versionsOf(setup.remote)).toEqual(['0.1.1']);
+    } finally {
+      setup.remote.close();
+      await setup.github.close();
+      await registry.close();
+      await tokens.close();
     }
   });
 });

@@ -113,7 +113,11 @@ rehearsed('npm run main: the offline rehearsal', () => {
     expect(report).toMatch(/in the registry: the pushed image/);
     // The user verifies before installing, with the keys made for the run: the chart's .prov, the image's
     // signature and its SBOM attestation.
-    expect(report).toMatch(/helm pull --verify \(the \.prov, GPG key .*\): verified, signed by Chart Signer/);
+    // The chart's key comes from the Pages site, as a user gets it, not from the run's own keyring.
+    expect(report).toMatch(/GET \S+\/pubkey\.asc, gpg --dearmor: public key [0-9A-F]{40}$/m);
+    expect(report).toMatch(
+      /helm pull --verify --keyring \(pubkey\.asc from Pages\): \.prov verified, signed by Chart Signer .* with key [0-9A-F]{40}$/m,
+    );
     expect(report).toMatch(/cosign verify \S+@sha256:[0-9a-f]{64}: signature verified/);
     expect(report).toMatch(
       /cosign verify-attestation --type cyclonedx \S+@sha256:[0-9a-f]{64}: SBOM attestation verified/,

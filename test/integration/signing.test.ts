@@ -5,6 +5,7 @@
 // path, and verify as a user would with `cosign verify` / `cosign verify-attestation`, offline (a key pair
 // made for the test, no transparency log: --use-signing-config=false --tlog-upload=false when signing,
 // --insecure-ignore-tlog=true when verifying; --allow-http-registry for the plain-HTTP loopback registry).
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +167,75 @@ describe('build-scan-push signs and attests the pushed digest (cosign, referrers
     expect(again.summary).toContain('Already there (not added again)');
   });
 
+  it('signs a two-platform index and each platform manifest; each verifies, tampered bytes do not', async () => {
+    const image = `${registry.host}/sign/multi`;
+    const run = await buildScanPush('clean', image, { ...keyed(), platforms: 'linux/amd64,linux/arm64' });
+    ok(run);
+    const index = run.outputs.digest!;
+    const client = new RegistryClient(parseImageReference(image));
+    const body = JSON.parse((await client.getManifest(index))!.body.toString()) as {
+      manifests: Array<{ digest: string; platform: { architecture: string } }>;
+    };
+    const platforms = body.manifests.map((m) => [m.platform.architecture, m.digest] as const);
+    expect(platforms.map(([arch]) => arch)).toEqual(['amd64', 'arm64']);
+    // Three signatures: the index and each platform manifest, each a referrer of what it signs.
+    expect(run.outputs.signatures!.split('\n')).toHaveLength(3);
+    expect((await referrersTag('sign/multi', index)).sort()).toEqual([
+      'https://sigstore.dev/cosign/sign/v1',
+      'https://slsa.dev/provenance/v1',
+    ]);
+    for (const [, digest] of platforms) {
+      expect((await referrersTag('sign/multi', digest)).sort()).toEqual([
+        'https://cosign.sigstore.dev/attestation/vuln/v1',
+        'https://cyclonedx.org/bom',
+        'https://sigstore.dev/cosign/sign/v1',
+      ]);
+    }
+    // A user verifies the index (what the tag names) and the manifest their node pulls.
+    for (const digest of [index, ...platforms.map(([, d]) => d)]) {
+      const verified = await verifySignature(`${image}@${digest}`, keys.publicKey);
+      expect(verified.code, `${digest}: ${verified.stderr}`).toBe(0);
+    }
+    expect((await verifySignature(`${image}:1.0.0`, keys.publicKey)).code).toBe(0);
+    for (const [arch, digest] of platforms) {
+      const sbom = await verifyAttestation(`${image}@${digest}`, keys.publicKey, 'cyclonedx');
+      expect(sbom.code, `${arch}: ${sbom.stderr}`).toBe(0);
+    }
+    const slsa = await verifyAttestation(`${image}@${index}`, keys.publicKey, 'slsaprovenance1');
+    expect(slsa.code, slsa.stderr).toBe(0);
+    // Tampered: the arm64 manifest with a byte more (same layers, another digest), and an index naming it
+    // under the same tag. Neither was signed, so neither verifies.
+    const [arm64] = body.manifests.filter((m) => m.platform.architecture === 'arm64');
+    const original = await client.getManifest(arm64!.digest);
+    const altered = JSON.parse(original!.body.toString()) as Record<string, unknown>;
+    altered.annotations = { ...(altered.annotations as object), tampered: 'true' };
+    const alteredBody = Buffer.from(JSON.stringify(altered));
+    const alteredDigest = await client.putManifest(
+      `sha256:${createHash('sha256').update(alteredBody).digest('hex')}`,
+      original!.mediaType,
+      alteredBody,
+    );
+    expect(alteredDigest).not.toBe(arm64!.digest);
+    const badManifest = await verifySignature(`${image}@${alteredDigest}`, keys.publicKey);
+    expect(badManifest.code).not.toBe(0);
+    expect(badManifest.stderr).toMatch(/no signatures found|no matching signatures/i);
+    const tamperedIndex = Buffer.from(
+      JSON.stringify({
+        ...body,
+        manifests: body.manifests.map((m) =>
+          m.digest === arm64!.digest ? { ...m, digest: alteredDigest, size: alteredBody.length } : m,
+        ),
+      }),
+    );
+    const indexMediaType = (await client.getManifest(index))!.mediaType;
+    await client.putManifest('1.0.0', indexMediaType, tamperedIndex);
+    const badIndex = await verifySignature(`${image}:1.0.0`, keys.publicKey);
+    expect(badIndex.code).not.toBe(0);
+    expect(badIndex.stderr).toMatch(/no signatures found|no matching signatures/i);
+    // What was signed still verifies by digest.
+    expect((await verifySignature(`${image}@${index}`, keys.publicKey)).code).toBe(0);
+  });
+
   it('fails verification of a tag moved to other bytes', async () => {
     const image = `${registry.host}/sign/moved`;
     ok(await buildScanPush('clean', image, keyed()));
@@ -288,6 +358,10 @@ describe('build-scan-push signs and attests the pushed digest (cosign, referrers
       expect(run.summary).toContain(
         `cosign verify --certificate-identity https://github.com/${jobWorkflowRef} ` +
           `--certificate-oidc-issuer ${GITHUB_OIDC_ISSUER} ${image}@${digest}`,
+      );
+      // Not the caller's workflow (GITHUB_WORKFLOW_REF): the certificate names the one the token was issued to.
+      expect(run.summary).not.toContain(
+        '--certificate-identity https://github.com/example/opennebula-kubernetes/.github/workflows/release.yml',
       );
       // sign: keyless without a token is an error (a job missing id-token: write), not a silent skip.
       const missing = await buildScanPush('clean', image, { sign: 'keyless' });

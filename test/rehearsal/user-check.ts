@@ -74,6 +74,41 @@ async function verifyImage(
   return lines;
 }
 
+/**
+ * The chart-signing key as a user gets it: pubkey.asc from the Pages site, checked to be a public key only
+ * (gpg --show-keys) and dearmored into the binary keyring helm --verify reads.
+ */
+async function fetchPagesKey(
+  repoUrl: string,
+  dir: string,
+  lines: string[],
+  problems: string[],
+): Promise<{ path: string; fingerprint: string } | undefined> {
+  const response = await fetch(`${repoUrl}/pubkey.asc`);
+  if (!response.ok) {
+    problems.push(`${repoUrl}/pubkey.asc: HTTP ${response.status} (the chart's public key is not on Pages)`);
+    return undefined;
+  }
+  const armored = await response.text();
+  const home = join(dir, 'gnupg');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const env = { PATH: process.env.PATH ?? '', GNUPGHOME: home };
+  const path = join(dir, 'pages-key.gpg');
+  const gpg = requireTool('gpg');
+  const shown = await runCommand(gpg, ['--batch', '--show-keys', '--with-colons'], { env, input: armored });
+  const dearmored = await runCommand(gpg, ['--batch', '--yes', '--dearmor', '--output', path], {
+    env,
+    input: armored,
+  });
+  const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(shown.stdout)?.[1] ?? '(none)';
+  if (shown.code !== 0 || dearmored.code !== 0 || /^sec:/m.test(shown.stdout)) {
+    problems.push(`${repoUrl}/pubkey.asc is not a public key gpg reads: ${shown.stderr}${dearmored.stderr}`);
+    return undefined;
+  }
+  lines.push(`             GET ${repoUrl}/pubkey.asc, gpg --dearmor: public key ${fingerprint}`);
+  return { path, fingerprint };
+}
+
 export async function checkAsUser(
   session: Session,
   target: { indexUrl: string; image: string; facts: RunFacts; published: Record<string, string> },
@@ -127,9 +162,11 @@ export async function checkAsUser(
   const pulled = join(dir, 'pulled');
   mkdirSync(pulled, { recursive: true });
   const keys = session.standIns?.signing;
-  // As a user verifies before installing: the chart's .prov against the published GPG key, then the image's
-  // signature and SBOM attestation against the cosign public key.
-  const verifyArgs = keys ? ['--verify', '--keyring', keys.gpg.publicKeyring] : [];
+  // As a user verifies before installing: the chart's .prov against the GPG key the Pages site publishes
+  // (pubkey.asc beside index.yaml, dearmored for helm), then the image's signature and SBOM attestation
+  // against the cosign public key.
+  const keyring = keys ? await fetchPagesKey(repoUrl, dir, lines, problems) : undefined;
+  const verifyArgs = keyring ? ['--verify', '--keyring', keyring.path] : [];
   const pulledOut = await helm(
     'pull',
     name,
@@ -141,9 +178,15 @@ export async function checkAsUser(
   );
   if (keys) {
     const signedBy = /Signed by: (.*)/.exec(pulledOut)?.[1] ?? '(nobody)';
+    const using = /Using Key With Fingerprint: (\S+)/.exec(pulledOut)?.[1] ?? '(none)';
     lines.push(
-      `             helm pull --verify (the .prov, GPG key ${keys.gpg.name}): verified, signed by ${signedBy}`,
+      `             helm pull --verify --keyring (pubkey.asc from Pages): .prov verified, signed by ${signedBy} ` +
+        `with key ${using}`,
     );
+    if (keyring && keyring.fingerprint !== keys.gpg.fingerprint)
+      problems.push(
+        `pubkey.asc on Pages is key ${keyring.fingerprint}, the run signed with ${keys.gpg.fingerprint}`,
+      );
     lines.push(
       ...(await verifyImage(target.image, target.facts.image?.digest ?? '', keys.cosign.publicKey, problems)),
     );

@@ -1,7 +1,7 @@
 // A GPG signing key made for a test with the real gpg, in its own GNUPGHOME: the armored secret key (what a
 // repository secret holds), and the public keyring (binary, as `helm --verify --keyring` reads it and as the
-// project publishes it on its Pages site). RSA: Helm's OpenPGP library reads RSA keys, not gpg's newer
-// default ed25519 ones.
+// project publishes it on its Pages site). RSA by default: Helm's OpenPGP library reads RSA keys, not gpg's
+// newer default ed25519 ones (`algorithm: 'default'` makes those: ed25519 with a cv25519 subkey).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +17,17 @@ export interface GpgKey {
   publicKeyring: string;
   /** gpg --armor --export, as published for users. */
   armoredPublic: string;
+  /** The key's fingerprint, as gpg prints it (40 hex digits). */
+  fingerprint: string;
+  /** Runs gpg in the key's GNUPGHOME (e.g. to add a user ID); stdout. */
+  gpg(...args: string[]): string;
   remove(): void;
 }
 
-export function generateGpgKey(passphrase = 'chart-passphrase'): GpgKey {
+export function generateGpgKey(
+  passphrase = 'chart-passphrase',
+  options: { name?: string; algorithm?: 'rsa3072' | 'default' } = {},
+): GpgKey {
   const home = mkdtempSync(join(tmpdir(), 'gnupg-'));
   const env = { ...process.env, GNUPGHOME: home };
   const gpg = (...args: string[]) =>
@@ -29,8 +36,10 @@ export function generateGpgKey(passphrase = 'chart-passphrase'): GpgKey {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-  const name = 'Chart Signer <charts@example.org>';
-  gpg('--quick-gen-key', name, 'rsa3072', 'sign', 'never');
+  const name = options.name ?? 'Chart Signer <charts@example.org>';
+  const algorithm = options.algorithm ?? 'rsa3072';
+  gpg('--quick-gen-key', name, algorithm, algorithm === 'default' ? 'default' : 'sign', 'never');
+  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(gpg('--with-colons', '--fingerprint', name))![1]!;
   const publicKeyring = join(home, 'published.gpg');
   writeFileSync(publicKeyring, execFileSync('gpg', ['--batch', '--export', name], { env }));
   return {
@@ -39,6 +48,8 @@ export function generateGpgKey(passphrase = 'chart-passphrase'): GpgKey {
     armoredSecret: gpg('--armor', '--export-secret-keys', name),
     armoredPublic: gpg('--armor', '--export', name),
     publicKeyring,
+    fingerprint,
+    gpg,
     remove() {
       try {
         execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env, stdio: 'ignore' });

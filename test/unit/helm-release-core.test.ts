@@ -290,6 +290,26 @@ describe('landing page', () => {
     expect(hostile).toContain('&#60;script&#62;');
     expect(html.indexOf('id="opennebula"')).toBeLessThan(html.indexOf('id="other"'));
   });
+
+  it('says how to verify with pubkey.asc when the charts are signed, and only then', () => {
+    const summary = readIndex(fixture('index-two-charts.yaml'));
+    const options = {
+      pagesUrl: 'https://owner.github.io/charts',
+      repoName: 'charts',
+      primaryChart: 'opennebula',
+    };
+    const signed = renderLandingPage(summary, {
+      ...options,
+      publicKey: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01',
+    });
+    expect(signed).toContain('<a href="pubkey.asc">pubkey.asc</a>');
+    expect(signed).toContain('ABCDEF0123456789ABCDEF0123456789ABCDEF01');
+    expect(signed).toContain(
+      'curl -fsSL https://owner.github.io/charts/pubkey.asc | gpg --dearmor &#62; charts.gpg',
+    );
+    expect(signed).toContain('helm install opennebula charts/opennebula --verify --keyring charts.gpg');
+    expect(renderLandingPage(summary, options)).not.toContain('pubkey.asc');
+  });
 });
 
 describe('push retries', () => {

@@ -2,13 +2,18 @@
 // the archive's SHA-256, clearsigned with a GPG key) for the Pages release, uploaded beside the .tgz as
 // chart-releaser does so `helm install --verify` finds it at <package URL>.prov; and a cosign signature of the
 // OCI chart's manifest digest. The GPG key (a secret, armored or binary) is written to a keyring file in the
-// action's private work directory for helm, with its passphrase, and removed right after packaging.
+// action's private work directory for helm, with its passphrase, and removed right after packaging. Its public
+// half is published on the Pages site as pubkey.asc, where users fetch it for `--verify --keyring`.
 import * as core from '@actions/core';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installCosign, verifyCommands, type Identity, type Signer } from '../../shared/src/cosign.js';
 import { resignCommands, signAndAttest } from '../../shared/src/signing.js';
 import type { OciTarget } from './oci.js';
+import { publicKeyOf, type PublicKey } from './openpgp.js';
+
+/** The public key's file on the Pages site, beside index.yaml. */
+export const PUBLIC_KEY_FILE = 'pubkey.asc';
 
 export interface GpgInputs {
   /** The secret key as OpenPGP packets (binary), as helm reads a keyring. */
@@ -16,6 +21,8 @@ export interface GpgInputs {
   /** Which key of the keyring signs (helm --key: a part of its user ID). */
   keyName: string;
   passphrase: string;
+  /** The public half of the key gpg-key-name names (what helm signs with), published as pubkey.asc. */
+  publicKey: PublicKey;
 }
 
 /** An ASCII-armored OpenPGP block → its binary packets (armor headers and the CRC line dropped). */
@@ -47,7 +54,7 @@ export function parseGpg(get: (name: string) => string): GpgInputs | undefined {
   if (keyring.length === 0 || ![0x94, 0x95, 0x96, 0x97, 0xc5].includes(keyring[0]!)) {
     throw new Error('gpg-private-key: not an OpenPGP secret key (export it with gpg --export-secret-keys)');
   }
-  return { keyring, keyName, passphrase: get('gpg-passphrase') };
+  return { keyring, keyName, passphrase: get('gpg-passphrase'), publicKey: publicKeyOf(keyring, keyName) };
 }
 
 /** Masks the passphrase, and removes the inputs from the environment helm and git would inherit. */
@@ -73,18 +80,32 @@ export function packageSignArgs(gpg: GpgInputs, dir: string): { args: string[]; 
   return { args, remove: () => rmSync(keys, { recursive: true, force: true }) };
 }
 
-/** Signs the pushed OCI chart by digest (once: a signature already there is not added again). */
+export interface OciSignature {
+  /** name@digest of the signature; undefined when signing failed. */
+  signature: string | undefined;
+  /** What a user runs to verify the chart (the signer's identity: key, or the signing workflow's). */
+  verify: string[];
+  /** Why signing failed after the push, saying how to sign the same digest again. */
+  error: Error | undefined;
+}
+
+/**
+ * Signs the pushed OCI chart by digest (once: a signature already there is not added again). Never throws once
+ * the digest is known, so the summary can say how to verify and, on failure, how to sign again.
+ */
 export async function signOciChart(
   target: OciTarget,
   version: string,
   signer: Signer,
   cosign: { version: string; downloadUrl: string },
-): Promise<{ signature: string; verify: string[] }> {
+): Promise<OciSignature> {
   const digest = await target.client.manifestDigest(version);
   if (!digest) throw new Error(`${target.ref} is not in the registry after the push`);
   const name = target.ref.slice('oci://'.length).replace(/:[^:/]+$/, '');
-  const executable = await installCosign(cosign.version, cosign.downloadUrl);
+  const identity: Identity = signer.mode === 'keyless' ? signer.identity : { publicKey: 'cosign.pub' };
+  const verify = verifyCommands(`${name}@${digest}`, identity);
   try {
+    const executable = await installCosign(cosign.version, cosign.downloadUrl);
     const result = await core.group(`Sign ${name}@${digest}`, () =>
       signAndAttest({
         cosign: executable,
@@ -94,14 +115,14 @@ export async function signOciChart(
         attestations: [],
       }),
     );
-    const identity: Identity = signer.mode === 'keyless' ? signer.identity : { publicKey: 'cosign.pub' };
-    return { signature: result.signatures[0]!, verify: verifyCommands(`${name}@${digest}`, identity) };
+    return { signature: result.signatures[0]!, verify, error: undefined };
   } catch (error) {
-    throw new Error(
+    const failed = new Error(
       `signing ${name}@${digest} failed after the push: ${(error as Error).message}\nThe chart stays as pushed; ` +
         're-run this job (the same package is not pushed again and is signed once), or by hand:\n' +
         resignCommands(name, [digest], signer).join('\n'),
       { cause: error },
     );
+    return { signature: undefined, verify, error: failed };
   }
 }

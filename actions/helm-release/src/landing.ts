@@ -42,6 +42,8 @@ export interface LandingOptions {
   primaryChart?: string;
   /** oci://host/path, when charts are pushed there too. */
   ociRegistry?: string;
+  /** The fingerprint of the key the charts' .prov files are signed with, published as pubkey.asc. */
+  publicKey?: string;
 }
 
 /** Versions newest first (semver), invalid ones last in index order. */
@@ -146,9 +148,23 @@ th, td { text-align: left; padding: 0.3rem 0.8rem 0.3rem 0; border-bottom: 1px s
 <h1>${escapeHtml(title)} Helm chart repository</h1>
 <p>Helm repository at <code>${escapeHtml(options.pagesUrl)}</code>
 (<a href="index.yaml">index.yaml</a>, <a href="artifacthub-repo.yml">Artifact Hub metadata</a>).</p>
-${sections}
+${verifySection(options, title === options.primaryChart ? title : 'CHART')}${sections}
 </body>
 </html>
+`;
+}
+
+/** How to verify the charts' .prov with the published key (helm reads binary keyrings), when they are signed. */
+function verifySection(options: LandingOptions, chart: string): string {
+  if (!options.publicKey) return '';
+  const keyring = `${options.repoName}.gpg`;
+  const commands = [
+    `curl -fsSL ${options.pagesUrl}/pubkey.asc | gpg --dearmor > ${keyring}`,
+    `helm install ${chart} ${options.repoName}/${chart} --verify --keyring ${keyring}`,
+  ];
+  return `<p>Every package has a provenance file signed with the GPG key <a href="pubkey.asc">pubkey.asc</a>
+(fingerprint <code>${escapeHtml(options.publicKey)}</code>); verify before installing:</p>
+<pre><code>${escapeHtml(commands.join('\n'))}</code></pre>
 `;
 }
 

@@ -15,12 +15,12 @@ import { parseInputs, type Inputs } from './inputs.js';
 import { repoNameFor } from './landing.js';
 import { highestVersion, nextVersion } from './next-version.js';
 import { ociTarget, publishedLayer, pushChart, type OciTarget } from './oci.js';
-import { pagesFiles, type PagesFacts } from './pages-files.js';
+import { pagesFiles, publicKeyFile, type PagesFacts } from './pages-files.js';
 import { PagesRepository, type BranchState } from '../../shared/src/pages.js';
 import { assetSha256, findRelease, listReleases, publishRelease, releaseTag } from './releases.js';
 import { buildDependencies, sourceDateEpoch, stageChart } from './staging.js';
 import { chooseSigner, guardSecrets } from '../../shared/src/signer.js';
-import { guardGpg, packageSignArgs, signOciChart } from './chart-signing.js';
+import { PUBLIC_KEY_FILE, guardGpg, packageSignArgs, signOciChart } from './chart-signing.js';
 import { summaryBlocks, type SummaryFacts } from './summary.js';
 import { dryRun, foreignPageNote, type Existing } from './dry-run.js';
 
@@ -103,7 +103,9 @@ async function publish(
     repoName: repoNameFor(inputs.repository),
     ociRegistry: inputs.ociRegistry,
     landingPage: inputs.landingPage,
+    publicKey: inputs.gpg?.publicKey,
   };
+  await publicKeyFile(branch, facts.publicKey); // a pubkey.asc that holds no public key: refused, now
   const summary = summaryFacts(inputs, chart, pkg, existing, notes);
   setPackageOutputs(pkg, summary);
   if (inputs.dryRun) return dryRun(inputs, chart.name, pkg, branch, existing, facts, work, summary);
@@ -118,25 +120,35 @@ async function publish(
   const commit = await core.group(`Publish index.yaml on ${inputs.pagesBranch}`, () =>
     publishPages(pages, outcome.asset.browser_download_url, facts, `${chart.name} ${pkg.version}`, notes),
   );
-  if (oci) await signChart(inputs, oci, pkg.version, summary.notes);
+  const signError = oci ? await signChart(inputs, oci, pkg.version, summary.notes) : undefined;
   const released = outcome.published || pushed || commit !== undefined;
   core.setOutput('released', released ? 'true' : 'false');
   core.setOutput('release-url', outcome.release.html_url);
   await writeSummary(summaryBlocks({ ...summary, released, releaseUrl: outcome.release.html_url }));
+  if (signError) throw signError; // after the summary, which says how to sign again and verify
 }
 
-/** The cosign signature of the OCI chart, or a note saying why there is none. */
-async function signChart(inputs: Inputs, oci: OciTarget, version: string, notes: string[]): Promise<void> {
+/** The cosign signature of the OCI chart, or a note saying why there is none; a failure is returned. */
+async function signChart(
+  inputs: Inputs,
+  oci: OciTarget,
+  version: string,
+  notes: string[],
+): Promise<Error | undefined> {
   const signer = await chooseSigner(inputs.signing, process.env);
   if (typeof signer === 'string') {
     core.setOutput('oci-signature', '');
     notes.push(`${oci.ref}: ${signer}.`);
-    return;
+    return undefined;
   }
   const cosign = { version: inputs.signing.cosignVersion, downloadUrl: inputs.signing.cosignDownloadUrl };
-  const { signature, verify } = await signOciChart(oci, version, signer, cosign);
-  core.setOutput('oci-signature', signature);
-  notes.push(`${oci.ref} is signed (${signature}); verify with: ${verify.join('; ')}`);
+  const { signature, verify, error } = await signOciChart(oci, version, signer, cosign);
+  core.setOutput('oci-signature', signature ?? '');
+  notes.push(
+    error ? `Signing failed: ${error.message}` : `${oci.ref} is signed (${signature}).`,
+    `Verify the OCI chart with: ${verify.join('; ')}`,
+  );
+  return error;
 }
 
 function readChart(inputs: Inputs): Chart {
@@ -283,6 +295,11 @@ function summaryFacts(
     indexUrl: `${inputs.pagesUrl}/index.yaml`,
     pagesUrl: inputs.pagesUrl,
     ociRef: existing.oci?.ref,
+    repoName: repoNameFor(inputs.repository),
+    publicKey: inputs.gpg && {
+      url: `${inputs.pagesUrl}/${PUBLIC_KEY_FILE}`,
+      fingerprint: inputs.gpg.publicKey.fingerprint,
+    },
     notes,
   };
 }
@@ -294,6 +311,7 @@ function setPackageOutputs(pkg: Packaged, summary: SummaryFacts): void {
   core.setOutput('digest', pkg.digest);
   core.setOutput('index-url', summary.indexUrl);
   core.setOutput('oci-ref', summary.ociRef ?? '');
+  core.setOutput('public-key-url', summary.publicKey?.url ?? '');
 }
 
 function releaseRequest(inputs: Inputs, chart: Chart, pkg: Packaged) {

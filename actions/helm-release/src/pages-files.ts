@@ -1,11 +1,14 @@
 // What a publish writes on the Pages branch, computed from the branch as it is: index.yaml with the new
 // entry merged in, the landing page (index.html, only where the branch has none, has ours, or the
-// landing-page input says so) and a first artifacthub-repo.yml. Pure but for reading the branch's files.
+// landing-page input says so), a first artifacthub-repo.yml, and with a GPG key its public half in pubkey.asc
+// (merged with the keys already there). Pure but for reading the branch's files.
 import { parse } from 'yaml';
 import { readChartYaml } from './chart-yaml.js';
 import { mergeIndex, readIndex, type MergeResult } from '../../shared/src/index-yaml.js';
 import type { LandingMode } from './inputs.js';
 import { landingPageToWrite, renderArtifactHubRepo, renderLandingPage } from './landing.js';
+import { mergePublicKey, type PublicKey } from './openpgp.js';
+import { PUBLIC_KEY_FILE } from './chart-signing.js';
 import type { BranchState } from '../../shared/src/pages.js';
 
 /** The Chart.yaml keys helm copies into an index entry. */
@@ -60,6 +63,8 @@ export interface PagesFacts {
   repoName: string;
   ociRegistry: string | undefined;
   landingPage: LandingMode;
+  /** The key the .prov is signed with (gpg-private-key given), published as pubkey.asc. */
+  publicKey?: PublicKey;
 }
 
 export interface PagesFiles {
@@ -82,6 +87,7 @@ export async function pagesFiles(state: BranchState, url: string, facts: PagesFa
     repoName: facts.repoName,
     primaryChart: facts.chart,
     ociRegistry: facts.ociRegistry,
+    publicKey: facts.publicKey?.fingerprint,
   });
   const existingHtml = await state.read('index.html');
   const landing = landingPageToWrite(existingHtml, html, facts.landingPage);
@@ -91,10 +97,17 @@ export async function pagesFiles(state: BranchState, url: string, facts: PagesFa
   if ((await state.read('artifacthub-repo.yml')) === undefined) {
     files['artifacthub-repo.yml'] = renderArtifactHubRepo(facts.pagesUrl);
   }
+  const publicKey = await publicKeyFile(state, facts.publicKey);
+  if (publicKey !== undefined) files[PUBLIC_KEY_FILE] = publicKey;
   const foreignLandingPage =
     facts.landingPage === 'auto' &&
     existingHtml !== undefined &&
     existingHtml !== html &&
     landing === undefined;
   return { before, merged, files, foreignLandingPage };
+}
+
+/** pubkey.asc with the signing key in it, or undefined when there is no key or the file already is that. */
+export async function publicKeyFile(state: BranchState, key: PublicKey | undefined) {
+  return key ? mergePublicKey(await state.read(PUBLIC_KEY_FILE), key) : undefined;
 }

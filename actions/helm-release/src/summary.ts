@@ -12,6 +12,10 @@ export interface SummaryFacts {
   indexUrl: string;
   pagesUrl: string;
   ociRef: string | undefined;
+  /** The chart repository's name in the commands users run (helm repo add <name>). */
+  repoName: string;
+  /** The GPG key the .prov is signed with, published on the Pages site. */
+  publicKey?: { url: string; fingerprint: string };
   /** Unified diff of index.yaml (dry run). */
   diff?: string;
   notes: string[];
@@ -36,10 +40,31 @@ export function summaryBlocks(facts: SummaryFacts): string[] {
   ].map(([name, html]) => [name!, { html: html! }]);
   const blocks = [`<h2>${escapeHtml(heading)}</h2>`, table(['', ''], rows)];
   for (const note of facts.notes) blocks.push(`<p>${escapeHtml(note)}</p>`);
+  if (facts.publicKey && !facts.dryRun) {
+    blocks.push(
+      '<h3>Verify before installing</h3>',
+      `<p>The provenance file is signed with the GPG key ${code(facts.publicKey.fingerprint)}, published at ` +
+        `${link(facts.publicKey.url, facts.publicKey.url)} (compare its fingerprint: ` +
+        `${code('gpg --show-keys')}):</p>`,
+      `<pre>${escapeHtml(chartVerifyCommands(facts).join('\n'))}</pre>`,
+    );
+  }
   if (facts.diff !== undefined) {
     const diff =
       facts.diff.length > MAX_DIFF ? `${facts.diff.slice(0, MAX_DIFF)}\n… (diff cut short)` : facts.diff;
     blocks.push(`<h3>index.yaml changes</h3>`, `<pre>${escapeHtml(diff || '(no change)')}</pre>`);
   }
   return blocks;
+}
+
+/** What a user runs to verify the chart's .prov with the published key before installing it. */
+export function chartVerifyCommands(facts: SummaryFacts): string[] {
+  const keyring = `${facts.repoName}.gpg`;
+  const verify = `--version ${facts.version} --verify --keyring ${keyring}`;
+  return [
+    `curl -fsSL ${facts.publicKey?.url ?? ''} | gpg --dearmor > ${keyring}`,
+    `helm repo add ${facts.repoName} ${facts.pagesUrl}`,
+    `helm pull ${facts.repoName}/${facts.chart} ${verify}`,
+    `helm install ${facts.chart} ${facts.repoName}/${facts.chart} ${verify}`,
+  ];
 }
