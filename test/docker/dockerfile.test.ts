@@ -1,6 +1,6 @@
 // The image cannot be built here (the OpenNebula repository is unreachable), so its Dockerfile is checked
 // by hadolint and by reading its instructions; the documentation is checked against what the scripts read.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -150,6 +150,40 @@ describe('Dockerfile', () => {
     expect(install).toMatch(
       /for state in oneform oneks; do\s+if \[ -d \/var\/lib\/one\/\$state \]; then cp -a \/var\/lib\/one\/\$state \/usr\/share\/one\/image\/\$state; fi;\s+done/,
     );
+  });
+
+  it('keeps the executable bit of every program it copies from rootfs (the Raft hooks, ha-oned, ha-label)', () => {
+    // The mode each file gets: the --chmod of the last COPY that brings it, or its mode in the repository.
+    const copies = all
+      .filter((i) => i.keyword === 'COPY')
+      .map((i) => /^(?:--chmod=(\d+)\s+)?((?:rootfs\/\S*\s+)+)\S+$/.exec(i.args))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .flatMap((m) =>
+        m[2]!
+          .trim()
+          .split(/\s+/)
+          .map((source) => ({
+            mode: m[1] ? parseInt(m[1], 8) : undefined,
+            source: source.slice('rootfs/'.length),
+          })),
+      );
+    const programs: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(join(DOCKER, 'rootfs', dir), { withFileTypes: true })) {
+        const path = dir ? `${dir}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) walk(path);
+        else if (statSync(join(DOCKER, 'rootfs', path)).mode & 0o111) programs.push(path);
+      }
+    };
+    walk('');
+    expect(programs).toContain('usr/local/lib/opennebula-container/ha-hook');
+    const notExecutable = programs.filter((path) => {
+      const copy = copies.findLast(
+        (c) => path === c.source || (c.source.endsWith('/') && path.startsWith(c.source)),
+      );
+      return copy === undefined || (copy.mode !== undefined && (copy.mode & 0o111) === 0);
+    });
+    expect(notExecutable).toEqual([]);
   });
 
   it('carries the OCI labels', () => {
