@@ -4,9 +4,11 @@
 # it became member 0), and must be the same on every member: a member without it copies it from a member
 # that has it, over oneadmin's SSH (the same key on every member, from a Secret). The first member with no
 # credentials anywhere goes on to bootstrap; any other waits for them (HA_JOIN_TIMEOUT seconds).
-# Environment: HA_SERVER_NAME, HA_PEERS (NAME=HOST ...), SSHD_PORT, SSH_KEY_DIR, HA_JOIN_TIMEOUT.
+# Environment: HA_SERVER_NAME, HA_PEERS (NAME=HOST ...), SSHD_PORT, SSH_KEY_DIR, HA_JOIN_TIMEOUT (ONE_ROOT and
+# TMPDIR, as in the image's scripts, only for tests).
 set -euo pipefail
-dir=/var/lib/one/.one
+dir=${ONE_ROOT:-}/var/lib/one/.one
+tmp=${TMPDIR:-/tmp}
 log() { printf 'ha-credentials: %s\n' "$*"; }
 first=${HA_PEERS%% *}
 first=${first%%=*}
@@ -23,27 +25,29 @@ done
 	log "no SSH key in $SSH_KEY_DIR: the members copy the credentials with oneadmin's shared key"
 	exit 1
 }
-(umask 077 && cp "$key" /tmp/ha-credentials-key)
+(umask 077 && cp "$key" "$tmp"/ha-credentials-key)
 deadline=$((SECONDS + ${HA_JOIN_TIMEOUT:-900}))
 while :; do
 	for entry in $HA_PEERS; do
 		name=${entry%%=*} host=${entry#*=}
 		[ "$name" != "$HA_SERVER_NAME" ] || continue
 		# Only a complete set: FireEdge writes fireedge_key when it first starts, after oned's bootstrap.
-		if ssh -i /tmp/ha-credentials-key -p "$SSHD_PORT" -o BatchMode=yes -o ConnectTimeout=5 \
+		if ssh -i "$tmp"/ha-credentials-key -p "$SSHD_PORT" -o BatchMode=yes -o ConnectTimeout=5 \
 			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "oneadmin@$host" \
-			'test -s .one/one_key && test -s .one/fireedge_key && tar -C .one -cf - .' >/tmp/ha-credentials.tar 2>/dev/null; then
+			'test -s .one/one_key && test -s .one/fireedge_key && tar -C .one -cf - .' >"$tmp"/ha-credentials.tar 2>/dev/null; then
 			mkdir -p "$dir"
 			chmod 0700 "$dir"
-			tar -C "$dir" -xf /tmp/ha-credentials.tar
-			rm -f /tmp/ha-credentials.tar /tmp/ha-credentials-key
+			# (the archive's "." carries the other member's mode for the directory: oneadmin's alone again)
+			tar -C "$dir" --no-same-owner -xf "$tmp"/ha-credentials.tar
+			chmod 0700 "$dir"
+			rm -f "$tmp"/ha-credentials.tar "$tmp"/ha-credentials-key
 			log "copied the cluster's credentials from $name"
 			exit 0
 		fi
 	done
 	if [ "$HA_SERVER_NAME" = "$first" ]; then
 		log "no member has credentials to copy: $HA_SERVER_NAME is the first member (its init bootstraps them)"
-		rm -f /tmp/ha-credentials.tar /tmp/ha-credentials-key
+		rm -f "$tmp"/ha-credentials.tar "$tmp"/ha-credentials-key
 		exit 0
 	fi
 	if [ "$SECONDS" -ge "$deadline" ]; then
