@@ -63,6 +63,8 @@ const RULES: Record<string, Rule> = {
   SSHD_PORT: { values: [['opennebula.ssh.port', '65536']] },
   ONEDB_AUTO_UPGRADE: { values: [['database.autoUpgrade', 'maybe']] },
   GUACD_BIND: { constant: "the pod's loopback (guacd has no authentication)" },
+  ONED_ENDPOINT: { values: [['clusterDomain', 'cluster local']] },
+  ONE_AUTH_WAIT_TIMEOUT: { values: [['showback.waitSeconds', '-1']] },
 };
 
 const EVERYTHING_ON = [
