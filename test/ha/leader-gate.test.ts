@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import {
   ENTRYPOINT,
   ENTRYPOINT_LIB,
@@ -18,6 +19,7 @@ import {
   removeRoot,
   runEntrypoint,
 } from '../support/entrypoint.js';
+import { REPO_ROOT, runTool } from '../support/tools.js';
 
 /** The local oned's Raft state: 0 solo, 1 candidate, 2 follower, 3 leader, or down (no answer). */
 let raftState: number | 'down' = 2;
@@ -267,4 +269,57 @@ describe('the entrypoint with the gate', () => {
     expect(run.stderr).toContain('starting oneflow: /usr/bin/ruby /usr/lib/one/oneflow/oneflow-server.rb');
     expect(run.stderr).not.toMatch(/Raft leader only|oneflow waits/);
   });
+});
+
+type Probe = { exec?: { command: string[] }; tcpSocket?: unknown };
+type Container = { name: string; startupProbe?: Probe; readinessProbe?: Probe; livenessProbe?: Probe };
+
+/** The front-end's containers as the chart renders them with REPLICAS members. */
+function frontEndContainers(replicas: number): Container[] {
+  const text = runTool('helm', [
+    'template',
+    'one',
+    join(REPO_ROOT, 'chart/opennebula'),
+    '-n',
+    'cloud',
+    '--set',
+    `replicaCount=${replicas}`,
+    '--set',
+    `mariadb.replicaCount=${replicas}`,
+  ]);
+  type Doc = {
+    kind: string;
+    metadata: { name: string };
+    spec: { template: { spec: { containers: Container[] } } };
+  };
+  const docs = parseAllDocuments(text).map((doc) => doc.toJS() as Doc | null);
+  const sts = docs.find((doc) => doc?.kind === 'StatefulSet' && doc.metadata.name === 'one-opennebula')!;
+  return sts.spec.template.spec.containers;
+}
+
+describe("the chart's probes of the leader-only services", () => {
+  it('the entrypoint probes OneForm on its port (13013) when no gate holds it back', async () => {
+    const run = await runEntrypoint(['probe', 'oneform', '127.0.0.1', '1'], { ONE_ROOT: dir });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/probe oneform: nothing listens on 127\.0\.0\.1:1/);
+  });
+
+  it.each(['oneflow', 'onegate', 'oneform', 'hem'])(
+    'in HA, %s is probed through the entrypoint, which passes while the gate holds it back',
+    (role) => {
+      const container = frontEndContainers(3).find((c) => c.name === role)!;
+      const probes = [container.startupProbe, container.readinessProbe, container.livenessProbe].filter(
+        (probe): probe is Probe => probe !== undefined,
+      );
+      expect(probes.length).toBeGreaterThan(0);
+      for (const probe of probes) {
+        expect(probe.tcpSocket).toBeUndefined();
+        expect(probe.exec?.command.slice(0, 3)).toEqual([
+          '/usr/local/bin/opennebula-entrypoint',
+          'probe',
+          role,
+        ]);
+      }
+    },
+  );
 });
