@@ -276,16 +276,14 @@ type Container = { name: string; startupProbe?: Probe; readinessProbe?: Probe; l
 
 /** The front-end's containers as the chart renders them with REPLICAS members. */
 function frontEndContainers(replicas: number): Container[] {
+  const members = ['replicaCount', 'mariadb.replicaCount'].flatMap((key) => ['--set', `${key}=${replicas}`]);
   const text = runTool('helm', [
     'template',
     'one',
     join(REPO_ROOT, 'chart/opennebula'),
     '-n',
     'cloud',
-    '--set',
-    `replicaCount=${replicas}`,
-    '--set',
-    `mariadb.replicaCount=${replicas}`,
+    ...members,
   ]);
   type Doc = {
     kind: string;
