@@ -131,7 +131,7 @@ describe('the leader gate', () => {
     await sleep(3500);
     expect(daemonLog()).toBe('');
     expect(run.stderr().match(/this member is not the leader \(follower\): oneflow waits/g)).toHaveLength(1);
-    expect(readFileSync(join(dir, 'run/one/ha-gate.oneflow'), 'utf8')).toMatch(/^standby \d+\n$/);
+    expect(readFileSync(join(dir, 'run/one/ha-gate.oneflow'), 'utf8')).toMatch(/^standby \d+ \d+\n$/);
   });
 
   it('starts the daemon on the leader and stops it when leadership moves', async () => {
@@ -296,6 +296,14 @@ function frontEndContainers(replicas: number): Container[] {
 }
 
 describe("the chart's probes of the leader-only services", () => {
+  it("a gate's record left by a process that is gone (same PID, another start) does not pass the probe", async () => {
+    mkdirSync(join(dir, 'run/one'), { recursive: true });
+    writeFileSync(join(dir, 'run/one/ha-gate.oneflow'), `standby ${process.pid} 1\n`);
+    const run = await runEntrypoint(['probe', 'oneflow', '127.0.0.1', '1'], { ONE_ROOT: dir });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/probe oneflow: nothing listens on 127\.0\.0\.1:1/);
+  });
+
   it('the entrypoint probes OneForm on its port (13013) when no gate holds it back', async () => {
     const run = await runEntrypoint(['probe', 'oneform', '127.0.0.1', '1'], { ONE_ROOT: dir });
     expect(run.code).not.toBe(0);

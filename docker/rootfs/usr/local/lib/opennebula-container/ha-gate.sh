@@ -33,20 +33,31 @@ ha_gated() {
 
 ha_gate_state_file() { printf '%s' "$ONE_ROOT/run/one/ha-gate.$1"; }
 
+# ha_gate_started PID: when the process PID started (/proc/PID/stat's field 22), to tell a gate from a
+# later process with its PID (a restarted container's entrypoint is PID 1 again).
+ha_gate_started() {
+	local stat fields
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -ra fields <<<"${stat##*) }"
+	printf '%s' "${fields[19]}"
+}
+
 # ha_gate_standby ROLE: the gate of ROLE runs in this container and holds the daemon back (this member does
 # not lead): the role's probe passes without the daemon.
 ha_gate_standby() {
-	local file state pid
+	local file state pid started
 	file=$(ha_gate_state_file "$1")
-	[ -r "$file" ] && read -r state pid <"$file" || return 1
-	[ "$state" = standby ] && [[ $pid =~ ^[0-9]+$ ]] && [ -d "/proc/$pid" ]
+	[ -r "$file" ] && read -r state pid started <"$file" || return 1
+	[ "$state" = standby ] && [[ $pid =~ ^[0-9]+$ ]] && [ "$(ha_gate_started "$pid")" = "$started" ]
 }
 
 ha_gate_record() { # ha_gate_record ROLE STATE
 	local file
 	file=$(ha_gate_state_file "$1")
 	mkdir -p "${file%/*}" 2>/dev/null || return 0
-	if printf '%s %s\n' "$2" "$$" >"$file.tmp" 2>/dev/null; then mv -f "$file.tmp" "$file" 2>/dev/null || true; fi
+	if printf '%s %s %s\n' "$2" "$$" "$(ha_gate_started $$)" >"$file.tmp" 2>/dev/null; then
+		mv -f "$file.tmp" "$file" 2>/dev/null || true
+	fi
 }
 
 # ha_gate_state: HA_GATE_STATE, this member's Raft state as the local oned reports it (leader, follower,
