@@ -118,8 +118,21 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const child of gates.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // A gate still running stops its daemon on SIGTERM; any stand-in still alive after that is killed.
+  for (const child of gates.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    child.kill('SIGKILL');
+  }
+  for (const match of daemonLog().matchAll(/started (\d+)/g)) {
+    try {
+      process.kill(Number(match[1]), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = undefined;
   rmSync(dir, { recursive: true, force: true });
@@ -258,6 +271,20 @@ describe('the entrypoint with the gate', () => {
       /this member leads \(term 7\): starting oneflow: \/usr\/bin\/ruby \/usr\/lib\/one\/oneflow\/oneflow-server\.rb/,
     );
     expect(run.stderr()).toMatch(/oneflow ended by itself/);
+  });
+
+  it('gates hem too: held back on a follower, started under its ssh-agent on the leader', async () => {
+    const port = await startOned();
+    const env = roleEnv(port, { ONED_ENDPOINT: `http://127.0.0.1:${port}/RPC2` });
+    const run = track(spawn('bash', [ENTRYPOINT, 'hem'], { env }));
+    await until('the standby message', () => run.stderr().includes('hem waits'));
+    expect(run.stderr()).not.toContain('starting hem');
+    raftState = 3;
+    // hem's server is not installed here: it ends at once, and the gate with its status.
+    expect(await run.exited).not.toBe(0);
+    expect(run.stderr()).toMatch(
+      /starting hem: ssh-agent -a \S+ .*\/usr\/bin\/ruby \/usr\/lib\/one\/onehem\/onehem-server\.rb/,
+    );
   });
 
   it.each([
