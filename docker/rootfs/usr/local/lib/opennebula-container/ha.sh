@@ -29,6 +29,8 @@
 
 # shellcheck source=docker/rootfs/usr/local/lib/opennebula-container/ha-init.sh
 source "${BASH_SOURCE[0]%/*}/ha-init.sh"
+# shellcheck source=docker/rootfs/usr/local/lib/opennebula-container/ha-gate.sh
+source "${BASH_SOURCE[0]%/*}/ha-gate.sh"
 
 ha_enabled() { [ -n "${HA_PEERS:-}" ]; }
 
