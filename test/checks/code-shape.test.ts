@@ -61,3 +61,58 @@ describe('code shape of actions/*/src', () => {
     expect(longFunctions('x.ts', 'const f = () => {\n  return 1;\n};\n')).toEqual([]);
   });
 });
+
+// The image's and the chart's shell scripts: the same limits, a function running from `name() {` at the
+// start of a line to the first `}` that closes a line at the start (how every script here is written).
+const scripts = () =>
+  projectFiles(
+    'docker/rootfs/usr/local/bin/*',
+    'docker/rootfs/usr/local/lib/opennebula-container/*.sh',
+    'docker/rootfs/usr/local/lib/opennebula-container/ha-hook',
+    'docker/rootfs/usr/local/lib/opennebula-container/ha-oned',
+    'chart/opennebula/files/*.sh',
+  );
+
+/** Every shell function longer than the limit, as `file:line name (N lines)`. */
+export function longShellFunctions(file: string, text: string, limit = MAX_FUNCTION_LINES): string[] {
+  const found: string[] = [];
+  let start: { line: number; name: string } | undefined;
+  text.split('\n').forEach((line, index) => {
+    const opening = /^([A-Za-z_][A-Za-z0-9_]*)\(\) \{/.exec(line);
+    if (opening) start = { line: index, name: opening[1]! };
+    else if (start && line.startsWith('}')) {
+      const lines = index - start.line + 1;
+      if (lines > limit) found.push(`${file}:${start.line + 1} ${start.name} (${lines} lines)`);
+      start = undefined;
+    }
+  });
+  return found;
+}
+
+describe("code shape of the image's and the chart's shell scripts", () => {
+  it('finds the scripts', () => {
+    expect(scripts()).toContain('docker/rootfs/usr/local/bin/opennebula-entrypoint');
+    expect(scripts().length).toBeGreaterThan(10);
+  });
+
+  it(`has no function over ${MAX_FUNCTION_LINES} lines`, () => {
+    expect(
+      scripts().flatMap((file) => longShellFunctions(file, readFileSync(join(REPO_ROOT, file), 'utf8'))),
+    ).toEqual([]);
+  });
+
+  it(`has no script over ${MAX_FILE_LINES} lines`, () => {
+    const large = scripts()
+      .map((file) => ({ file, lines: lineCount(readFileSync(join(REPO_ROOT, file), 'utf8')) }))
+      .filter(({ lines }) => lines > MAX_FILE_LINES)
+      .map(({ file, lines }) => `${file} (${lines} lines)`);
+    expect(large).toEqual([]);
+  });
+
+  it('measures a long shell function (the check can fail)', () => {
+    const body = Array.from({ length: 90 }, (_, i) => `\tlocal a${i}=${i}`).join('\n');
+    expect(longShellFunctions('x.sh', `big() {\n${body}\n}\nsmall() {\n\ttrue\n}\n`)).toEqual([
+      'x.sh:1 big (92 lines)',
+    ]);
+  });
+});
