@@ -1,8 +1,8 @@
 // A front-end's life into and through HA, on the Raft rig (test/support/ha-rig.ts), with members whose
 // databases answer at their oned's address (no HA_DB_HOSTS): a solo OpenNebula 7.0 front-end with data
 // becomes member 0 of three (1 -> 3), a member started with the 7.4 image while the 7.0 cluster runs waits
-// in init, and with every member stopped the 7.4 images upgrade: member 0 its database, the others restore a
-// copy of it. Runs alone with `npx vitest run test/ha/lifecycle.test.ts`.
+// in init, and with every member stopped (member 0 lagging behind the others' committed writes) the 7.4
+// images upgrade: the member with the most up-to-date Raft log its database, the others restore a copy of it. Runs alone with `npx vitest run test/ha/lifecycle.test.ts`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/opennebula.js';
 import { createHaRig, DB_PASSWORD, zoneServers, type HaRig, type Pod } from '../support/ha-rig.js';
@@ -13,6 +13,7 @@ const NEW = '7.4.0';
 const SOLO = { HA_PEERS: '', HA_SERVER_NAME: '' };
 const TEMPLATES = ['web', 'db', 'cache'];
 const USERS = ['alice', 'bob'];
+const LAGGED = ['lagged-1', 'lagged-2', 'lagged-3', 'lagged-4', 'lagged-5'];
 
 let ha: HaRig;
 let commandLines: { stop(): string[] };
@@ -104,8 +105,26 @@ describe('HA lifecycle: 1 -> 3, then an upgrade across OpenNebula versions', () 
     await expectCluster(OLD);
   });
 
-  it(`with every member stopped, the ${NEW} images upgrade: member 0 its database, the others restore a copy`, async () => {
-    await Promise.all(ha.pods.map((pod) => pod.oned!.stop(30_000)));
+  it(`with every member stopped, the ${NEW} images upgrade the most up-to-date member's database (not a lagging member 0's) and the others restore a copy`, async () => {
+    // Member 0 lags: its oned stopped (SIGSTOP) while the others commit writes it never receives.
+    const [first, ...others] = ha.pods;
+    first!.signalOned('SIGSTOP');
+    const leader = await eventually(
+      async () =>
+        (
+          await Promise.all(others.map(async (pod) => ((await pod.raft())?.state === 3 ? pod : undefined)))
+        ).find(Boolean),
+      120_000,
+      () => `a leader among ${others.map((pod) => pod.name).join(', ')}`,
+    );
+    for (const name of LAGGED) {
+      const made = await leader.rpc('one.template.allocate', [`NAME="${name}"\nCPU="1"\nMEMORY="64"`]);
+      expect(made.ok, made.value).toBe(true);
+    }
+    await checks.inSync(others);
+    await Promise.all(others.map((pod) => pod.oned!.stop(30_000)));
+    first!.signalOned('SIGCONT');
+    await first!.oned!.stop(30_000);
     for (const pod of ha.pods) await pod.useVersion(NEW);
     // As the StatefulSet's Parallel pods: every member's init at once, each oned as soon as its init ends.
     const outputs = await Promise.all(
@@ -117,13 +136,18 @@ describe('HA lifecycle: 1 -> 3, then an upgrade across OpenNebula versions', () 
       }),
     );
     await expectCluster(NEW);
-    expect(outputs[0]).toMatch(/upgrading/);
-    for (const output of outputs.slice(1)) {
-      expect(output).not.toMatch(/upgrading/);
-      expect(output).toMatch(/restored the database one-0 upgraded|older than OpenNebula .*: reset/);
+    for (const pod of ha.pods) {
+      const templates = await pod.rpc('one.templatepool.info', [-2, -1, -1]);
+      for (const name of LAGGED)
+        expect(templates.value, `${pod.name} lost ${name}`).toContain(`<NAME>${name}</NAME>`);
     }
-    const leader = await checks.oneLeader(ha, 60_000);
-    const made = await leader.rpc('one.template.allocate', ['NAME="after-upgrade"\nCPU="1"\nMEMORY="64"']);
+    const upgraded = outputs.filter((output) => /upgrading/.test(output));
+    expect(upgraded, outputs.join('\n----\n')).toHaveLength(1);
+    expect(outputs[0]).not.toMatch(/upgrading/);
+    expect(outputs[0]).toMatch(/restored the database one-[12] upgraded|older than OpenNebula .*: reset/);
+    const made = await (
+      await checks.oneLeader(ha, 60_000)
+    ).rpc('one.template.allocate', ['NAME="after-upgrade"\nCPU="1"\nMEMORY="64"']);
     expect(made.ok, made.value).toBe(true);
   });
 });
