@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # High availability, the init role's part (sourced by ha.sh, which describes the whole): before init's
-# database checks, whether this member joins, resets, rejoins, bootstraps, restores member 0's upgraded
-# database or waits (ha_before_init); after them, the first member's bootstrap (ha_after_init).
+# database checks, whether this member joins, resets, rejoins, bootstraps, upgrades its own database,
+# restores the one the member with the most up-to-date Raft log upgraded, or waits (ha_before_init); after
+# them, the first member's bootstrap (ha_after_init).
 
 # True when NAME and every member listed before it is in the zone, a follower (or the leader) and caught
 # up with the leader's commit index: server-add of the next member waits for this, one member at a time.
@@ -46,7 +47,7 @@ ha_copy_db() { # ha_copy_db NAME
 ha_version_of() { ha_rpc "${HA_HOSTS[$1]}" one.system.version || true; }
 
 ha_stop_all() { # the message of a member that meets another version
-	printf '%s' "never a rolling update across OpenNebula versions: stop every member (kubectl scale statefulset <sts> --replicas 0), then helm upgrade again (or scale up again): with no member running, ${HA_NAMES[0]} upgrades its database and the others restore a copy of it"
+	printf '%s' "never a rolling update across OpenNebula versions: stop every member (kubectl scale statefulset <sts> --replicas 0), then helm upgrade again (or scale up again): with no member running, the member whose Raft log is most up to date upgrades its database and the others restore a copy of it"
 }
 
 # The decision before init's database checks: join, reset or rejoin with the leader, or wait for one.
@@ -110,11 +111,13 @@ ha_with_leader() {
 }
 
 # Without a leader, on this member's own database (server ID): start and let Raft elect, unless the
-# database is older than the image's schema. Then the first member upgrades its own (init's usual upgrade)
-# once no member runs another version; the others wait until the first member's database has this image's
-# schema (its oned cannot answer before a quorum runs it) and restore a copy of it. Fails to wait.
+# database is older than the image's schema. Then, once no member runs another version, every member
+# decides the same upgrader from the members' databases (ha_upgrader: the most up-to-date Raft log, as
+# OpenNebula's procedure upgrades the leader's database), which upgrades its own (init's usual upgrade);
+# the others wait until its database has this image's schema (its oned cannot answer before a quorum runs
+# it) and restore a copy of it. Fails to wait.
 ha_without_leader() {
-	local id=$1 first=${HA_NAMES[0]} name version
+	local id=$1 name version
 	for name in "${HA_NAMES[@]}"; do
 		[ "$name" != "$HA_NAME" ] || continue
 		version=$(ha_version_of "$name")
@@ -123,18 +126,68 @@ ha_without_leader() {
 			return 1
 		fi
 	done
-	[ "$HA_NAME" = "$first" ] || ha_schema || return 1
-	if [ "$HA_NAME" = "$first" ] || [ "$HA_SCHEMA_STATE" != 2 ]; then
+	ha_schema || return 1
+	if [ "$HA_SCHEMA_STATE" != 2 ]; then
 		ha_log "no leader answers; server $id starts from its own database and Raft elects"
 		return 0
 	fi
-	if [ "$(ha_schema_of "$first")" != "$HA_SCHEMA" ]; then
-		ha_log_once "server $id's database is older than OpenNebula $(one_version): waiting for $first to upgrade its own to schema $HA_SCHEMA (this member then restores a copy of it; it never upgrades its own)"
+	ha_upgrader || return 1
+	if [ "$HA_UPGRADER" = "$HA_NAME" ]; then
+		ha_log "no leader answers; server $id's database is older than OpenNebula $(one_version) and has $HA_UPGRADE_WHY: $HA_NAME upgrades its own, the others restore a copy of it"
+		return 0
+	fi
+	if [ "$(ha_schema_of "$HA_UPGRADER")" != "$HA_SCHEMA" ]; then
+		ha_log_once "server $id's database is older than OpenNebula $(one_version): waiting for $HA_UPGRADER ($HA_UPGRADE_WHY) to upgrade its own to schema $HA_SCHEMA (this member then restores a copy of it; it never upgrades its own)"
 		return 1
 	fi
-	ha_copy_db "$first"
-	ha_log "server $id restored the database $first upgraded to OpenNebula $(one_version); Raft elects"
+	ha_copy_db "$HA_UPGRADER"
+	ha_log "server $id restored the database $HA_UPGRADER upgraded to OpenNebula $(one_version); Raft elects"
 }
+
+# Sets HA_UPGRADER, the member whose database an upgrade with no leader starts from, and HA_UPGRADE_WHY:
+# a member whose database has this image's schema already (it upgraded), else the member whose Raft log is
+# most up to date, its last logdb record's (term, log_index) compared term first, then index (as a Raft
+# election compares logs: the one a new leader would have), ties by HA_PEERS order. Every member reads every
+# member's database, so every member decides the same. Fails (logged: waiting, not ready) while a member's
+# database cannot be read: never a guess that could upgrade a lagging member's and lose committed writes.
+ha_upgrader() {
+	local name last best=''
+	HA_UPGRADER=''
+	for name in "${HA_NAMES[@]}"; do
+		[ "$(ha_schema_of "$name")" != "$HA_SCHEMA" ] || {
+			HA_UPGRADER=$name HA_UPGRADE_WHY="a database upgraded to schema $HA_SCHEMA already"
+			return 0
+		}
+	done
+	for name in "${HA_NAMES[@]}"; do
+		if ! last=$(ha_last_log "$name"); then
+			ha_log_once "no leader answers and the database of $name (${HA_DBS[$name]}:$DB_PORT/$DB_NAME) cannot be read: waiting, not ready (the upgrade starts from the member whose Raft log is most up to date, which every member's database tells)"
+			HA_UPGRADER=''
+			return 1
+		fi
+		# shellcheck disable=SC2086 # "TERM INDEX"
+		if [ -z "$best" ] || ha_log_newer $last $best; then HA_UPGRADER=$name best=$last; fi
+	done
+	HA_UPGRADE_WHY="the most up-to-date Raft log (term ${best% *}, index ${best#* })"
+}
+
+# "TERM INDEX" of member NAME's last Raft log record (logdb, as OpenNebula's LogDB reads its last term and
+# index; "-1 -1": a database without a log). Fails when the database does not answer.
+ha_last_log() {
+	local host=${HA_DBS[$1]} last
+	if last=$(ha_sql 'SELECT term, log_index FROM logdb ORDER BY log_index DESC LIMIT 1' "$host"); then
+		[ -n "$last" ] || last='-1 -1'
+		[[ $last =~ ^(-?[0-9]+)[[:space:]]+(-?[0-9]+)$ ]] || return 1
+		printf '%s %s' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+	elif ha_sql 'SELECT 1' "$host" >/dev/null && [ -z "$(ha_sql "SHOW TABLES LIKE 'logdb'" "$host")" ]; then
+		printf '%s' '-1 -1'
+	else
+		return 1
+	fi
+}
+
+# True when the log ending at TERM1 INDEX1 is more up to date than the one ending at TERM2 INDEX2.
+ha_log_newer() { [ "$1" -gt "$3" ] || { [ "$1" -eq "$3" ] && [ "$2" -gt "$4" ]; }; }
 
 # HA_SCHEMA_STATE (onedb version's exit: 0 current, 1 empty, 2 older, 3 newer) of this member's database
 # and HA_SCHEMA, the schema versions this image's onedb requires ("SHARED LOCAL"). Fails (logged) when

@@ -23,8 +23,9 @@
 # leader, only the first member with no cluster anywhere bootstraps: oned solo on its database (an empty one,
 # or a solo front-end's, which keeps its data: 1 -> 3), server-add of itself, stop (ha_after_init). A member
 # whose own database names it rejoins as a follower and Raft elects; if that database is older than the
-# image's schema, the first member upgrades its own (init's usual upgrade) and the others restore a copy of
-# it. oned: SERVER_ID by name, the RAFT block and the hooks (ha-hook), and oned run under ha-oned, which runs
+# image's schema, the member whose Raft log is most up to date (its last logdb record's term, then index,
+# read from every member's database; ties by HA_PEERS order) upgrades its own (init's usual upgrade) and the
+# others restore a copy of it. oned: SERVER_ID by name, the RAFT block and the hooks (ha-hook), and oned run under ha-oned, which runs
 # the follower hook when oned ends however it ends (the packaged unit's follower_cleanup).
 
 # shellcheck source=docker/rootfs/usr/local/lib/opennebula-container/ha-init.sh
