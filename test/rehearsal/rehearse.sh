@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The release pipeline rehearsed on this machine (`npm run main`; see test/rehearsal/main.ts): installs only
-# what the rehearsal needs — node_modules when missing or stale, and of the pinned tools helm, trivy and the
-# Trivy database generator (the stand-ins' Debian packages come with them) — then runs it. Arguments go to
-# main.ts: --live, --out DIR, --context DIR, --verbose.
+# what the rehearsal needs — node_modules when missing or stale, and of the pinned tools helm, trivy, cosign
+# and the Trivy database generator (the stand-ins' Debian packages come with them) — then runs it. Arguments
+# go to main.ts: --live, --out DIR, --context DIR, --verbose.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
@@ -14,7 +14,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 tools_bin=${TOOLS_DIR:-$repo/.tools}/bin
-needed=(helm trivy trivy-db)
+needed=(helm trivy trivy-db cosign)
 missing=()
 for tool in "${needed[@]}"; do
 	[ -x "$tools_bin/$tool" ] || missing+=("$tool")
