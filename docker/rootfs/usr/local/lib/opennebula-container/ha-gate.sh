@@ -60,26 +60,11 @@ ha_gate_record() { # ha_gate_record ROLE STATE
 	fi
 }
 
-# ha_gate_state: HA_GATE_STATE, this member's Raft state as the local oned reports it (leader, follower,
-# candidate, solo, or unanswered), and HA_GATE_TERM, its term when known.
-ha_gate_state() {
-	local raft
-	HA_GATE_STATE=unanswered HA_GATE_TERM=''
-	raft=$(ha_rpc 127.0.0.1 one.zone.raftstatus) || return 0
-	HA_GATE_TERM=$(ha_tag TERM "$raft") || HA_GATE_TERM=''
-	case $(ha_tag STATE "$raft") in
-	0) HA_GATE_STATE=solo ;;
-	1) HA_GATE_STATE=candidate ;;
-	2) HA_GATE_STATE=follower ;;
-	3) HA_GATE_STATE=leader ;;
-	esac
-}
-
 # ha_gate_waiting ROLE [logged|forget]: why the daemon is not running, logged once until the reason changes
 # (logged: the gate said it another way; forget: the daemon runs, say it again next time).
 ha_gate_waiting() {
-	local message="this member is not the leader ($HA_GATE_STATE): $1 waits"
-	[ "$HA_GATE_STATE" != unanswered ] || message="oned does not answer on 127.0.0.1:$HA_PORT: $1 waits"
+	local message="this member is not the leader ($HA_RAFT_STATE): $1 waits"
+	[ "$HA_RAFT_STATE" != unanswered ] || message="oned does not answer on 127.0.0.1:$HA_PORT: $1 waits"
 	# shellcheck disable=SC2034 # HA_LAST_LOG is ha_log_once's (ha.sh)
 	case ${2:-} in
 	logged) HA_LAST_LOG=$message ;;
@@ -140,17 +125,17 @@ ha_gate_run() {
 	ha_gate_record "$role" standby
 	ha_log "$role runs on the Raft leader only: watching the local oned (127.0.0.1:$HA_PORT) every ${HA_GATE_POLL}s"
 	while [ -z "$HA_GATE_DONE" ]; do
-		ha_gate_state
-		state=$HA_GATE_STATE
+		ha_local_raft
+		state=$HA_RAFT_STATE
 		if [ "$state" = unanswered ]; then unanswered=$((unanswered + 1)); else unanswered=0; fi
 		if [ "$state" = leader ] && [ -z "$HA_GATE_CHILD" ]; then
-			ha_log "this member leads (term $HA_GATE_TERM): starting $role: ${*:2}"
+			ha_log "this member leads (term $HA_RAFT_TERM): starting $role: ${*:2}"
 			("$@") &
 			HA_GATE_CHILD=$!
 			ha_gate_waiting "$role" forget
 			ha_gate_record "$role" running
 		elif [ -n "$HA_GATE_CHILD" ] && [ "$state" != leader ] && [ "$state" != unanswered ]; then
-			ha_gate_stop "$role" "this member is no longer the leader ($state${HA_GATE_TERM:+, term $HA_GATE_TERM})"
+			ha_gate_stop "$role" "this member is no longer the leader ($state${HA_RAFT_TERM:+, term $HA_RAFT_TERM})"
 			ha_gate_waiting "$role" logged
 		elif [ -n "$HA_GATE_CHILD" ] && [ "$unanswered" -ge "$HA_LEADER_UNANSWERED" ]; then
 			ha_gate_stop "$role" "oned has not answered $unanswered polls in a row"

@@ -254,14 +254,30 @@ ha_wrap_oned() {
 # Readiness of an HA member (`opennebula-entrypoint probe raft`): ready when the local oned follows or leads
 # (solo passes too); a candidate, or an oned that does not answer, is not ready.
 ha_probe() {
-	local raft state
 	HA_PORT=${HA_RPC_PORT:-2633}
-	raft=$(ha_rpc 127.0.0.1 one.zone.raftstatus) || one_die "probe raft: oned does not answer on 127.0.0.1:$HA_PORT"
-	state=$(ha_tag STATE "$raft")
-	case $state in
-	0) printf 'raft: solo\n' ;;
-	2) printf 'raft: follower (term %s)\n' "$(ha_tag TERM "$raft")" ;;
-	3) printf 'raft: leader (term %s)\n' "$(ha_tag TERM "$raft")" ;;
-	*) one_die "probe raft: state $state (candidate): not ready" ;;
+	ha_local_raft
+	case $HA_RAFT_STATE in
+	unanswered) one_die "probe raft: oned does not answer on 127.0.0.1:$HA_PORT" ;;
+	solo) printf 'raft: solo\n' ;;
+	follower | leader) printf 'raft: %s (term %s)\n' "$HA_RAFT_STATE" "$HA_RAFT_TERM" ;;
+	*) one_die "probe raft: state $HA_RAFT_STATE_ID ($HA_RAFT_STATE): not ready" ;;
+	esac
+}
+
+# ha_local_raft: HA_RAFT_STATE, this member's Raft state as the local oned (127.0.0.1:HA_PORT) reports it
+# (leader, follower, candidate, solo, unanswered, or unknown), HA_RAFT_STATE_ID its number in
+# one.zone.raftstatus, and HA_RAFT_TERM its term when known.
+ha_local_raft() {
+	local raft
+	HA_RAFT_STATE=unanswered HA_RAFT_STATE_ID='' HA_RAFT_TERM=''
+	raft=$(ha_rpc 127.0.0.1 one.zone.raftstatus) || return 0
+	HA_RAFT_TERM=$(ha_tag TERM "$raft") || HA_RAFT_TERM=''
+	HA_RAFT_STATE_ID=$(ha_tag STATE "$raft") || HA_RAFT_STATE_ID=''
+	case $HA_RAFT_STATE_ID in
+	0) HA_RAFT_STATE=solo ;;
+	1) HA_RAFT_STATE=candidate ;;
+	2) HA_RAFT_STATE=follower ;;
+	3) HA_RAFT_STATE=leader ;;
+	*) HA_RAFT_STATE=unknown ;;
 	esac
 }
