@@ -198,11 +198,25 @@ describe(`OpenNebula ${VERSION}: first boot and restart`, () => {
     expect(oned, 'first boot ran').toBeDefined();
     const key = readFileSync(join(rig.volume, '.one/one_key'), 'utf8');
     const auth = readFileSync(join(rig.volume, '.one/one_auth'), 'utf8');
+    // A volume whose database was bootstrapped before OpenNebula 7.2 (then upgraded by a 7.2 image) has no
+    // oneform_auth: init writes what oned 7.4 itself writes when it bootstraps.
+    const written = Object.fromEntries(
+      ['oneform_auth', 'oneks_auth'].map((name) => [
+        name,
+        readFileSync(join(rig.volume, '.one', name), 'utf8'),
+      ]),
+    );
     expect(await oned!.stop(60_000)).toBe(0);
     oned = undefined;
+    for (const name of Object.keys(written)) rmSync(join(rig.volume, '.one', name));
     const restartEnv = { ...env, ONEADMIN_PASSWORD: 'another-password' };
     const init = await rig.run(['init'], { env: restartEnv });
     expect(init.code, init.output).toBe(0);
+    for (const [name, content] of Object.entries(written)) {
+      expect(readFileSync(join(rig.volume, '.one', name), 'utf8'), name).toBe(content);
+      expect(statSync(join(rig.volume, '.one', name)).mode & 0o777, name).toBe(0o600);
+      expect(init.output).toMatch(new RegExp(`wrote \\S*${name} from`));
+    }
     expect(init.output).toMatch(/database schema is current for OpenNebula 7\.4\.0/);
     expect(init.output).not.toMatch(/seeded/);
     oned = await startOned(rig, restartEnv);
