@@ -68,8 +68,17 @@ install_step() {
 		return 0
 	fi
 	log "installing $name $pin"
-	local started=$SECONDS
-	if (set -e; "$fn" "$pin"); then
+	local started=$SECONDS status
+	# Not in a condition: bash ignores set -e inside one (in subshells too), so a failing command in the
+	# middle of FUNCTION would go on and record the stamp.
+	set +e
+	(
+		set -e
+		"$fn" "$pin"
+	)
+	status=$?
+	set -e
+	if [ "$status" -eq 0 ]; then
 		printf '%s' "$pin" >"$stamp_dir/$name"
 		log "installed $name $pin in $((SECONDS - started))s"
 	elif [[ " $OPTIONAL_TOOLS " == *" $name "* ]]; then
