@@ -1,5 +1,6 @@
 // A real MariaDB server (Debian's mariadb-server: mariadbd, mariadb-install-db, the mariadb client) on
 // 127.0.0.1 with a free port, a throw-away data directory and a Unix socket, run as the current user.
+// start({ server: 'mariadb-11' }) runs Debian 13's MariaDB 11 instead (test/tools/install.d/mariadb11.sh).
 // Usage:
 //   const db = await mariadb.start({ rootPassword: 'secret' });
 //   await db.sql('CREATE DATABASE opennebula');
@@ -11,6 +12,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './oci-registry.js';
+import { TOOLS_DIR } from './tools.js';
 
 export interface MariaDb {
   /** Always 127.0.0.1: the server listens on the loopback address only. */
@@ -33,6 +35,41 @@ export interface MariaDb {
 export interface StartOptions {
   /** root's password (root@localhost and root@127.0.0.1); a random one when absent. */
   rootPassword?: string;
+  /** The host's MariaDB (Debian 12: 10.11), or MariaDB 11 from the project's tools directory. */
+  server?: 'system' | 'mariadb-11';
+}
+
+/** The programs of a MariaDB install, and the --basedir its server and mariadb-install-db need. */
+interface Programs {
+  installDb: string;
+  mariadbd: string;
+  client: string;
+  basedir: string[];
+}
+
+function programs(server: StartOptions['server']): Programs {
+  if (server !== 'mariadb-11') {
+    return {
+      installDb: mariadbTool('mariadb-install-db'),
+      mariadbd: mariadbTool('mariadbd'),
+      client: mariadbTool('mariadb'),
+      basedir: [],
+    };
+  }
+  const base = join(TOOLS_DIR, 'mariadb-11');
+  try {
+    accessSync(join(base, 'sbin', 'mariadbd'), constants.X_OK);
+  } catch {
+    throw new Error(
+      `required tool "mariadb-11" is not installed in ${base}: run test/tools/install.sh --only mariadb-11`,
+    );
+  }
+  return {
+    installDb: join(base, 'bin', 'mariadb-install-db'),
+    mariadbd: join(base, 'sbin', 'mariadbd'),
+    client: join(base, 'bin', 'mariadb'),
+    basedir: [`--basedir=${base}`],
+  };
 }
 
 const SEARCH_DIRS = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
@@ -92,9 +129,7 @@ async function waitForServer(
 }
 
 export async function start(options: StartOptions = {}): Promise<MariaDb> {
-  const installDb = mariadbTool('mariadb-install-db');
-  const mariadbd = mariadbTool('mariadbd');
-  const client = mariadbTool('mariadb');
+  const { installDb, mariadbd, client, basedir } = programs(options.server);
   const rootPassword = options.rootPassword ?? randomBytes(12).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'mariadb-'));
   const datadir = join(dir, 'data');
@@ -106,6 +141,7 @@ export async function start(options: StartOptions = {}): Promise<MariaDb> {
   // --no-defaults everywhere: the host's /etc/mysql configuration (datadir, socket, bind-address) is not ours.
   await run(installDb, [
     '--no-defaults',
+    ...basedir,
     `--datadir=${datadir}`,
     `--user=${user}`,
     '--auth-root-authentication-method=normal',
@@ -116,6 +152,7 @@ export async function start(options: StartOptions = {}): Promise<MariaDb> {
     mariadbd,
     [
       '--no-defaults',
+      ...basedir,
       `--datadir=${datadir}`,
       `--socket=${socket}`,
       `--pid-file=${join(dir, 'mariadbd.pid')}`,
