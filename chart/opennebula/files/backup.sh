@@ -25,7 +25,9 @@ work="$(mktemp -d)"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 dump="$BACKUP_DIR/opennebula-$stamp.sql.gz"
 credentials="$BACKUP_DIR/opennebula-$stamp.one.tar.gz"
-trap 'rm -rf "$work" "$dump.part" "$credentials.part"' EXIT
+# The paths are fixed now: a function's local of the same name (verify_dump's, say) must not change them.
+# shellcheck disable=SC2064 # expanded here on purpose
+trap "rm -rf $(printf '%q ' "$work" "$dump.part" "$credentials.part")" EXIT
 
 # The password goes to the client in an option file, never on a command line or in the environment.
 {

@@ -11,10 +11,10 @@ dump_text() { # dump_text FILE: the SQL of a plain .sql file, else of a gzipped 
 }
 
 verify_dump() {
-	local dump=$1 trailer
-	case $dump in *.sql) ;; *) gzip -t "$dump" || fail "$dump is not a complete gzip file" ;; esac
-	trailer="$(dump_text "$dump" | tail -n 1)"
-	[[ "$trailer" == "-- Dump completed"* ]] || fail "$dump has no completion trailer (last line: '$trailer')"
+	local file=$1 trailer
+	case $file in *.sql) ;; *) gzip -t "$file" || fail "$file is not a complete gzip file" ;; esac
+	trailer="$(dump_text "$file" | tail -n 1)"
+	[[ "$trailer" == "-- Dump completed"* ]] || fail "$file has no completion trailer (last line: '$trailer')"
 	# grep reads to the end (no -q): with pipefail, a grep that quits early would fail a large dump on SIGPIPE.
-	dump_text "$dump" | grep '^CREATE TABLE' >/dev/null || fail "$dump holds no table: is it OpenNebula's database?"
+	dump_text "$file" | grep '^CREATE TABLE' >/dev/null || fail "$file holds no table: is it OpenNebula's database?"
 }
