@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -52,6 +53,16 @@ beforeEach(() => {
   copyFileSync(join(INDEX, 'Packages.xz'), join(dists(), 'main', 'binary-amd64', 'Packages.xz'));
 });
 
+/**
+ * A real InRelease Debian signed for another suite (bookworm's, from apt's lists on a Debian host): served
+ * as trixie's, its signature is good, and only its Codename tells. Undefined on a host without one.
+ */
+const APT_LISTS = '/var/lib/apt/lists';
+const otherSuite = (existsSync(APT_LISTS) ? readdirSync(APT_LISTS) : [])
+  .filter((f) => /^deb\.debian\.org_debian_dists_[a-z]+_InRelease$/.test(f))
+  .map((f) => join(APT_LISTS, f))
+  .find((f) => !/^Codename: trixie$/m.test(readFileSync(f, 'utf8')));
+
 /** Where the index says the package's .deb lies. */
 function debPath(name: string): string {
   const packages = execFileSync('xz', ['-dc', join(INDEX, 'Packages.xz')], {
@@ -85,6 +96,17 @@ describe('MariaDB 11 from Debian 13, outside apt', () => {
     expect(run.stderr).toMatch(/dists\/trixie\/InRelease: no good signature by Debian's archive keys/);
     expect(run.server).toBe(false);
   });
+
+  it.skipIf(!otherSuite)(
+    'refuses an index Debian signed for another suite (a replayed InRelease)',
+    async () => {
+      copyFileSync(otherSuite!, join(dists(), 'InRelease'));
+      const run = await install();
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/dists\/trixie\/InRelease is signed, but not trixie's/);
+      expect(run.server).toBe(false);
+    },
+  );
 
   it('refuses a Packages.xz the signed index does not list', async () => {
     writeFileSync(join(dists(), 'main', 'binary-amd64', 'Packages.xz'), 'not the index');

@@ -44,10 +44,10 @@ mariadb11_wrap() { # mariadb11_wrap ROOT PROGRAM WRAPPER: runs ROOT's PROGRAM wi
 }
 
 install_mariadb11() {
-	local dest=$tools_dir/mariadb-11 work package fields file sum root program missing
-	work=$(mktemp -d)
-	rm -rf "$dest" && mkdir -p "$dest/bin" "$dest/sbin" "$dest/share" "$dest/lib/mysql"
-	root=$dest/root
+	# Downloads go under the destination, which a failed attempt leaves incomplete and the next one replaces.
+	local dest=$tools_dir/mariadb-11 package fields file sum program missing
+	local work=$dest/index root=$dest/root
+	rm -rf "$dest" && mkdir -p "$work" "$dest/bin" "$dest/sbin" "$dest/share"
 	mariadb11_index "$work"
 	for package in $MARIADB11_PACKAGES; do
 		fields=$(awk -v p="$package" '$0 == "Package: " p { s = 1 } s && /^Filename:/ { f = $2 } s && /^SHA256:/ { h = $2 }
@@ -57,6 +57,7 @@ install_mariadb11() {
 		mariadb11_fetch "$MARIADB11_MIRROR/$file" "$work/${file##*/}"
 		mariadb11_sha256 "$work/${file##*/}" "$sum"
 		dpkg-deb -x "$work/${file##*/}" "$root"
+		rm "$work/${file##*/}"
 	done
 	for program in usr/bin/mariadb usr/bin/my_print_defaults usr/bin/resolveip; do
 		mariadb11_wrap "$root" "$program" "$dest/bin/${program##*/}"
@@ -68,9 +69,8 @@ install_mariadb11() {
 		--list "$root/usr/sbin/mariadbd" 2>&1 | grep 'not found' || true)
 	[ -z "$missing" ] || { echo "mariadbd 11 lacks libraries (add their packages to MARIADB11_PACKAGES): $missing" >&2 && return 1; }
 	"$dest/sbin/mariadbd" --version | grep -q ' Ver 11\.' || { echo "$MARIADB11_SUITE's mariadbd is not MariaDB 11" >&2 && return 1; }
-	# The verified index, for test/checks/mariadb11-install.test.ts's refusals.
-	mkdir "$dest/index" && cp "$work/InRelease" "$work/Packages.xz" "$dest/index/"
-	rm -rf "$work"
+	# The verified index (InRelease, Packages.xz) stays, for test/checks/mariadb11-install.test.ts's refusals.
+	rm -f "$work/Release" "$work/Packages" "$work/gpgv.log"
 }
 install_step mariadb-11 "$MARIADB11_SUITE $(sha256sum "$here/install.d/mariadb11.sh" | cut -c1-16)" install_mariadb11 \
 	"$tools_dir/mariadb-11/sbin/mariadbd"
